@@ -1,0 +1,28 @@
+/* Levelled logging to stderr.
+ *
+ * stdout carries the protocol in stdio mode, so every diagnostic goes through
+ * here to stderr. Lines are short and written with one fprintf each; stderr is
+ * unbuffered, so a line is never interleaved with another. The level comes from
+ * LOG_LEVEL or --log-level (DEBUG, INFO, WARNING, ERROR; default INFO). */
+#ifndef SZ_LOG_H
+#define SZ_LOG_H
+
+enum sz_log_level { SZ_LOG_DEBUG = 0, SZ_LOG_INFO, SZ_LOG_WARNING, SZ_LOG_ERROR, SZ_LOG_OFF };
+
+/* Parses "debug", "INFO", "warn", "warning", "error" (any case).
+ * Returns 0 and sets *plevel, or SZ_EINVAL. */
+int sz_log_parse_level(const char *name, enum sz_log_level *plevel);
+const char *sz_log_level_name(enum sz_log_level level);
+
+void sz_log_set_level(enum sz_log_level level);
+enum sz_log_level sz_log_get_level(void);
+
+/* Writes one line "LEVEL message" to stderr when level is enabled. */
+void sz_log(enum sz_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define SZ_DEBUG(...) sz_log(SZ_LOG_DEBUG, __VA_ARGS__)
+#define SZ_INFO(...) sz_log(SZ_LOG_INFO, __VA_ARGS__)
+#define SZ_WARN(...) sz_log(SZ_LOG_WARNING, __VA_ARGS__)
+#define SZ_ERROR(...) sz_log(SZ_LOG_ERROR, __VA_ARGS__)
+
+#endif
