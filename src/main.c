@@ -1,7 +1,12 @@
-/* Entry point (placeholder while the engine lands). */
+/* sanzaru: an MCP server for OpenAI video and image generation. Everything
+ * lives in the library; see src/app/app.c for start-up. */
 #include "fmacros.h"
 
-int main(void)
+#include "app/app.h"
+
+#include <stddef.h>
+
+int main(int argc, char **argv)
 {
-    return 0;
+    return sz_main(argc, argv, NULL);
 }

@@ -158,6 +158,8 @@ void mcp_session_send_error(struct mcp_session *session, int code, const char *m
 const char *mcp_session_protocol_version(const struct mcp_session *session);
 bool mcp_session_initialized(const struct mcp_session *session);
 size_t mcp_session_calls_in_flight(const struct mcp_session *session);
+/* The capabilities object the client sent with initialize (borrowed), or NULL. */
+const json_t *mcp_session_client_capabilities(const struct mcp_session *session);
 
 /* Ends the session: every call in flight is cancelled (its handler's cancel
  * callback runs), nothing more is sent, and on_idle runs once no call remains

@@ -1,0 +1,169 @@
+/* Start-up and shutdown of the server (app.h): parse the command line, load the
+ * configuration, build the layers bottom-up (stores, OpenAI client, imaging
+ * pool, engine, tools), start one transport, run the loop, then tear down in
+ * reverse once the transport reports that everything is flushed. */
+#include "fmacros.h"
+
+#include "app/app.h"
+#include "app/cli.h"
+#include "common/config.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "mcp/server.h"
+#include "tools/tools.h"
+#include "transport/stdio.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const char sz_usage[] =
+    "usage: sanzaru [--transport stdio|http] [--host H] [--port P] [--log-level L]\n"
+    "               [--stateless] [--allow-unauthenticated] [--version] [--help]\n"
+    "\n"
+    "An MCP server for OpenAI video (Sora) and image generation.\n"
+    "\n"
+    "  --transport stdio|http   stdio (default) or Streamable HTTP at /mcp\n"
+    "  --host H                 HTTP bind address (default 127.0.0.1)\n"
+    "  --port P                 HTTP port (default 8000)\n"
+    "  --log-level L            DEBUG, INFO, WARNING or ERROR (default: LOG_LEVEL or INFO)\n"
+    "  --stateless              HTTP without sessions (for load-balanced deployments)\n"
+    "  --allow-unauthenticated  allow a non-loopback HTTP bind without SANZARU_HTTP_TOKEN\n"
+    "  --version                print the version and exit\n"
+    "  --help                   print this help and exit\n"
+    "\n"
+    "Configuration comes from the environment: OPENAI_API_KEY, OPENAI_BASE_URL,\n"
+    "SANZARU_MEDIA_PATH, VIDEO_PATH, IMAGE_PATH, LOG_LEVEL and more; see\n"
+    "docs/configuration.md. Logs go to stderr; stdout carries only the protocol.\n";
+
+static const char instructions[] =
+    "Sanzaru generates videos with OpenAI Sora and images with OpenAI's image models, and "
+    "keeps the results in local media folders (videos and images). Typical video flow: "
+    "optionally prepare a reference image (list_reference_images, then prepare_reference_image "
+    "to fit it to the video size), create_video (pass input_reference_filename to animate that "
+    "image), poll get_video_status until status is completed (generation takes minutes), then "
+    "download_video to save it; remix_video varies a finished video. Images: generate_image or "
+    "edit_image return a saved file directly; create_image starts a background job (poll "
+    "get_image_status, then download_image). Filenames are plain names inside the media "
+    "folders, never paths. Existing files are never replaced unless overwrite is true.";
+
+struct app_state {
+    uv_loop_t loop;
+    struct sz_config cfg;
+    struct sz_app app;
+    struct mcp_server *server;
+    struct stdio_transport *stdio;
+    uv_signal_t sigint, sigterm;
+    int exit_status;
+};
+
+static void transport_done(void *data)
+{
+    struct app_state *st = data;
+    uv_signal_stop(&st->sigint);
+    uv_signal_stop(&st->sigterm);
+    uv_close((uv_handle_t *)&st->sigint, NULL);
+    uv_close((uv_handle_t *)&st->sigterm, NULL);
+}
+
+static void on_signal(uv_signal_t *handle, int signum)
+{
+    struct app_state *st = handle->data;
+    SZ_INFO("received %s; shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
+    if (st->stdio != NULL)
+        stdio_transport_shutdown(st->stdio);
+}
+
+/* libuv sizes its thread pool on first use from UV_THREADPOOL_SIZE. Image jobs
+ * are bounded separately, so leave room beside them for file I/O. */
+static void size_thread_pool(int image_jobs)
+{
+    char value[16];
+    if (getenv("UV_THREADPOOL_SIZE") != NULL)
+        return;
+    snprintf(value, sizeof(value), "%d", image_jobs + 4);
+    setenv("UV_THREADPOOL_SIZE", value, 0);
+}
+
+int sz_main(int argc, char **argv, sz_register_fn *extra)
+{
+    struct app_state st;
+    struct sz_cli cli;
+    char err[512];
+    int rc;
+
+    memset(&st, 0, sizeof(st));
+    if (sz_cli_parse(argc, argv, &cli, err, sizeof(err)) != 0) {
+        fprintf(stderr, "sanzaru: %s\n", err);
+        return 2;
+    }
+    if (cli.help) {
+        fputs(sz_usage, stdout);
+        return 0;
+    }
+    if (cli.version) {
+        printf("sanzaru %s\n", SZ_VERSION);
+        return 0;
+    }
+    if (sz_config_load(&st.cfg, err, sizeof(err)) != 0) {
+        fprintf(stderr, "sanzaru: %s\n", err);
+        return 2;
+    }
+    sz_config_set(&st.cfg);
+    sz_log_set_level(cli.log_level_set ? cli.log_level : st.cfg.log_level);
+    signal(SIGPIPE, SIG_IGN); /* a vanished client is an EPIPE, not a death */
+    size_thread_pool(st.cfg.image_jobs);
+
+    uv_loop_init(&st.loop);
+    st.app.loop = &st.loop;
+    st.app.cfg = &st.cfg;
+    st.server = mcp_server_new(&st.loop, "sanzaru", SZ_VERSION, instructions);
+    if (st.server == NULL) {
+        fprintf(stderr, "sanzaru: out of memory\n");
+        st.exit_status = 1;
+        goto out;
+    }
+    if (extra != NULL && extra(st.server, &st.app) != 0) {
+        fprintf(stderr, "sanzaru: could not register the test tools\n");
+        st.exit_status = 1;
+        goto out;
+    }
+
+    if (cli.transport == SZ_TRANSPORT_HTTP) {
+        fprintf(stderr, "sanzaru: the HTTP transport is not available in this build\n");
+        st.exit_status = 1;
+        goto out;
+    }
+    {
+        struct stdio_options opts = {
+            .in_fd = 0, .out_fd = 1, .on_done = transport_done, .data = &st};
+        rc = stdio_transport_start(&st.loop, st.server, &opts, &st.stdio, err, sizeof(err));
+        if (rc != 0) {
+            fprintf(stderr, "sanzaru: %s\n", err);
+            st.exit_status = 1;
+            goto out;
+        }
+    }
+    SZ_INFO("sanzaru %s on stdio", SZ_VERSION);
+
+    uv_signal_init(&st.loop, &st.sigint);
+    uv_signal_init(&st.loop, &st.sigterm);
+    st.sigint.data = &st;
+    st.sigterm.data = &st;
+    uv_signal_start(&st.sigint, on_signal, SIGINT);
+    uv_signal_start(&st.sigterm, on_signal, SIGTERM);
+
+    uv_run(&st.loop, UV_RUN_DEFAULT);
+
+out:
+    stdio_transport_free(st.stdio);
+    mcp_server_free(st.server);
+    /* Close whatever is left (nothing, on a clean run) so the loop can close. */
+    uv_run(&st.loop, UV_RUN_NOWAIT);
+    if (uv_loop_close(&st.loop) != 0)
+        SZ_DEBUG("loop closed with handles still open");
+    sz_config_free(&st.cfg);
+    return st.exit_status;
+}
