@@ -138,7 +138,12 @@ int sz_main(int argc, char **argv, sz_register_fn *extra)
     }
     {
         struct stdio_options opts = {
-            .in_fd = 0, .out_fd = 1, .on_done = transport_done, .data = &st};
+            .in_fd = 0,
+            .out_fd = 1,
+            .grace_ms = (uint64_t)st.cfg.shutdown_grace_ms,
+            .on_done = transport_done,
+            .data = &st,
+        };
         rc = stdio_transport_start(&st.loop, st.server, &opts, &st.stdio, err, sizeof(err));
         if (rc != 0) {
             fprintf(stderr, "sanzaru: %s\n", err);

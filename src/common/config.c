@@ -106,6 +106,9 @@ int sz_config_load(struct sz_config *cfg, char *errbuf, size_t errlen)
         0)
         goto fail;
     cfg->image_jobs = (int)n;
+    if ((rc = env_long("SANZARU_SHUTDOWN_GRACE_MS", 10000, 1, 3600000L, &cfg->shutdown_grace_ms,
+                       errbuf, errlen)) != 0)
+        goto fail;
 
     cfg->log_level = SZ_LOG_INFO;
     lvl = getenv("LOG_LEVEL");

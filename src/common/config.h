@@ -39,6 +39,9 @@ struct sz_config {
     char *http_token;      /* SANZARU_HTTP_TOKEN */
     char *allowed_origins; /* SANZARU_ALLOWED_ORIGINS, comma separated */
 
+    long shutdown_grace_ms; /* SANZARU_SHUTDOWN_GRACE_MS, default 10000: calls' time to finish
+                               after stdin ends, before they are cancelled */
+
     enum sz_log_level log_level; /* LOG_LEVEL, default INFO */
 };
 

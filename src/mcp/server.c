@@ -1308,7 +1308,7 @@ enum mcp_msg_kind mcp_session_handle(struct mcp_session *s, const char *buf, siz
 
     if (s->closing)
         return MCP_MSG_NOTIFICATION;
-    msg = json_loadb(buf, len, JSON_ALLOW_NUL, &jerr);
+    msg = json_loadb(buf, len, JSON_ALLOW_NUL | JSON_DECODE_ANY, &jerr);
     if (msg == NULL) {
         send_errorf(s, NULL, MCP_PARSE_ERROR, "Parse error: %s", jerr.text);
         return MCP_MSG_INVALID;
