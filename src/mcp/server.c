@@ -45,6 +45,7 @@ struct mcp_server {
     const struct mcp_prompt **prompts;
     size_t nprompts;
     size_t page_size;
+    struct mcp_session *sessions; /* every open session, for resource updates */
 };
 
 enum call_kind {
@@ -94,6 +95,7 @@ struct pending_request {
 };
 
 struct mcp_session {
+    struct mcp_session *prev_session, *next_session;
     struct mcp_server *server;
     mcp_send_fn *send;
     void *ctx;
@@ -102,6 +104,7 @@ struct mcp_session {
     bool closing;
     char protocol_version[16];
     json_t *client_capabilities;
+    json_t *subscriptions; /* resources/subscribe URIs, as object keys */
     int log_threshold; /* index into mcp_levels */
     struct mcp_call *calls;
     size_t ncalls;
@@ -122,6 +125,8 @@ static char *xstrdup(const char *s)
 }
 
 static void session_unref(struct mcp_session *s);
+static void send_notification(struct mcp_session *s, const char *method, json_t *params,
+                              const json_t *related_id);
 
 static void send_json(struct mcp_session *s, json_t *msg, const json_t *related_id, bool final)
 {
@@ -379,7 +384,29 @@ struct mcp_session *mcp_session_new(struct mcp_server *server, mcp_send_fn *send
     s->log_threshold = 1; /* info */
     s->next_request_id = 1;
     s->refs = 1;
+    s->subscriptions = json_object();
+    s->next_session = server->sessions;
+    if (server->sessions)
+        server->sessions->prev_session = s;
+    server->sessions = s;
     return s;
+}
+
+bool mcp_protocol_version_supported(const char *version)
+{
+    for (size_t i = 0; version && i < sizeof(supported_versions) / sizeof(supported_versions[0]);
+         i++)
+        if (strcmp(version, supported_versions[i]) == 0)
+            return true;
+    return false;
+}
+
+void mcp_server_resource_updated(struct mcp_server *server, const char *uri)
+{
+    for (struct mcp_session *s = server->sessions; s != NULL; s = s->next_session)
+        if (!s->closing && json_object_get(s->subscriptions, uri) != NULL)
+            send_notification(s, "notifications/resources/updated",
+                              json_pack("{s:s}", "uri", uri), NULL);
 }
 
 void mcp_session_set_stateless(struct mcp_session *s, const char *protocol_version)
@@ -413,6 +440,7 @@ const json_t *mcp_session_client_capabilities(const struct mcp_session *s)
 static void session_free(struct mcp_session *s)
 {
     json_decref(s->client_capabilities);
+    json_decref(s->subscriptions);
     free(s);
 }
 
@@ -502,6 +530,12 @@ void mcp_session_close(struct mcp_session *s, mcp_session_idle_fn *on_idle)
         return;
     s->closing = true;
     s->on_idle = on_idle;
+    if (s->prev_session)
+        s->prev_session->next_session = s->next_session;
+    else
+        s->server->sessions = s->next_session;
+    if (s->next_session)
+        s->next_session->prev_session = s->prev_session;
     s->send = NULL; /* nothing more goes out */
     s->refs++;      /* keep s alive while handlers react to cancellation */
     /* A handler may finish other calls while reacting, so rescan each time. */
@@ -868,7 +902,7 @@ static void handle_initialize(struct mcp_session *s, const json_t *id, json_t *p
     s->initialized = true;
 
     caps = json_pack("{s:{s:b}, s:{s:b, s:b}, s:{s:b}, s:{}, s:{}}", "tools", "listChanged", 0,
-                     "resources", "subscribe", 0, "listChanged", 0, "prompts", "listChanged", 0,
+                     "resources", "subscribe", 1, "listChanged", 0, "prompts", "listChanged", 0,
                      "logging", "completions");
     result = json_pack("{s:s, s:o, s:{s:s, s:s, s:s}}", "protocolVersion", chosen, "capabilities",
                        caps, "serverInfo", "name", s->server->name, "title", "Sanzaru", "version",
@@ -1196,6 +1230,28 @@ static void handle_complete(struct mcp_session *s, const json_t *id, json_t *par
     fn(call, arg_name, arg_value, data);
 }
 
+static void handle_subscribe(struct mcp_session *s, const json_t *id, json_t *params)
+{
+    const char *uri = json_string_value(json_object_get(params, "uri"));
+    if (uri == NULL) {
+        send_error(s, id, MCP_INVALID_PARAMS, "resources/subscribe: 'uri' must be a string");
+        return;
+    }
+    json_object_set_new(s->subscriptions, uri, json_true());
+    send_result(s, id, json_object());
+}
+
+static void handle_unsubscribe(struct mcp_session *s, const json_t *id, json_t *params)
+{
+    const char *uri = json_string_value(json_object_get(params, "uri"));
+    if (uri == NULL) {
+        send_error(s, id, MCP_INVALID_PARAMS, "resources/unsubscribe: 'uri' must be a string");
+        return;
+    }
+    json_object_del(s->subscriptions, uri);
+    send_result(s, id, json_object());
+}
+
 static void handle_set_level(struct mcp_session *s, const json_t *id, json_t *params)
 {
     const char *level = json_string_value(json_object_get(params, "level"));
@@ -1264,6 +1320,8 @@ static const struct {
     {"resources/list", handle_resources_list},
     {"resources/templates/list", handle_templates_list},
     {"resources/read", handle_resources_read},
+    {"resources/subscribe", handle_subscribe},
+    {"resources/unsubscribe", handle_unsubscribe},
     {"prompts/list", handle_prompts_list},
     {"prompts/get", handle_prompts_get},
     {"completion/complete", handle_complete},

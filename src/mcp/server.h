@@ -124,6 +124,14 @@ int mcp_server_add_prompt(struct mcp_server *server, const struct mcp_prompt *pr
 /* Page size of tools/list, resources/list, prompts/list (default 100). */
 void mcp_server_set_page_size(struct mcp_server *server, size_t page_size);
 
+/* Sends notifications/resources/updated {uri} to every session subscribed to
+ * uri (resources/subscribe). */
+void mcp_server_resource_updated(struct mcp_server *server, const char *uri);
+
+/* True for a protocol version this engine speaks (for the HTTP
+ * MCP-Protocol-Version header check). */
+bool mcp_protocol_version_supported(const char *version);
+
 /* ---- sessions (the transport's side) ----------------------------------- */
 
 /* Delivers one outgoing message (compact JSON, no trailing newline; borrowed for
