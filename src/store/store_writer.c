@@ -1,0 +1,631 @@
+/* Atomic writes into a media root.
+ *
+ * A writer owns an unnamed O_TMPFILE inode in the root (or, where the
+ * filesystem has none, a hidden ".sanzaru-tmp-*" file made with O_EXCL). Data
+ * goes in with uv_fs_write at explicit offsets, so several writes may be in
+ * flight and the caller can apply backpressure on the bytes in flight. Commit
+ * waits for those writes, fdatasyncs, and links the inode into place:
+ *   - without overwrite: linkat to the final name, which fails with EEXIST if
+ *     anything is there (race-free; with STORE_UNIQUE the next "-N" suffix is
+ *     tried);
+ *   - with overwrite: linkat to a hidden unique name, then renameat over the
+ *     final name (atomic replace).
+ * Abort closes the inode (an O_TMPFILE simply vanishes) or unlinks the hidden
+ * file. Opening, publishing and cleaning up each run as one uv_queue_work job;
+ * the writer's state is touched only on the loop thread, except by the one job
+ * in flight, which sees only fields the loop leaves alone while it runs. */
+#include "fmacros.h"
+
+#include "store/store_int.h"
+
+#include "common/err.h"
+#include "common/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#define TMP_PREFIX ".sanzaru-tmp-"
+#define UNIQUE_MAX 9999
+
+enum wstate { W_OPENING, W_OPEN, W_COMMIT };
+
+struct store_writer {
+    struct store *store;
+    char name[STORE_NAME_MAX + 1]; /* the requested name */
+    size_t len;
+    int flags;
+    int fd;
+    bool named_tmp; /* fallback: a hidden file named tmpname holds the data */
+    char tmpname[32];
+    enum wstate state;
+    bool aborted;
+    bool finishing;    /* the publish or cleanup job is queued */
+    bool fin_publish;  /* that job publishes (else it only cleans up) */
+    uint64_t next_off; /* bytes queued */
+    size_t inflight;   /* bytes queued, not yet written */
+    unsigned nwrites;  /* writes in flight */
+    int err;           /* sticky: the first failure */
+    char msg[STORE_MSG_MAX];
+
+    store_writer_open_fn *open_cb;
+    void *open_data;
+    store_commit_fn *commit_cb;
+    void *commit_data;
+    store_status_fn *abort_cb;
+    void *abort_data;
+
+    uv_work_t work;
+    /* written by the publish job */
+    int fin_err;
+    char fin_msg[STORE_MSG_MAX];
+    char final[STORE_NAME_MAX + 1];
+};
+
+struct wreq {
+    uv_fs_t fs;
+    struct store_writer *w;
+    const char *buf;
+    size_t len;
+    size_t done;
+    int64_t off;
+    store_status_fn *cb;
+    void *data;
+};
+
+static void maybe_finish(struct store_writer *w);
+
+/* ---- Pool-thread helpers ------------------------------------------------------------ */
+
+static void random_tmpname(char *out, size_t outlen)
+{
+    static const char alphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    unsigned char rnd[12];
+    char tail[sizeof(rnd) + 1];
+
+    if (getrandom(rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t)sizeof(rnd)) {
+        /* Uniqueness, not secrecy, is what matters here: O_EXCL and EEXIST retries
+         * handle the rest. */
+        struct timespec ts;
+        uint64_t x;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        x = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ ((uint64_t)getpid() << 40) ^
+            (uint64_t)(uintptr_t)out;
+        for (size_t i = 0; i < sizeof(rnd); i++) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            rnd[i] = (unsigned char)x;
+        }
+    }
+    for (size_t i = 0; i < sizeof(rnd); i++)
+        tail[i] = alphabet[rnd[i] % (sizeof(alphabet) - 1)];
+    tail[sizeof(rnd)] = '\0';
+    snprintf(out, outlen, "%s%s", TMP_PREFIX, tail);
+}
+
+/* Gives the O_TMPFILE inode fd the name `name` in dirfd. AT_EMPTY_PATH needs
+ * CAP_DAC_READ_SEARCH on older kernels; /proc/self/fd works for everyone. */
+static int link_tmpfile(int fd, int dirfd, const char *name)
+{
+    char proc[64];
+
+    if (linkat(fd, "", dirfd, name, AT_EMPTY_PATH) == 0)
+        return 0;
+    if (errno != ENOENT && errno != EPERM && errno != EINVAL)
+        return -1;
+    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+    return linkat(AT_FDCWD, proc, dirfd, name, AT_SYMLINK_FOLLOW);
+}
+
+/* The i-th candidate: name itself, then stem-1.ext, stem-2.ext ... with the stem
+ * shortened (at a UTF-8 boundary) when the result would pass 255 bytes.
+ * Returns false when no candidate fits. */
+static bool candidate(const struct store_writer *w, unsigned i, char *out, size_t outlen)
+{
+    char suffix[16];
+    size_t stem = w->len;
+    size_t extlen = 0;
+    size_t slen;
+
+    if (i == 0) {
+        snprintf(out, outlen, "%s", w->name);
+        return true;
+    }
+    for (size_t k = w->len; k > 1; k--) {
+        if (w->name[k - 1] == '.') {
+            stem = k - 1;
+            extlen = w->len - stem; /* with the dot */
+            break;
+        }
+    }
+    slen = (size_t)snprintf(suffix, sizeof(suffix), "-%u", i);
+    if (stem + slen + extlen > STORE_NAME_MAX) {
+        if (slen + extlen >= STORE_NAME_MAX)
+            return false;
+        stem = STORE_NAME_MAX - slen - extlen;
+        while (stem > 0 && ((unsigned char)w->name[stem] & 0xc0) == 0x80)
+            stem--;
+        if (stem == 0)
+            return false;
+    }
+    snprintf(out, outlen, "%.*s%s%.*s", (int)stem, w->name, suffix, (int)extlen, w->name + stem);
+    return true;
+}
+
+static void set_fin(struct store_writer *w, int err, const char *fmt, const char *name)
+    __attribute__((format(printf, 3, 0)));
+
+static void set_fin(struct store_writer *w, int err, const char *fmt, const char *name)
+{
+    char disp[STORE_MSG_MAX / 2];
+
+    store_fmt_name(disp, sizeof(disp), name, strlen(name));
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+    snprintf(w->fin_msg, sizeof(w->fin_msg), fmt, disp);
+#pragma GCC diagnostic pop
+    w->fin_err = err;
+}
+
+/* An error from linkat/renameat onto the final name. */
+static void publish_error(struct store_writer *w, int e)
+{
+    if (e == EEXIST) {
+        set_fin(w, SZ_EEXISTS, "File already exists: %s (pass overwrite: true to replace it)",
+                w->name);
+    } else if (e == EISDIR || e == ENOTDIR || e == ENOTEMPTY) {
+        set_fin(w, SZ_ENOTREG, "Output file is not a regular file: %s", w->name);
+    } else {
+        w->fin_err = store_write_errmsg(e, w->name, w->fin_msg, sizeof(w->fin_msg));
+    }
+}
+
+/* Links or renames the data into place under a final name. Returns 0 with
+ * w->final set, or sets w->fin_err. The temporary (named or not) is left to
+ * the caller to drop. */
+static int publish_link(struct store_writer *w)
+{
+    int dirfd = w->store->dirfd;
+    bool overwrite = (w->flags & STORE_OVERWRITE) != 0;
+    bool unique = !overwrite && (w->flags & STORE_UNIQUE) != 0;
+    char cand[STORE_NAME_MAX + 1];
+    char hidden[32];
+    int r;
+
+    if (overwrite) {
+        if (w->named_tmp) {
+            snprintf(hidden, sizeof(hidden), "%s", w->tmpname);
+        } else {
+            for (int tries = 0;; tries++) {
+                random_tmpname(hidden, sizeof(hidden));
+                if (link_tmpfile(w->fd, dirfd, hidden) == 0)
+                    break;
+                if (errno != EEXIST || tries > 100) {
+                    w->fin_err = store_write_errmsg(errno, w->name, w->fin_msg, sizeof(w->fin_msg));
+                    return -1;
+                }
+            }
+        }
+        if (renameat(dirfd, hidden, dirfd, w->name) != 0) {
+            int e = errno;
+            if (!w->named_tmp)
+                unlinkat(dirfd, hidden, 0);
+            publish_error(w, e);
+            return -1;
+        }
+        if (w->named_tmp)
+            w->tmpname[0] = '\0'; /* renamed away: nothing left to unlink */
+        snprintf(w->final, sizeof(w->final), "%s", w->name);
+        return 0;
+    }
+
+    for (unsigned i = 0;; i++) {
+        if (i > UNIQUE_MAX || !candidate(w, i, cand, sizeof(cand))) {
+            set_fin(w, SZ_EEXISTS, "Cannot find a free name like %s", w->name);
+            return -1;
+        }
+        if (w->named_tmp) {
+            r = linkat(dirfd, w->tmpname, dirfd, cand, 0);
+            if (r != 0 && (errno == EPERM || errno == EOPNOTSUPP || errno == EMLINK))
+                /* No hard links here (vfat, some FUSE): a no-replace rename keeps
+                 * the guarantee. */
+                r = renameat2(dirfd, w->tmpname, dirfd, cand, RENAME_NOREPLACE);
+        } else {
+            r = link_tmpfile(w->fd, dirfd, cand);
+        }
+        if (r == 0)
+            break;
+        if (errno == EEXIST && unique)
+            continue;
+        publish_error(w, errno);
+        return -1;
+    }
+    snprintf(w->final, sizeof(w->final), "%s", cand);
+    return 0;
+}
+
+/* Closes the fd and removes a named temporary, if any. Pool thread. */
+static void drop_tmp(struct store_writer *w)
+{
+    if (w->fd >= 0)
+        close(w->fd);
+    w->fd = -1;
+    if (w->named_tmp && w->tmpname[0] != '\0')
+        unlinkat(w->store->dirfd, w->tmpname, 0);
+    w->tmpname[0] = '\0';
+}
+
+/* ---- Open --------------------------------------------------------------------------- */
+
+static void open_work(uv_work_t *req)
+{
+    struct store_writer *w = req->data;
+    struct store *s = w->store;
+    struct stat st;
+    char disp[STORE_MSG_MAX / 2];
+
+    if (w->err != 0)
+        return;
+    store_fmt_name(disp, sizeof(disp), w->name, w->len);
+    if (fstatat(s->dirfd, w->name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        if (w->flags & STORE_OVERWRITE) {
+            if (S_ISLNK(st.st_mode)) {
+                snprintf(w->msg, sizeof(w->msg), "Output file cannot be a symbolic link: %s", disp);
+                w->err = SZ_ESYMLINK;
+                return;
+            }
+            if (!S_ISREG(st.st_mode)) {
+                snprintf(w->msg, sizeof(w->msg), "Output file is not a regular file: %s", disp);
+                w->err = SZ_ENOTREG;
+                return;
+            }
+        } else if (!(w->flags & STORE_UNIQUE)) {
+            snprintf(w->msg, sizeof(w->msg),
+                     "File already exists: %s (pass overwrite: true to replace it)", disp);
+            w->err = SZ_EEXISTS;
+            return;
+        }
+    } else if (errno != ENOENT) {
+        w->err = store_write_errmsg(errno, w->name, w->msg, sizeof(w->msg));
+        return;
+    }
+
+    if (!(s->flags & STORE_OPEN_NO_TMPFILE)) {
+        w->fd = openat(s->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
+        if (w->fd >= 0)
+            return;
+        if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) {
+            w->err = store_write_errmsg(errno, w->name, w->msg, sizeof(w->msg));
+            return;
+        }
+        SZ_DEBUG("O_TMPFILE unsupported in %s; using a hidden temporary", s->path);
+    }
+    w->named_tmp = true;
+    for (int tries = 0; tries < 100; tries++) {
+        random_tmpname(w->tmpname, sizeof(w->tmpname));
+        w->fd = openat(s->dirfd, w->tmpname, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
+                       0666);
+        if (w->fd >= 0)
+            return;
+        if (errno != EEXIST)
+            break;
+    }
+    w->tmpname[0] = '\0';
+    w->err = store_write_errmsg(errno, w->name, w->msg, sizeof(w->msg));
+}
+
+static void free_writer(struct store_writer *w)
+{
+    struct store *s = w->store;
+    free(w);
+    store_unref(s);
+}
+
+static void open_after(uv_work_t *req, int status)
+{
+    struct store_writer *w = req->data;
+    (void)status;
+
+    if (w->err != 0) {
+        w->open_cb(w->open_data, w->err, w->msg, NULL);
+        free_writer(w);
+        return;
+    }
+    w->state = W_OPEN;
+    w->open_cb(w->open_data, 0, NULL, w);
+}
+
+int store_writer_open(struct store *store, const char *name, size_t len, int flags,
+                      store_writer_open_fn *cb, void *data)
+{
+    struct store_writer *w = calloc(1, sizeof(*w));
+    int rc;
+
+    if (w == NULL)
+        return SZ_ENOMEM;
+    w->store = store;
+    w->flags = flags;
+    w->fd = -1;
+    w->state = W_OPENING;
+    w->open_cb = cb;
+    w->open_data = data;
+    w->err = store_check_name(name, len, w->msg, sizeof(w->msg));
+    if (w->err == 0) {
+        memcpy(w->name, name, len);
+        w->name[len] = '\0';
+        w->len = len;
+    }
+    w->work.data = w;
+    rc = uv_queue_work(store->loop, &w->work, open_work, open_after);
+    if (rc != 0) {
+        free(w);
+        return rc;
+    }
+    store_ref(store);
+    return 0;
+}
+
+/* ---- Write ---------------------------------------------------------------------------- */
+
+static int submit_write(struct wreq *r);
+
+static void write_cb(uv_fs_t *fs)
+{
+    struct wreq *r = fs->data;
+    struct store_writer *w = r->w;
+    ssize_t res = fs->result;
+    int err = 0;
+    int cb_err;
+    const char *msg = NULL;
+
+    uv_fs_req_cleanup(fs);
+    if (res > 0 && (size_t)res < r->len - r->done && !w->aborted && w->err == 0) {
+        /* libuv stops after a short write without saying why; writing the rest
+         * either finishes it or reports the real error (ENOSPC, usually). */
+        r->done += (size_t)res;
+        err = submit_write(r);
+        if (err == 0)
+            return;
+    } else if (res < 0) {
+        err = (int)res;
+    } else if ((size_t)res < r->len - r->done && !w->aborted) {
+        err = UV_EIO;
+    }
+
+    w->inflight -= r->len;
+    w->nwrites--;
+    if (err != 0 && w->err == 0)
+        w->err = store_write_errmsg(-err, w->name, w->msg, sizeof(w->msg));
+    if (w->aborted) {
+        cb_err = SZ_ECANCELLED;
+        msg = "cancelled";
+    } else {
+        cb_err = err;
+        msg = err != 0 ? w->msg : NULL;
+    }
+    if (r->cb != NULL)
+        r->cb(r->data, cb_err, msg);
+    free(r);
+    maybe_finish(w);
+}
+
+static int submit_write(struct wreq *r)
+{
+    uv_buf_t b;
+
+    b.base = (char *)(uintptr_t)(r->buf + r->done);
+    b.len = r->len - r->done;
+    r->fs.data = r;
+    return uv_fs_write(r->w->store->loop, &r->fs, r->w->fd, &b, 1, r->off + (int64_t)r->done,
+                       write_cb);
+}
+
+int store_writer_write(struct store_writer *w, const void *buf, size_t len, store_status_fn *cb,
+                       void *data)
+{
+    struct wreq *r;
+    int rc;
+
+    if (w->state != W_OPEN || w->aborted)
+        return SZ_EINVAL;
+    if (w->err != 0)
+        return w->err;
+    r = calloc(1, sizeof(*r));
+    if (r == NULL)
+        return SZ_ENOMEM;
+    r->w = w;
+    r->buf = buf;
+    r->len = len;
+    r->off = (int64_t)w->next_off;
+    r->cb = cb;
+    r->data = data;
+    rc = submit_write(r);
+    if (rc != 0) {
+        free(r);
+        return rc;
+    }
+    w->next_off += len;
+    w->inflight += len;
+    w->nwrites++;
+    return 0;
+}
+
+size_t store_writer_inflight(const struct store_writer *w)
+{
+    return w->inflight;
+}
+
+uint64_t store_writer_size(const struct store_writer *w)
+{
+    return w->next_off;
+}
+
+int store_writer_error(const struct store_writer *w, const char **pmsg)
+{
+    if (pmsg != NULL)
+        *pmsg = w->err != 0 ? w->msg : NULL;
+    return w->err;
+}
+
+/* ---- Commit and abort ------------------------------------------------------------------- */
+
+static void finish_work(uv_work_t *req)
+{
+    struct store_writer *w = req->data;
+
+    if (!w->fin_publish) {
+        drop_tmp(w);
+        return;
+    }
+    if (store_fsync_enabled() && fdatasync(w->fd) != 0) {
+        w->fin_err = store_write_errmsg(errno, w->name, w->fin_msg, sizeof(w->fin_msg));
+        drop_tmp(w);
+        return;
+    }
+    if (publish_link(w) != 0) {
+        drop_tmp(w);
+        return;
+    }
+    drop_tmp(w); /* after a link, the named temporary's own name goes */
+    /* The new directory entry must survive a crash too. */
+    if (store_fsync_enabled() && fsync(w->store->dirfd) != 0)
+        SZ_DEBUG("fsync of %s failed: %s", w->store->path, uv_strerror(-errno));
+}
+
+static void finish_after(uv_work_t *req, int status)
+{
+    struct store_writer *w = req->data;
+    char disp[STORE_MSG_MAX / 2];
+    (void)status;
+
+    if (w->fin_publish) {
+        if (w->fin_err != 0)
+            w->commit_cb(w->commit_data, w->fin_err, w->fin_msg, NULL, 0);
+        else
+            w->commit_cb(w->commit_data, 0, NULL, w->final, w->next_off);
+    } else {
+        if (w->commit_cb != NULL) {
+            if (w->aborted) {
+                store_fmt_name(disp, sizeof(disp), w->name, w->len);
+                snprintf(w->fin_msg, sizeof(w->fin_msg), "Writing %s was cancelled", disp);
+                w->commit_cb(w->commit_data, SZ_ECANCELLED, w->fin_msg, NULL, 0);
+            } else {
+                w->commit_cb(w->commit_data, w->err, w->msg, NULL, 0);
+            }
+        }
+        if (w->abort_cb != NULL)
+            w->abort_cb(w->abort_data, 0, NULL);
+    }
+    free_writer(w);
+}
+
+static void maybe_finish(struct store_writer *w)
+{
+    if (w->nwrites > 0 || w->finishing)
+        return;
+    if (w->state != W_COMMIT && !w->aborted)
+        return;
+    w->finishing = true;
+    w->fin_publish = !w->aborted && w->err == 0;
+    w->work.data = w;
+    if (uv_queue_work(w->store->loop, &w->work, finish_work, finish_after) != 0) {
+        /* Cannot happen with a valid loop and work callback; never leak the
+         * temporary even so. */
+        SZ_ERROR("store: cannot queue the finishing job for %s", w->name);
+        w->fin_publish = false;
+        drop_tmp(w);
+        finish_after(&w->work, 0);
+    }
+}
+
+int store_writer_commit(struct store_writer *w, store_commit_fn *cb, void *data)
+{
+    if (w->state != W_OPEN || w->aborted)
+        return SZ_EINVAL;
+    w->state = W_COMMIT;
+    w->commit_cb = cb;
+    w->commit_data = data;
+    maybe_finish(w);
+    return 0;
+}
+
+int store_writer_abort(struct store_writer *w, store_status_fn *cb, void *data)
+{
+    if (w->aborted)
+        return SZ_EINVAL;
+    if (w->finishing)
+        return SZ_EBUSY;
+    w->aborted = true;
+    w->abort_cb = cb;
+    w->abort_data = data;
+    maybe_finish(w);
+    return 0;
+}
+
+/* ---- One shot ------------------------------------------------------------------------------ */
+
+struct oneshot {
+    const void *buf;
+    size_t len;
+    store_commit_fn *cb;
+    void *data;
+};
+
+static void oneshot_commit(void *data, int err, const char *msg, const char *name, uint64_t size)
+{
+    struct oneshot *o = data;
+    o->cb(o->data, err, msg, name, size);
+    free(o);
+}
+
+static void oneshot_aborted(void *data, int err, const char *msg)
+{
+    (void)data;
+    (void)err;
+    (void)msg;
+}
+
+static void oneshot_open(void *data, int err, const char *msg, struct store_writer *w)
+{
+    struct oneshot *o = data;
+    int rc = 0;
+
+    if (err != 0) {
+        o->cb(o->data, err, msg, NULL, 0);
+        free(o);
+        return;
+    }
+    if (o->len > 0)
+        rc = store_writer_write(w, o->buf, o->len, NULL, NULL);
+    if (rc == 0)
+        rc = store_writer_commit(w, oneshot_commit, o);
+    if (rc != 0) {
+        store_writer_abort(w, oneshot_aborted, NULL);
+        o->cb(o->data, rc, sz_strerror(rc), NULL, 0);
+        free(o);
+    }
+}
+
+int store_write_file(struct store *store, const char *name, size_t len, int flags, const void *buf,
+                     size_t buflen, store_commit_fn *cb, void *data)
+{
+    struct oneshot *o = calloc(1, sizeof(*o));
+    int rc;
+
+    if (o == NULL)
+        return SZ_ENOMEM;
+    o->buf = buf;
+    o->len = buflen;
+    o->cb = cb;
+    o->data = data;
+    rc = store_writer_open(store, name, len, flags, oneshot_open, o);
+    if (rc != 0)
+        free(o);
+    return rc;
+}
