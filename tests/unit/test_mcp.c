@@ -1,0 +1,364 @@
+/* The protocol engine, driven by data: each tests/data/mcp/<name>.case file is
+ * a conversation. "> line" is sent to the engine verbatim, "< json" is the next
+ * message we expect back (a subset match: every key given must match, "*"
+ * matches any value, arrays match element by element), "~ ms" runs the loop
+ * for that long. After the last line no unexpected message may remain. */
+#include "fmacros.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mcp/server.h"
+
+struct capture {
+    json_t *messages; /* array of parsed outgoing messages, in order */
+    int idle;         /* set when the session reports idle after close */
+};
+
+static void capture_send(void *ctx, const char *msg, size_t len, const json_t *related_id,
+                         bool final)
+{
+    struct capture *c = ctx;
+    json_error_t err;
+    json_t *m = json_loadb(msg, len, 0, &err);
+    (void)related_id;
+    (void)final;
+    assert_non_null(m);
+    json_array_append_new(c->messages, m);
+}
+
+/* ---- test tools ---------------------------------------------------------- */
+
+struct later {
+    uv_timer_t timer;
+    struct mcp_call *call;
+    json_int_t ms, steps, step;
+    int fail;
+};
+
+static void later_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+static void later_end(struct later *l, int cancelled)
+{
+    uv_timer_stop(&l->timer);
+    uv_close((uv_handle_t *)&l->timer, later_closed);
+    if (cancelled || l->fail)
+        mcp_call_fail(l->call, "later failed as asked");
+    else
+        mcp_call_finish(l->call, json_pack("{s:I}", "waited", l->ms));
+}
+
+static void later_tick(uv_timer_t *t)
+{
+    struct later *l = t->data;
+    l->step++;
+    mcp_call_progress(l->call, (double)l->step, (double)l->steps, NULL);
+    if (l->step >= l->steps)
+        later_end(l, 0);
+}
+
+static void later_cancel(struct mcp_call *call, void *data)
+{
+    (void)call;
+    later_end(data, 1);
+}
+
+static void later_start(struct mcp_call *call, json_t *args)
+{
+    struct later *l = calloc(1, sizeof(*l));
+    json_t *steps = json_object_get(args, "steps");
+    uint64_t every;
+
+    assert_non_null(l);
+    l->call = call;
+    l->ms = json_integer_value(json_object_get(args, "ms"));
+    l->steps = steps ? json_integer_value(steps) : 1;
+    l->fail = json_is_true(json_object_get(args, "fail"));
+    every = (uint64_t)(l->ms / l->steps);
+    uv_timer_init(mcp_call_loop(call), &l->timer);
+    l->timer.data = l;
+    mcp_call_on_cancel(call, later_cancel, l);
+    uv_timer_start(&l->timer, later_tick, every, every ? every : 1);
+}
+
+static void echo_start(struct mcp_call *call, json_t *args)
+{
+    mcp_call_log(call, SZ_LOG_INFO, "echo: %s", json_string_value(json_object_get(args, "text")));
+    mcp_call_finish(call, json_deep_copy(args));
+}
+
+static void writer_start(struct mcp_call *call, json_t *args)
+{
+    (void)args;
+    mcp_call_finish(call, json_object());
+}
+
+static const struct mcp_tool tools[] = {
+    {.name = "echo",
+     .title = "Echo",
+     .description = "returns its arguments",
+     .input_schema = "{\"type\":\"object\",\"properties\":{\"text\":{\"type\":\"string\"}},"
+                     "\"required\":[\"text\"],\"additionalProperties\":false}",
+     .output_schema = "{\"type\":\"object\",\"properties\":{\"text\":{\"type\":\"string\"}}}",
+     .annotations = MCP_READ_ONLY,
+     .start = echo_start},
+    {.name = "later",
+     .input_schema = "{\"type\":\"object\",\"properties\":{\"ms\":{\"type\":\"integer\"},"
+                     "\"steps\":{\"type\":\"integer\",\"minimum\":1},\"fail\":{\"type\":"
+                     "\"boolean\"}},\"required\":[\"ms\"],\"additionalProperties\":false}",
+     .annotations = MCP_READ_ONLY | MCP_OPEN_WORLD,
+     .start = later_start},
+    {.name = "writer",
+     .input_schema = "{\"type\":\"object\",\"additionalProperties\":false}",
+     .annotations = MCP_DESTRUCTIVE | MCP_IDEMPOTENT | MCP_OPEN_WORLD,
+     .start = writer_start},
+};
+
+/* ---- a test resource provider: test://things/{a,b,c} ---------------------- */
+
+static void things_list(struct mcp_call *call, void *data)
+{
+    json_t *items = json_array();
+    (void)data;
+    for (const char *n = "abc"; *n; n++) {
+        char uri[64];
+        snprintf(uri, sizeof(uri), "test://things/%c", *n);
+        json_array_append_new(items, json_pack("{s:s, s:s}", "uri", uri, "name", uri + 14));
+    }
+    mcp_call_finish_list(call, items, 0);
+}
+
+static void things_read(struct mcp_call *call, const char *uri, void *data)
+{
+    const char *name = uri + strlen("test://things/");
+    (void)data;
+    if (strlen(name) != 1 || strchr("abc", name[0]) == NULL) {
+        mcp_call_finish_error(call, MCP_RESOURCE_NOT_FOUND, "Resource not found: %s", uri);
+        return;
+    }
+    mcp_call_finish_result(call, json_pack("{s:[{s:s, s:s, s:s}]}", "contents", "uri", uri,
+                                           "mimeType", "text/plain", "text", name));
+}
+
+static void things_complete(struct mcp_call *call, const char *argument, const char *value,
+                            void *data)
+{
+    json_t *values = json_array();
+    (void)argument;
+    (void)data;
+    for (const char *n = "abc"; *n; n++)
+        if (value[0] == '\0' || value[0] == *n)
+            json_array_append_new(values, json_stringn(n, 1));
+    mcp_call_finish_result(call, json_pack("{s:{s:o, s:b}}", "completion", "values", values,
+                                           "hasMore", 0));
+}
+
+static const struct mcp_resource_provider things = {
+    .uri_template = "test://things/{name}",
+    .name = "things",
+    .list = things_list,
+    .read = things_read,
+    .complete = things_complete,
+};
+
+/* ---- matching ------------------------------------------------------------ */
+
+static int matches(const json_t *want, const json_t *got)
+{
+    if (json_is_string(want) && strcmp(json_string_value(want), "*") == 0)
+        return got != NULL;
+    if (got == NULL)
+        return 0;
+    if (json_is_object(want)) {
+        const char *key;
+        json_t *v;
+        if (!json_is_object(got))
+            return 0;
+        json_object_foreach((json_t *)(uintptr_t)want, key, v)
+        {
+            if (!matches(v, json_object_get(got, key)))
+                return 0;
+        }
+        return 1;
+    }
+    if (json_is_array(want)) {
+        size_t i;
+        json_t *v;
+        if (!json_is_array(got) || json_array_size(got) != json_array_size(want))
+            return 0;
+        json_array_foreach(want, i, v)
+        {
+            if (!matches(v, json_array_get(got, i)))
+                return 0;
+        }
+        return 1;
+    }
+    if (json_is_number(want) && json_is_number(got))
+        return json_number_value(want) == json_number_value(got);
+    return json_equal((json_t *)(uintptr_t)want, (json_t *)(uintptr_t)got);
+}
+
+static void run_for(uv_loop_t *loop, uint64_t ms)
+{
+    uint64_t end = uv_now(loop) + ms;
+    while (uv_now(loop) < end) {
+        uv_run(loop, UV_RUN_NOWAIT);
+        uv_sleep(1);
+        uv_update_time(loop);
+    }
+}
+
+static void idle_done(void *ctx)
+{
+    struct capture *c = ctx;
+    c->idle = 1;
+}
+
+static void run_case(const char *name)
+{
+    char path[512];
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    int lineno = 0;
+    uv_loop_t loop;
+    struct capture cap_out = {.messages = json_array()};
+    struct mcp_server *server;
+    struct mcp_session *session;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/mcp/%s", SZ_TEST_DATA, name);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    uv_loop_init(&loop);
+    server = mcp_server_new(&loop, "sanzaru-test", "0.0.0", "test instructions");
+    for (size_t i = 0; i < sizeof(tools) / sizeof(tools[0]); i++)
+        assert_int_equal(mcp_server_add_tool(server, &tools[i]), 0);
+    assert_int_equal(mcp_server_add_resource(server, &things), 0);
+    if (strcmp(name, "paging.case") == 0)
+        mcp_server_set_page_size(server, 2);
+    session = mcp_session_new(server, capture_send, &cap_out);
+
+    while ((n = getline(&line, &cap, f)) != -1) {
+        lineno++;
+        if (n > 0 && line[n - 1] == '\n')
+            line[--n] = '\0';
+        if (n < 2 || line[0] == '#')
+            continue;
+        if (line[0] == '>') {
+            mcp_session_handle(session, line + 2, (size_t)n - 2);
+        } else if (line[0] == '~') {
+            run_for(&loop, (uint64_t)atoi(line + 2));
+        } else if (line[0] == '<') {
+            json_error_t err;
+            json_t *want = json_loads(line + 2, 0, &err);
+            json_t *got;
+            uint64_t deadline = uv_now(&loop) + 3000;
+            if (want == NULL)
+                fail_msg("%s:%d: bad expectation: %s", name, lineno, err.text);
+            while (json_array_size(cap_out.messages) == 0 && uv_now(&loop) < deadline) {
+                uv_run(&loop, UV_RUN_ONCE);
+                uv_update_time(&loop);
+            }
+            got = json_array_get(cap_out.messages, 0);
+            if (got == NULL)
+                fail_msg("%s:%d: no message arrived, expected %s", name, lineno, line + 2);
+            if (!matches(want, got)) {
+                char *text = json_dumps(got, JSON_COMPACT);
+                fail_msg("%s:%d:\n  expected %s\n  got      %s", name, lineno, line + 2, text);
+            }
+            json_array_remove(cap_out.messages, 0);
+            json_decref(want);
+        }
+    }
+    run_for(&loop, 20);
+    if (json_array_size(cap_out.messages) != 0) {
+        char *text = json_dumps(cap_out.messages, JSON_COMPACT);
+        fail_msg("%s: unexpected extra messages: %s", name, text);
+    }
+    mcp_session_close(session, idle_done);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(cap_out.idle, 1);
+    mcp_server_free(server);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    json_decref(cap_out.messages);
+    free(line);
+    fclose(f);
+}
+
+static void test_lifecycle(void **state)
+{
+    (void)state;
+    run_case("lifecycle.case");
+}
+
+static void test_bad_input(void **state)
+{
+    (void)state;
+    run_case("bad-input.case");
+}
+
+static void test_calls(void **state)
+{
+    (void)state;
+    run_case("calls.case");
+}
+
+static void test_paging(void **state)
+{
+    (void)state;
+    run_case("paging.case");
+}
+
+/* Closing a session with calls in flight cancels them, sends nothing more, and
+ * reports idle only once the last call finished. */
+static void test_close_cancels_calls(void **state)
+{
+    uv_loop_t loop;
+    struct capture out = {.messages = json_array()};
+    struct mcp_server *server;
+    struct mcp_session *session;
+    const char *init = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{"
+                       "\"protocolVersion\":\"2025-11-25\",\"capabilities\":{}}}";
+    const char *call = "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{"
+                       "\"name\":\"later\",\"arguments\":{\"ms\":60000}}}";
+    (void)state;
+
+    uv_loop_init(&loop);
+    server = mcp_server_new(&loop, "t", "0", NULL);
+    for (size_t i = 0; i < sizeof(tools) / sizeof(tools[0]); i++)
+        mcp_server_add_tool(server, &tools[i]);
+    session = mcp_session_new(server, capture_send, &out);
+    assert_int_equal(mcp_session_handle(session, init, strlen(init)), MCP_MSG_REQUEST);
+    assert_int_equal(mcp_session_handle(session, call, strlen(call)), MCP_MSG_REQUEST);
+    assert_int_equal(mcp_session_calls_in_flight(session), 1);
+    mcp_session_close(session, idle_done);
+    assert_int_equal(out.idle, 1); /* the cancel handler finished the call at once */
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(json_array_size(out.messages), 1); /* only the initialize reply */
+    mcp_server_free(server);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    json_decref(out.messages);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_lifecycle),
+        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_calls),
+        cmocka_unit_test(test_paging),
+        cmocka_unit_test(test_close_cancels_calls),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
