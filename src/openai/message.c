@@ -1,0 +1,183 @@
+/* Pure helpers of the OpenAI client: id checks and the one-sentence error messages
+ * built from upstream error bodies (see client.h). No I/O; any thread.
+ *
+ * An error body is untrusted text of any size: it is parsed as OpenAI's error JSON
+ * when it is one, otherwise summarised to a bounded run of printable characters so a
+ * proxy's 10 KB HTML page or binary garbage never reaches a user or a log whole. */
+#include "fmacros.h"
+
+#include "openai/client.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define MESSAGE_MAX_CHARS 500 /* error.message as sent by OpenAI, bounded */
+#define SUMMARY_MAX_CHARS 200 /* non-JSON bodies */
+
+int oai_check_id(const char *id)
+{
+    size_t n = 0;
+
+    if (id == NULL)
+        return 0;
+    for (; id[n] != '\0'; n++) {
+        unsigned char ch = (unsigned char)id[n];
+        int ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+                 ch == '_' || ch == '-';
+        if (!ok || n >= 128)
+            return 0;
+    }
+    return n >= 1;
+}
+
+/* Length of the valid UTF-8 sequence at s (at most avail bytes) encoding a printable
+ * code point, 0 when invalid or a C1 control character. */
+static size_t utf8_printable(const unsigned char *s, size_t avail)
+{
+    unsigned cp;
+    size_t need;
+
+    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+        need = 2;
+        cp = s[0] & 0x1fu;
+    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+        need = 3;
+        cp = s[0] & 0x0fu;
+    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+        need = 4;
+        cp = s[0] & 0x07u;
+    } else {
+        return 0;
+    }
+    if (avail < need)
+        return 0;
+    for (size_t i = 1; i < need; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3fu);
+    }
+    /* overlong forms, surrogates, beyond Unicode, C1 controls */
+    if ((need == 3 && cp < 0x800) || (need == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp <= 0x9f))
+        return 0;
+    return need;
+}
+
+void oai_summarize(const char *in, size_t len, size_t max_chars, char *buf, size_t buflen)
+{
+    const unsigned char *s = (const unsigned char *)in;
+    size_t i = 0, out = 0, chars = 0;
+    int pending_space = 0, cut = 0;
+
+    if (buflen == 0)
+        return;
+    buf[0] = '\0';
+    if (in == NULL)
+        return;
+    while (i < len) {
+        size_t n;
+        if (s[i] < 0x20 || s[i] == 0x7f || s[i] == ' ') {
+            pending_space = out > 0; /* leading blanks dropped, runs folded */
+            i++;
+            continue;
+        }
+        n = s[i] < 0x80 ? 1 : utf8_printable(s + i, len - i);
+        if (n == 0) {
+            i++; /* invalid byte: dropped */
+            continue;
+        }
+        if (chars + (size_t)pending_space + 1 > max_chars) {
+            cut = 1;
+            break;
+        }
+        if (out + (size_t)pending_space + n + 4 > buflen) {
+            cut = 1;
+            break;
+        }
+        if (pending_space) {
+            buf[out++] = ' ';
+            chars++;
+            pending_space = 0;
+        }
+        memcpy(buf + out, s + i, n);
+        out += n;
+        chars++;
+        i += n;
+    }
+    if (cut) {
+        memcpy(buf + out, "...", 3);
+        out += 3;
+    }
+    buf[out] = '\0';
+}
+
+/* Copies a code/type string, keeping only [A-Za-z0-9_.-]. */
+static void copy_code(const char *src, char *dst, size_t dstlen)
+{
+    size_t o = 0;
+
+    if (dstlen == 0)
+        return;
+    for (; src != NULL && *src != '\0' && o + 1 < dstlen; src++) {
+        unsigned char ch = (unsigned char)*src;
+        if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+            ch == '_' || ch == '.' || ch == '-')
+            dst[o++] = (char)ch;
+    }
+    dst[o] = '\0';
+}
+
+void oai_error_message(long status, const char *body, size_t len, char *buf, size_t buflen,
+                       char *pcode, size_t codelen)
+{
+    char text[MESSAGE_MAX_CHARS * 4 + 8];
+    char code[64] = "";
+    const char *msg = NULL;
+    json_t *root = NULL, *err;
+    int have_text = 0;
+
+    if (pcode != NULL && codelen > 0)
+        pcode[0] = '\0';
+    if (buflen == 0)
+        return;
+
+    if (body != NULL && len > 0)
+        root = json_loadb(body, len, JSON_DECODE_ANY, NULL);
+    if (json_is_object(root)) {
+        err = json_object_get(root, "error");
+        if (json_is_object(err)) {
+            json_t *c = json_object_get(err, "code");
+            if (!json_is_string(c))
+                c = json_object_get(err, "type");
+            if (json_is_string(c))
+                copy_code(json_string_value(c), code, sizeof(code));
+            msg = json_string_value(json_object_get(err, "message"));
+        } else if (json_is_string(err)) {
+            msg = json_string_value(err);
+        } else {
+            msg = json_string_value(json_object_get(root, "message"));
+        }
+        if (msg != NULL) {
+            oai_summarize(msg, strlen(msg), MESSAGE_MAX_CHARS, text, sizeof(text));
+            have_text = text[0] != '\0';
+        }
+    }
+    if (!have_text && body != NULL && len > 0) {
+        oai_summarize(body, len, SUMMARY_MAX_CHARS, text, sizeof(text));
+        have_text = text[0] != '\0';
+    }
+
+    if (have_text && code[0] != '\0')
+        snprintf(buf, buflen, "OpenAI API error %ld (%s): %s", status, code, text);
+    else if (have_text)
+        snprintf(buf, buflen, "OpenAI API error %ld: %s", status, text);
+    else if (code[0] != '\0')
+        snprintf(buf, buflen, "OpenAI API error %ld (%s)", status, code);
+    else if (body == NULL || len == 0)
+        snprintf(buf, buflen, "OpenAI API error %ld with an empty response body", status);
+    else
+        snprintf(buf, buflen, "OpenAI API error %ld with an unreadable response body", status);
+    if (pcode != NULL)
+        copy_code(code, pcode, codelen);
+    json_decref(root);
+}
