@@ -1,0 +1,102 @@
+/* The bounded event log behind every SSE stream of the HTTP transport. Each message the
+ * engine sends on a stream is formatted once as an SSE event with id "<stream>-<seq>" and
+ * kept here, so a client that lost its connection can come back with Last-Event-ID and
+ * get what it missed. The log drops its oldest events past a byte and count budget, but
+ * never the final response of a request, nor the event being written at that moment. */
+#include "fmacros.h"
+
+#include "transport/http_int.h"
+#include "common/err.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void http_sse_log_init(struct http_sse_log *l, size_t max_bytes, size_t max_count)
+{
+    memset(l, 0, sizeof(*l));
+    l->next_seq = 1;
+    l->max_bytes = max_bytes;
+    l->max_count = max_count;
+}
+
+/* Drops old events until the log fits its budget or nothing more may go. */
+static void trim_log(struct http_sse_log *l, uint64_t pinned)
+{
+    struct http_event **pp = &l->head;
+    struct http_event *prev = NULL;
+
+    while (*pp != NULL && (l->bytes > l->max_bytes || l->count > l->max_count)) {
+        struct http_event *ev = *pp;
+        if (ev->final || ev->seq == pinned || ev == l->tail) {
+            prev = ev;
+            pp = &ev->next;
+            continue;
+        }
+        *pp = ev->next;
+        l->bytes -= ev->len;
+        l->count--;
+        l->dropped++;
+        free(ev);
+    }
+    if (*pp == NULL)
+        l->tail = prev;
+    /* The tail is never dropped, so it stays valid when the loop ends early. */
+}
+
+int http_sse_log_push(struct http_sse_log *l, uint64_t stream_id, const char *json, size_t len,
+                      bool final, uint64_t pinned)
+{
+    char head[80];
+    int hn;
+    struct http_event *ev;
+    static const char tail[] = "\n\n";
+
+    hn = snprintf(head, sizeof(head),
+                  "id: %" PRIu64 "-%" PRIu64 "\nevent: message\ndata: ", stream_id, l->next_seq);
+    if (hn < 0 || (size_t)hn >= sizeof(head))
+        return SZ_EINVAL;
+    ev = malloc(sizeof(*ev) + (size_t)hn + len + sizeof(tail));
+    if (ev == NULL)
+        return SZ_ENOMEM;
+    ev->next = NULL;
+    ev->seq = l->next_seq++;
+    ev->final = final;
+    ev->data_off = (size_t)hn;
+    ev->data_len = len;
+    ev->len = (size_t)hn + len + sizeof(tail) - 1;
+    memcpy(ev->text, head, (size_t)hn);
+    memcpy(ev->text + hn, json, len);
+    memcpy(ev->text + (size_t)hn + len, tail, sizeof(tail)); /* keeps a NUL after the event */
+    if (l->tail != NULL)
+        l->tail->next = ev;
+    else
+        l->head = ev;
+    l->tail = ev;
+    l->count++;
+    l->bytes += ev->len;
+    trim_log(l, pinned);
+    return 0;
+}
+
+const struct http_event *http_sse_log_find(const struct http_sse_log *l, uint64_t seq)
+{
+    for (const struct http_event *ev = l->head; ev != NULL; ev = ev->next)
+        if (ev->seq >= seq)
+            return ev;
+    return NULL;
+}
+
+void http_sse_log_free(struct http_sse_log *l)
+{
+    struct http_event *ev = l->head;
+    while (ev != NULL) {
+        struct http_event *next = ev->next;
+        free(ev);
+        ev = next;
+    }
+    l->head = l->tail = NULL;
+    l->count = 0;
+    l->bytes = 0;
+}
