@@ -130,6 +130,7 @@ static bool candidate(const struct store_writer *w, unsigned i, char *out, size_
 {
     char suffix[16];
     size_t stem = w->len;
+    size_t ext_at = w->len;
     size_t extlen = 0;
     size_t slen;
 
@@ -139,8 +140,8 @@ static bool candidate(const struct store_writer *w, unsigned i, char *out, size_
     }
     for (size_t k = w->len; k > 1; k--) {
         if (w->name[k - 1] == '.') {
-            stem = k - 1;
-            extlen = w->len - stem; /* with the dot */
+            stem = ext_at = k - 1;
+            extlen = w->len - ext_at; /* with the dot */
             break;
         }
     }
@@ -154,7 +155,7 @@ static bool candidate(const struct store_writer *w, unsigned i, char *out, size_
         if (stem == 0)
             return false;
     }
-    snprintf(out, outlen, "%.*s%s%.*s", (int)stem, w->name, suffix, (int)extlen, w->name + stem);
+    snprintf(out, outlen, "%.*s%s%.*s", (int)stem, w->name, suffix, (int)extlen, w->name + ext_at);
     return true;
 }
 
