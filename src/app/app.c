@@ -9,7 +9,9 @@
 #include "common/config.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "imaging/imaging.h"
 #include "mcp/server.h"
+#include "store/store.h"
 #include "tools/tools.h"
 #include "transport/stdio.h"
 
@@ -56,12 +58,17 @@ struct app_state {
     struct mcp_server *server;
     struct stdio_transport *stdio;
     uv_signal_t sigint, sigterm;
+    bool vips_ready;
     int exit_status;
 };
 
 static void transport_done(void *data)
 {
     struct app_state *st = data;
+    if (st->app.imaging != NULL) {
+        img_pool_close(st->app.imaging, NULL, NULL);
+        st->app.imaging = NULL;
+    }
     uv_signal_stop(&st->sigint);
     uv_signal_stop(&st->sigterm);
     uv_close((uv_handle_t *)&st->sigint, NULL);
@@ -83,8 +90,20 @@ static void size_thread_pool(int image_jobs)
     char value[16];
     if (getenv("UV_THREADPOOL_SIZE") != NULL)
         return;
-    snprintf(value, sizeof(value), "%d", image_jobs + 4);
+    snprintf(value, sizeof(value), "%d", img_pool_threadpool_size(image_jobs));
     setenv("UV_THREADPOOL_SIZE", value, 0);
+}
+
+/* Opens both media roots. A root that cannot be opened is not fatal: the tools
+ * that need it say why, and the others keep working. */
+static void open_stores(struct app_state *st)
+{
+    if (store_open_root(&st->loop, &st->cfg, STORE_VIDEOS, &st->app.videos, st->app.videos_error,
+                        sizeof(st->app.videos_error)) != 0)
+        SZ_ERROR("%s", st->app.videos_error);
+    if (store_open_root(&st->loop, &st->cfg, STORE_IMAGES, &st->app.images, st->app.images_error,
+                        sizeof(st->app.images_error)) != 0)
+        SZ_ERROR("%s", st->app.images_error);
 }
 
 int sz_main(int argc, char **argv, sz_register_fn *extra)
@@ -119,9 +138,22 @@ int sz_main(int argc, char **argv, sz_register_fn *extra)
     uv_loop_init(&st.loop);
     st.app.loop = &st.loop;
     st.app.cfg = &st.cfg;
+    if (img_init() != 0) {
+        fprintf(stderr, "sanzaru: could not initialise libvips\n");
+        st.exit_status = 1;
+        goto out;
+    }
+    st.vips_ready = true;
+    open_stores(&st);
+    st.app.imaging = img_pool_new(&st.loop, st.cfg.image_jobs);
     st.server = mcp_server_new(&st.loop, "sanzaru", SZ_VERSION, instructions);
-    if (st.server == NULL) {
+    if (st.server == NULL || st.app.imaging == NULL) {
         fprintf(stderr, "sanzaru: out of memory\n");
+        st.exit_status = 1;
+        goto out;
+    }
+    if (tools_register_all(st.server, &st.app) != 0) {
+        fprintf(stderr, "sanzaru: could not register the tools (see the log above)\n");
         st.exit_status = 1;
         goto out;
     }
@@ -151,7 +183,9 @@ int sz_main(int argc, char **argv, sz_register_fn *extra)
             goto out;
         }
     }
-    SZ_INFO("sanzaru %s on stdio", SZ_VERSION);
+    SZ_INFO("sanzaru %s on stdio; videos: %s; images: %s", SZ_VERSION,
+            st.app.videos ? store_path(st.app.videos) : "(unavailable)",
+            st.app.images ? store_path(st.app.images) : "(unavailable)");
 
     uv_signal_init(&st.loop, &st.sigint);
     uv_signal_init(&st.loop, &st.sigterm);
@@ -165,10 +199,16 @@ int sz_main(int argc, char **argv, sz_register_fn *extra)
 out:
     stdio_transport_free(st.stdio);
     mcp_server_free(st.server);
-    /* Close whatever is left (nothing, on a clean run) so the loop can close. */
-    uv_run(&st.loop, UV_RUN_NOWAIT);
+    if (st.app.imaging != NULL)
+        img_pool_close(st.app.imaging, NULL, NULL);
+    store_close(st.app.videos);
+    store_close(st.app.images);
+    /* Let closing handles and pending store operations finish. */
+    uv_run(&st.loop, UV_RUN_DEFAULT);
     if (uv_loop_close(&st.loop) != 0)
         SZ_DEBUG("loop closed with handles still open");
     sz_config_free(&st.cfg);
+    if (st.vips_ready)
+        img_shutdown();
     return st.exit_status;
 }

@@ -17,8 +17,10 @@ struct img_pool;
 struct sz_app {
     uv_loop_t *loop;
     const struct sz_config *cfg;
-    struct store *videos;   /* the video root */
-    struct store *images;   /* the image root (reference images live here too) */
+    struct store *videos;   /* the video root; NULL when it could not be opened */
+    struct store *images;   /* the image root (reference images live here too); or NULL */
+    char videos_error[512]; /* why videos is NULL, for the tools to say */
+    char images_error[512];
     struct oai_client *oai; /* NULL-safe: tools report OPENAI_API_KEY is not set */
     struct img_pool *imaging;
 };
@@ -28,6 +30,7 @@ int tools_register_video(struct mcp_server *server, struct sz_app *app);
 int tools_register_image(struct mcp_server *server, struct sz_app *app);      /* Responses API */
 int tools_register_images_api(struct mcp_server *server, struct sz_app *app); /* Images API */
 int tools_register_reference(struct mcp_server *server, struct sz_app *app);
+int tools_register_local(struct mcp_server *server, struct sz_app *app); /* the two list tools */
 int tools_register_resources(struct mcp_server *server, struct sz_app *app);
 
 /* Registers everything above, in the order tools/list shows them. */
