@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "imaging/imaging.h"
 #include "mcp/server.h"
+#include "openai/client.h"
 #include "store/store.h"
 #include "tools/tools.h"
 #include "transport/stdio.h"
@@ -68,6 +69,10 @@ static void transport_done(void *data)
     if (st->app.imaging != NULL) {
         img_pool_close(st->app.imaging, NULL, NULL);
         st->app.imaging = NULL;
+    }
+    if (st->app.oai != NULL) {
+        oai_client_close(st->app.oai, NULL, NULL);
+        st->app.oai = NULL;
     }
     uv_signal_stop(&st->sigint);
     uv_signal_stop(&st->sigterm);
@@ -146,6 +151,14 @@ int sz_main(int argc, char **argv, sz_register_fn *extra)
     st.vips_ready = true;
     open_stores(&st);
     st.app.imaging = img_pool_new(&st.loop, st.cfg.image_jobs);
+    if (oai_client_new(&st.loop, &st.cfg, &st.app.oai) != 0) {
+        fprintf(stderr, "sanzaru: could not create the OpenAI client (OPENAI_BASE_URL=%s)\n",
+                st.cfg.base_url);
+        st.exit_status = 1;
+        goto out;
+    }
+    if (st.cfg.api_key == NULL)
+        SZ_WARN("OPENAI_API_KEY is not set: the tools that call OpenAI will fail until it is");
     st.server = mcp_server_new(&st.loop, "sanzaru", SZ_VERSION, instructions);
     if (st.server == NULL || st.app.imaging == NULL) {
         fprintf(stderr, "sanzaru: out of memory\n");
@@ -201,6 +214,8 @@ out:
     mcp_server_free(st.server);
     if (st.app.imaging != NULL)
         img_pool_close(st.app.imaging, NULL, NULL);
+    if (st.app.oai != NULL)
+        oai_client_close(st.app.oai, NULL, NULL);
     store_close(st.app.videos);
     store_close(st.app.images);
     /* Let closing handles and pending store operations finish. */

@@ -1,16 +1,21 @@
-/* The order tools/list shows: video first (the product's heart), then images,
- * then the local reference helpers; resources last. */
+/* The order tools/list shows: video first (the product's heart), then images
+ * (Responses API, then Images API), then the local reference helpers;
+ * resources last. */
 #include "fmacros.h"
 
 #include "tools/tools.h"
 
 int tools_register_all(struct mcp_server *server, struct sz_app *app)
 {
-    int rc;
+    int (*const groups[])(struct mcp_server *, struct sz_app *) = {
+        tools_register_video, tools_register_image,     tools_register_images_api,
+        tools_register_local, tools_register_reference, tools_register_resources,
+    };
 
-    if ((rc = tools_register_local(server, app)) != 0)
-        return rc;
-    if ((rc = tools_register_reference(server, app)) != 0)
-        return rc;
-    return tools_register_resources(server, app);
+    for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
+        int rc = groups[i](server, app);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
 }
