@@ -12,6 +12,7 @@
 #include "common/log.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -20,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Display form of a name in messages: 80 bytes at most, each escaped to 4. */
@@ -646,6 +648,41 @@ static int mkdir_p(char *path, bool *pcreated)
     return errno == EEXIST ? 0 : -errno;
 }
 
+/* Removes hidden temporaries (STORE_TMP_PREFIX) older than STORE_TMP_STALE_SEC:
+ * what a crash can leave behind where O_TMPFILE is not available. A live
+ * writer's temporary is younger (every write updates its mtime, and a transfer
+ * that stalls fails long before), so a second server on the same root is safe.
+ * Blocking; runs in store_open. */
+static void sweep_stale(int dirfd, const char *path)
+{
+    int dfd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *dir = dfd >= 0 ? fdopendir(dfd) : NULL;
+    struct dirent *de;
+    time_t now = time(NULL);
+    unsigned n = 0;
+
+    if (dir == NULL) {
+        if (dfd >= 0)
+            close(dfd);
+        return;
+    }
+    while ((de = readdir(dir)) != NULL) {
+        struct stat st;
+
+        if (strncmp(de->d_name, STORE_TMP_PREFIX, strlen(STORE_TMP_PREFIX)) != 0)
+            continue;
+        if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+            continue;
+        if (now - st.st_mtim.tv_sec < STORE_TMP_STALE_SEC)
+            continue;
+        if (unlinkat(dfd, de->d_name, 0) == 0)
+            n++;
+    }
+    closedir(dir);
+    if (n > 0)
+        SZ_INFO("removed %u stale temporary file%s from %s", n, n == 1 ? "" : "s", path);
+}
+
 static int open_root(uv_loop_t *loop, const char *path, int flags, const char *label,
                      struct store **pstore, char *err, size_t errlen)
 {
@@ -721,6 +758,7 @@ static int open_root(uv_loop_t *loop, const char *path, int flags, const char *l
         rc = SZ_ENOMEM;
         goto out;
     }
+    sweep_stale(fd, p);
     s->loop = loop;
     s->dirfd = fd;
     s->flags = flags;

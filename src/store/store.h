@@ -63,6 +63,8 @@ enum store_open_flags {
 /* Opens the media root at path and keeps one directory fd on it.
  * VIDEO_PATH/IMAGE_PATH semantics are STORE_OPEN_NOFOLLOW (must exist, must not be
  * a symlink); default locations use STORE_OPEN_CREATE | STORE_OPEN_NOFOLLOW.
+ * Hidden ".sanzaru-tmp-*" files older than an hour (left by a crash where
+ * O_TMPFILE is unavailable) are removed.
  * Blocking (mkdir, open): call at start, before the loop runs. path is borrowed.
  * On success *pstore is owned by the caller (store_close). On failure returns a
  * negative code and writes one sentence naming the path to err. */

@@ -8,6 +8,11 @@
 
 #include <sys/stat.h>
 
+/* Hidden temporaries used where O_TMPFILE is not available (and, for an
+ * instant, by an overwriting commit); older ones are swept by store_open. */
+#define STORE_TMP_PREFIX    ".sanzaru-tmp-"
+#define STORE_TMP_STALE_SEC 3600
+
 struct store {
     uv_loop_t *loop;
     int dirfd;     /* O_RDONLY | O_DIRECTORY; fsync()able, fdopendir() via reopen */

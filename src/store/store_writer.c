@@ -30,7 +30,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define TMP_PREFIX ".sanzaru-tmp-"
 #define UNIQUE_MAX 9999
 
 enum wstate { W_OPENING, W_OPEN, W_COMMIT };
@@ -106,7 +105,7 @@ static void random_tmpname(char *out, size_t outlen)
     for (size_t i = 0; i < sizeof(rnd); i++)
         tail[i] = alphabet[rnd[i] % (sizeof(alphabet) - 1)];
     tail[sizeof(rnd)] = '\0';
-    snprintf(out, outlen, "%s%s", TMP_PREFIX, tail);
+    snprintf(out, outlen, "%s%s", STORE_TMP_PREFIX, tail);
 }
 
 /* Gives the O_TMPFILE inode fd the name `name` in dirfd. AT_EMPTY_PATH needs

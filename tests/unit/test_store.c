@@ -25,6 +25,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/config.h"
@@ -35,6 +36,7 @@ struct fx {
     uv_loop_t loop;
     char root[PATH_MAX];
     char mnt[PATH_MAX]; /* a tmpfs mounted by the test, to unmount */
+    int flags;          /* the store_open flags of s */
     struct store *s;
 };
 
@@ -63,6 +65,7 @@ static int setup_flags(void **state, int flags)
     snprintf(fx->root, sizeof(fx->root), "/tmp/sz-store-XXXXXX");
     assert_non_null(mkdtemp(fx->root));
     assert_int_equal(store_open(&fx->loop, fx->root, flags, &fx->s, err, sizeof(err)), 0);
+    fx->flags = flags;
     *state = fx;
     return 0;
 }
@@ -1173,6 +1176,12 @@ static void test_write_abort(void **state)
     for (int i = 0; i < 4; i++)
         assert_int_equal(store_writer_write(w, big, sizeof(big), on_status, &rw[i]), 0);
     assert_int_equal(store_writer_inflight(w), 4 * sizeof(big));
+    /* The data lives in an unnamed inode, or in the fallback's hidden file. */
+    dir_entries(fx, entries, sizeof(entries));
+    if (fx->flags & STORE_OPEN_NO_TMPFILE)
+        assert_int_equal(strncmp(entries, ".sanzaru-tmp-", 13), 0);
+    else
+        assert_string_equal(entries, "");
     memset(&ra, 0, sizeof(ra));
     assert_int_equal(store_writer_abort(w, on_status, &ra), 0);
     run(fx);
@@ -1208,6 +1217,25 @@ static void test_write_abort(void **state)
     run(fx);
     dir_entries(fx, entries, sizeof(entries));
     assert_string_equal(entries, "");
+}
+
+/* store_open removes hidden temporaries a crash left behind, not fresh ones. */
+static void test_sweep_stale(void **state)
+{
+    struct fx *fx = *state;
+    char err[STORE_MSG_MAX];
+    char entries[512];
+    struct store *s = NULL;
+
+    put_file(fx, ".sanzaru-tmp-old", "x", 1);
+    set_mtime(fx, ".sanzaru-tmp-old", time(NULL) - 7200, 0);
+    put_file(fx, ".sanzaru-tmp-new", "x", 1);
+    put_file(fx, ".other-old", "x", 1);
+    set_mtime(fx, ".other-old", time(NULL) - 7200, 0);
+    assert_int_equal(store_open(&fx->loop, fx->root, 0, &s, err, sizeof(err)), 0);
+    store_close(s);
+    dir_entries(fx, entries, sizeof(entries));
+    assert_string_equal(entries, ".other-old,.sanzaru-tmp-new");
 }
 
 /* The commit is already publishing: too late to abort. */
@@ -1353,6 +1381,7 @@ int main(void)
         T(test_write_abort),
         TN(test_write_abort),
         T(test_write_abort_too_late),
+        T(test_sweep_stale),
         T(test_write_enospc),
         T(test_write_sticky_error),
     };
