@@ -1123,6 +1123,43 @@ static void test_write_unique(void **state)
     assert_string_equal(r.name + STORE_NAME_MAX - 6, "-1.png");
 }
 
+/* 32 writers racing for one default name all land, each under its own name. */
+static void test_write_unique_concurrent(void **state)
+{
+    struct fx *fx = *state;
+    struct result r[32];
+    char content[32][16];
+    char entries[2048];
+    char seen[32] = {0};
+
+    for (int i = 0; i < 32; i++) {
+        snprintf(content[i], sizeof(content[i]), "writer %d", i);
+        memset(&r[i], 0, sizeof(r[i]));
+        assert_int_equal(store_write_file(fx->s, "same.mp4", 8, STORE_UNIQUE, content[i],
+                                          strlen(content[i]), on_commit, &r[i]),
+                         0);
+    }
+    run(fx);
+    for (int i = 0; i < 32; i++) {
+        char *got;
+        size_t len;
+        int k = 0;
+
+        assert_int_equal(r[i].err, 0);
+        got = slurp(fx, r[i].name, &len);
+        assert_non_null(got);
+        assert_string_equal(got, content[i]);
+        free(got);
+        if (strcmp(r[i].name, "same.mp4") != 0)
+            assert_int_equal(sscanf(r[i].name, "same-%d.mp4", &k), 1);
+        assert_true(k >= 0 && k < 32);
+        assert_int_equal(seen[k], 0);
+        seen[k] = 1;
+    }
+    dir_entries(fx, entries, sizeof(entries));
+    assert_null(strstr(entries, ".sanzaru-tmp-"));
+}
+
 static void test_write_refusals(void **state)
 {
     struct fx *fx = *state;
@@ -1376,6 +1413,8 @@ int main(void)
         TN(test_write_overwrite),
         T(test_write_unique),
         TN(test_write_unique),
+        T(test_write_unique_concurrent),
+        TN(test_write_unique_concurrent),
         T(test_write_refusals),
         TN(test_write_refusals),
         T(test_write_abort),
