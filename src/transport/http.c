@@ -1364,12 +1364,12 @@ int http_transport_start(uv_loop_t *loop, struct mcp_server *server,
     }
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    t->d =
-        MHD_start_daemon(flags, (uint16_t)opts->port, NULL, NULL, on_request, t,
-                         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT,
-                         (unsigned)t->o.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-                         (unsigned)t->o.connection_timeout_s, MHD_OPTION_NOTIFY_COMPLETED,
-                         on_completed, t, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, t, MHD_OPTION_END);
+    t->d = MHD_start_daemon(flags, (uint16_t)opts->port, NULL, NULL, on_request, t,
+                            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, t, MHD_OPTION_SOCK_ADDR,
+                            (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT,
+                            (unsigned)t->o.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+                            (unsigned)t->o.connection_timeout_s, MHD_OPTION_NOTIFY_COMPLETED,
+                            on_completed, t, MHD_OPTION_END);
     if (t->d == NULL) {
         snprintf(err, errlen, "cannot listen on %s port %u: %s", t->host, opts->port,
                  t->mhd_error[0] ? t->mhd_error : "libmicrohttpd failed to start");
