@@ -14,6 +14,7 @@
 #include "openai/client.h"
 #include "store/store.h"
 #include "tools/tools.h"
+#include "transport/http.h"
 #include "transport/stdio.h"
 
 #include <signal.h>
@@ -58,6 +59,7 @@ struct app_state {
     struct sz_app app;
     struct mcp_server *server;
     struct stdio_transport *stdio;
+    struct http_transport *http;
     uv_signal_t sigint, sigterm;
     bool vips_ready;
     int exit_status;
@@ -86,6 +88,11 @@ static void on_signal(uv_signal_t *handle, int signum)
     SZ_INFO("received %s; shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
     if (st->stdio != NULL)
         stdio_transport_shutdown(st->stdio);
+    if (st->http != NULL) {
+        struct http_transport *http = st->http;
+        st->http = NULL; /* freed by the transport when it has closed */
+        http_transport_close(http, transport_done, st);
+    }
 }
 
 /* libuv sizes its thread pool on first use from UV_THREADPOOL_SIZE. Image jobs
@@ -177,11 +184,27 @@ int sz_main(int argc, char **argv, sz_register_fn *extra)
     }
 
     if (cli.transport == SZ_TRANSPORT_HTTP) {
-        fprintf(stderr, "sanzaru: the HTTP transport is not available in this build\n");
-        st.exit_status = 1;
-        goto out;
-    }
-    {
+        struct http_options opts;
+        if (http_options_load(&opts, &st.cfg, err, sizeof(err)) != 0) {
+            fprintf(stderr, "sanzaru: %s\n", err);
+            st.exit_status = 2;
+            goto out;
+        }
+        opts.host = cli.host;
+        opts.port = (unsigned)cli.port;
+        opts.stateless = cli.stateless;
+        opts.allow_unauthenticated = cli.allow_unauthenticated;
+        rc = http_transport_start(&st.loop, st.server, &opts, &st.http, err, sizeof(err));
+        if (rc != 0) {
+            fprintf(stderr, "sanzaru: %s\n", err);
+            st.exit_status = 1;
+            goto out;
+        }
+        SZ_INFO("sanzaru %s on http://%s:%u/mcp%s; videos: %s; images: %s", SZ_VERSION, cli.host,
+                http_transport_port(st.http), cli.stateless ? " (stateless)" : "",
+                st.app.videos ? store_path(st.app.videos) : "(unavailable)",
+                st.app.images ? store_path(st.app.images) : "(unavailable)");
+    } else {
         struct stdio_options opts = {
             .in_fd = 0,
             .out_fd = 1,
@@ -195,10 +218,10 @@ int sz_main(int argc, char **argv, sz_register_fn *extra)
             st.exit_status = 1;
             goto out;
         }
+        SZ_INFO("sanzaru %s on stdio; videos: %s; images: %s", SZ_VERSION,
+                st.app.videos ? store_path(st.app.videos) : "(unavailable)",
+                st.app.images ? store_path(st.app.images) : "(unavailable)");
     }
-    SZ_INFO("sanzaru %s on stdio; videos: %s; images: %s", SZ_VERSION,
-            st.app.videos ? store_path(st.app.videos) : "(unavailable)",
-            st.app.images ? store_path(st.app.images) : "(unavailable)");
 
     uv_signal_init(&st.loop, &st.sigint);
     uv_signal_init(&st.loop, &st.sigterm);
