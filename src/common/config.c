@@ -93,8 +93,8 @@ int sz_config_load(struct sz_config *cfg, char *errbuf, size_t errlen)
     if ((rc = env_long("SANZARU_CONNECT_TIMEOUT_MS", 10000, 1, 600000, &cfg->connect_timeout_ms,
                        errbuf, errlen)) != 0)
         goto fail;
-    if ((rc = env_long("SANZARU_REQUEST_TIMEOUT_MS", 600000, 1, 86400000L,
-                       &cfg->request_timeout_ms, errbuf, errlen)) != 0)
+    if ((rc = env_long("SANZARU_REQUEST_TIMEOUT_MS", 600000, 1, 86400000L, &cfg->request_timeout_ms,
+                       errbuf, errlen)) != 0)
         goto fail;
     if ((rc = env_long("SANZARU_STALL_TIMEOUT_MS", 60000, 1, 3600000L, &cfg->stall_timeout_ms,
                        errbuf, errlen)) != 0)

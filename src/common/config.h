@@ -13,15 +13,16 @@
 
 struct sz_config {
     /* OpenAI */
-    char *api_key;          /* OPENAI_API_KEY; NULL when unset or empty */
-    char *base_url;         /* OPENAI_BASE_URL, no trailing slash; default https://api.openai.com/v1 */
-    char *org_id;           /* OPENAI_ORG_ID */
-    char *project_id;       /* OPENAI_PROJECT_ID */
-    int max_retries;        /* SANZARU_MAX_RETRIES, default 2 */
-    int max_concurrency;    /* SANZARU_OPENAI_MAX_CONCURRENCY, default 16 */
+    char *api_key;       /* OPENAI_API_KEY; NULL when unset or empty */
+    char *base_url;      /* OPENAI_BASE_URL, no trailing slash; default https://api.openai.com/v1 */
+    char *org_id;        /* OPENAI_ORG_ID */
+    char *project_id;    /* OPENAI_PROJECT_ID */
+    int max_retries;     /* SANZARU_MAX_RETRIES, default 2 */
+    int max_concurrency; /* SANZARU_OPENAI_MAX_CONCURRENCY, default 16 */
     long connect_timeout_ms; /* SANZARU_CONNECT_TIMEOUT_MS, default 10000 */
     long request_timeout_ms; /* SANZARU_REQUEST_TIMEOUT_MS, default 600000 */
-    long stall_timeout_ms;   /* SANZARU_STALL_TIMEOUT_MS, default 60000: no byte for this long fails */
+    long
+        stall_timeout_ms; /* SANZARU_STALL_TIMEOUT_MS, default 60000: no byte for this long fails */
 
     /* Models */
     char *video_model;     /* SANZARU_VIDEO_MODEL, default sora-2 */

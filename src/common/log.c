@@ -21,7 +21,7 @@ int sz_log_parse_level(const char *name, enum sz_log_level *plevel)
         const char *name;
         enum sz_log_level level;
     } table[] = {
-        {"debug", SZ_LOG_DEBUG}, {"info", SZ_LOG_INFO},   {"warning", SZ_LOG_WARNING},
+        {"debug", SZ_LOG_DEBUG},  {"info", SZ_LOG_INFO},   {"warning", SZ_LOG_WARNING},
         {"warn", SZ_LOG_WARNING}, {"error", SZ_LOG_ERROR}, {"off", SZ_LOG_OFF},
     };
     if (name == NULL)

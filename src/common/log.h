@@ -21,8 +21,8 @@ enum sz_log_level sz_log_get_level(void);
 void sz_log(enum sz_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define SZ_DEBUG(...) sz_log(SZ_LOG_DEBUG, __VA_ARGS__)
-#define SZ_INFO(...) sz_log(SZ_LOG_INFO, __VA_ARGS__)
-#define SZ_WARN(...) sz_log(SZ_LOG_WARNING, __VA_ARGS__)
+#define SZ_INFO(...)  sz_log(SZ_LOG_INFO, __VA_ARGS__)
+#define SZ_WARN(...)  sz_log(SZ_LOG_WARNING, __VA_ARGS__)
 #define SZ_ERROR(...) sz_log(SZ_LOG_ERROR, __VA_ARGS__)
 
 #endif

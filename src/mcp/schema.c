@@ -184,13 +184,11 @@ static int validate_number(const json_t *schema, const json_t *v, const char *wh
     double d = json_number_value(v);
     json_t *k;
 
-    if ((k = json_object_get(schema, "minimum")) && json_is_number(k) &&
-        d < json_number_value(k)) {
+    if ((k = json_object_get(schema, "minimum")) && json_is_number(k) && d < json_number_value(k)) {
         snprintf(msg, msglen, "%s must be at least %g", who, json_number_value(k));
         return SZ_EINVAL;
     }
-    if ((k = json_object_get(schema, "maximum")) && json_is_number(k) &&
-        d > json_number_value(k)) {
+    if ((k = json_object_get(schema, "maximum")) && json_is_number(k) && d > json_number_value(k)) {
         snprintf(msg, msglen, "%s must be at most %g", who, json_number_value(k));
         return SZ_EINVAL;
     }
@@ -207,8 +205,8 @@ static int validate_number(const json_t *schema, const json_t *v, const char *wh
     return 0;
 }
 
-static int validate_object(const json_t *schema, const json_t *v, const char *path,
-                           const char *who, char *msg, size_t msglen)
+static int validate_object(const json_t *schema, const json_t *v, const char *path, const char *who,
+                           char *msg, size_t msglen)
 {
     json_t *props = json_object_get(schema, "properties");
     json_t *required = json_object_get(schema, "required");
@@ -254,8 +252,8 @@ static int validate_object(const json_t *schema, const json_t *v, const char *pa
     return 0;
 }
 
-static int validate_array(const json_t *schema, const json_t *v, const char *path,
-                          const char *who, char *msg, size_t msglen)
+static int validate_array(const json_t *schema, const json_t *v, const char *path, const char *who,
+                          char *msg, size_t msglen)
 {
     json_t *items = json_object_get(schema, "items");
     json_t *k;
@@ -387,11 +385,11 @@ int mcp_schema_validate(const json_t *schema, const json_t *value, char *msg, si
 }
 
 static const char *const known_keywords[] = {
-    "type",     "enum",          "const",         "properties",       "required",
-    "items",    "minItems",      "maxItems",      "minLength",        "maxLength",
-    "minimum",  "maximum",       "pattern",       "exclusiveMinimum", "exclusiveMaximum",
-    "anyOf",    "oneOf",         "allOf",         "description",      "title",
-    "default",  "format",        "examples",      "$schema",          "additionalProperties",
+    "type",        "enum",       "const",    "properties",       "required",
+    "items",       "minItems",   "maxItems", "minLength",        "maxLength",
+    "minimum",     "maximum",    "pattern",  "exclusiveMinimum", "exclusiveMaximum",
+    "anyOf",       "oneOf",      "allOf",    "description",      "title",
+    "default",     "format",     "examples", "$schema",          "additionalProperties",
     "uniqueItems", "deprecated", "readOnly",
 };
 

@@ -16,16 +16,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PROGRESS_INTERVAL_MS 50
-#define DEFAULT_PAGE_SIZE 100
+#define PROGRESS_INTERVAL_MS       50
+#define DEFAULT_PAGE_SIZE          100
 #define DEFAULT_REQUEST_TIMEOUT_MS 60000
 
 static const char *const supported_versions[] = {"2025-11-25", "2025-06-18", "2025-03-26",
                                                  "2024-11-05"};
 
 /* MCP's syslog-style levels, lowest first. */
-static const char *const mcp_levels[] = {"debug",    "info",  "notice", "warning",
-                                         "error",    "critical", "alert",  "emergency"};
+static const char *const mcp_levels[] = {"debug", "info",     "notice", "warning",
+                                         "error", "critical", "alert",  "emergency"};
 
 struct tool_entry {
     const struct mcp_tool *tool;
@@ -72,7 +72,7 @@ struct mcp_call {
     void *cancel_data;
     void *data;
     bool cancelled;
-    bool finished; /* replied (or dropped); the struct lingers while held */
+    bool finished;  /* replied (or dropped); the struct lingers while held */
     unsigned holds; /* engine frames still using the struct */
     bool have_progress;
     double last_progress;
@@ -105,7 +105,7 @@ struct mcp_session {
     char protocol_version[16];
     json_t *client_capabilities;
     json_t *subscriptions; /* resources/subscribe URIs, as object keys */
-    int log_threshold; /* index into mcp_levels */
+    int log_threshold;     /* index into mcp_levels */
     struct mcp_call *calls;
     size_t ncalls;
     struct pending_request *pending;
@@ -357,8 +357,7 @@ static json_t *tool_listing(const struct tool_entry *e)
         json_object_set(item, "outputSchema", e->output_schema);
     if (t->title)
         json_object_set_new(annotations, "title", json_string(t->title));
-    json_object_set_new(annotations, "readOnlyHint",
-                        json_boolean(t->annotations & MCP_READ_ONLY));
+    json_object_set_new(annotations, "readOnlyHint", json_boolean(t->annotations & MCP_READ_ONLY));
     if (!(t->annotations & MCP_READ_ONLY)) {
         json_object_set_new(annotations, "destructiveHint",
                             json_boolean(t->annotations & MCP_DESTRUCTIVE));
@@ -405,8 +404,8 @@ void mcp_server_resource_updated(struct mcp_server *server, const char *uri)
 {
     for (struct mcp_session *s = server->sessions; s != NULL; s = s->next_session)
         if (!s->closing && json_object_get(s->subscriptions, uri) != NULL)
-            send_notification(s, "notifications/resources/updated",
-                              json_pack("{s:s}", "uri", uri), NULL);
+            send_notification(s, "notifications/resources/updated", json_pack("{s:s}", "uri", uri),
+                              NULL);
 }
 
 void mcp_session_set_stateless(struct mcp_session *s, const char *protocol_version)
@@ -571,9 +570,8 @@ void mcp_session_notify(struct mcp_session *s, const char *method, json_t *param
     send_notification(s, method, params, NULL);
 }
 
-static void vlog_to_client(struct mcp_session *s, const json_t *related_id,
-                           enum sz_log_level level, const char *logger, const char *fmt,
-                           va_list ap)
+static void vlog_to_client(struct mcp_session *s, const json_t *related_id, enum sz_log_level level,
+                           const char *logger, const char *fmt, va_list ap)
 {
     char text[2048];
     int idx = level_index(level);
@@ -839,8 +837,8 @@ static void pending_timeout(uv_timer_t *timer)
     pending_resolve(p, NULL, NULL, false);
 }
 
-int mcp_call_request(struct mcp_call *call, const char *method, json_t *params,
-                     uint64_t timeout_ms, mcp_response_fn *fn, void *data)
+int mcp_call_request(struct mcp_call *call, const char *method, json_t *params, uint64_t timeout_ms,
+                     mcp_response_fn *fn, void *data)
 {
     struct mcp_session *s = call->session;
     struct pending_request *p;
@@ -862,8 +860,8 @@ int mcp_call_request(struct mcp_call *call, const char *method, json_t *params,
     p->data = data;
     uv_timer_init(s->server->loop, &p->timer);
     p->timer.data = p;
-    uv_timer_start(&p->timer, pending_timeout,
-                   timeout_ms ? timeout_ms : DEFAULT_REQUEST_TIMEOUT_MS, 0);
+    uv_timer_start(&p->timer, pending_timeout, timeout_ms ? timeout_ms : DEFAULT_REQUEST_TIMEOUT_MS,
+                   0);
     p->next = s->pending;
     if (s->pending)
         s->pending->prev = p;
@@ -1154,8 +1152,8 @@ static void handle_prompts_get(struct mcp_session *s, const json_t *id, json_t *
             const char *arg = json_string_value(json_object_get(a, "name"));
             if (arg && json_is_true(json_object_get(a, "required")) &&
                 !json_is_string(json_object_get(args, arg))) {
-                send_errorf(s, id, MCP_INVALID_PARAMS, "Prompt %s: argument '%s' is required",
-                            name, arg);
+                send_errorf(s, id, MCP_INVALID_PARAMS, "Prompt %s: argument '%s' is required", name,
+                            arg);
                 json_decref(decl);
                 return;
             }
@@ -1336,8 +1334,8 @@ static void handle_request(struct mcp_session *s, const char *method, const json
         return;
     }
     if (!s->initialized && strcmp(method, "initialize") != 0) {
-        send_errorf(s, id, MCP_INVALID_REQUEST,
-                    "Server not initialized: send initialize before %s", method);
+        send_errorf(s, id, MCP_INVALID_REQUEST, "Server not initialized: send initialize before %s",
+                    method);
         return;
     }
     if (find_call(s, id) != NULL) {

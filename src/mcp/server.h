@@ -87,8 +87,8 @@ struct mcp_resource_provider {
     const char *name;
     const char *title;
     const char *description;
-    const char *mime_type; /* NULL when it varies per resource */
-    mcp_resource_list_fn *list;  /* may be NULL: contributes nothing to resources/list */
+    const char *mime_type;      /* NULL when it varies per resource */
+    mcp_resource_list_fn *list; /* may be NULL: contributes nothing to resources/list */
     mcp_resource_read_fn *read;
     mcp_complete_fn *complete; /* may be NULL */
     void *data;
@@ -194,7 +194,7 @@ typedef void mcp_cancel_fn(struct mcp_call *call, void *data);
 uv_loop_t *mcp_call_loop(const struct mcp_call *call);
 struct mcp_session *mcp_call_session(const struct mcp_call *call);
 void *mcp_call_tool_data(const struct mcp_call *call);
-json_t *mcp_call_args(const struct mcp_call *call);   /* borrowed */
+json_t *mcp_call_args(const struct mcp_call *call);     /* borrowed */
 const char *mcp_call_name(const struct mcp_call *call); /* tool, prompt or method name */
 const json_t *mcp_call_id(const struct mcp_call *call);
 
@@ -240,7 +240,7 @@ void mcp_call_finish_list(struct mcp_call *call, json_t *items, int err);
  * params is stolen. timeout_ms 0 means 60 s. */
 typedef void mcp_response_fn(struct mcp_call *call, const json_t *result, const json_t *error,
                              void *data);
-int mcp_call_request(struct mcp_call *call, const char *method, json_t *params,
-                     uint64_t timeout_ms, mcp_response_fn *fn, void *data);
+int mcp_call_request(struct mcp_call *call, const char *method, json_t *params, uint64_t timeout_ms,
+                     mcp_response_fn *fn, void *data);
 
 #endif

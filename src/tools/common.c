@@ -37,16 +37,18 @@ int tool_write_flags(const json_t *args)
 struct store *tool_videos(struct mcp_call *call, struct sz_app *app)
 {
     if (app->videos == NULL)
-        mcp_call_fail(call, "%s", app->videos_error[0] ? app->videos_error
-                                                        : "The video directory is not available");
+        mcp_call_fail(call, "%s",
+                      app->videos_error[0] ? app->videos_error
+                                           : "The video directory is not available");
     return app->videos;
 }
 
 struct store *tool_images(struct mcp_call *call, struct sz_app *app)
 {
     if (app->images == NULL)
-        mcp_call_fail(call, "%s", app->images_error[0] ? app->images_error
-                                                        : "The image directory is not available");
+        mcp_call_fail(call, "%s",
+                      app->images_error[0] ? app->images_error
+                                           : "The image directory is not available");
     return app->images;
 }
 
@@ -119,9 +121,9 @@ int tool_uri_name(const char *uri, const char *prefix, char *out, size_t outlen)
 json_t *tool_resource_link(const char *kind, const char *name, const char *mime, uint64_t size)
 {
     char *uri = tool_media_uri(kind, name);
-    json_t *link = json_pack("{s:s, s:s, s:s, s:s, s:I}", "type", "resource_link", "uri",
-                             uri ? uri : "", "name", name, "mimeType", mime, "size",
-                             (json_int_t)size);
+    json_t *link =
+        json_pack("{s:s, s:s, s:s, s:s, s:I}", "type", "resource_link", "uri", uri ? uri : "",
+                  "name", name, "mimeType", mime, "size", (json_int_t)size);
     free(uri);
     return link;
 }

@@ -17,14 +17,14 @@ struct store;
 /* JSON Schema text of the optional `overwrite` parameter every writing tool takes. */
 #define TOOL_OVERWRITE_PROP                                                                        \
     "\"overwrite\":{\"type\":\"boolean\",\"default\":false,\"description\":"                       \
-    "\"Replace an existing file of the same name. By default an existing file is never "          \
+    "\"Replace an existing file of the same name. By default an existing file is never "           \
     "replaced and the call fails instead.\"}"
 
 /* Schema of one listed media file, shared by the list tools' output schemas. */
 #define TOOL_FILE_ITEM_SCHEMA                                                                      \
-    "{\"type\":\"object\",\"properties\":{\"filename\":{\"type\":\"string\"},"                    \
-    "\"size_bytes\":{\"type\":\"integer\"},\"modified_timestamp\":{\"type\":\"number\"},"         \
-    "\"file_type\":{\"type\":\"string\"}},"                                                       \
+    "{\"type\":\"object\",\"properties\":{\"filename\":{\"type\":\"string\"},"                     \
+    "\"size_bytes\":{\"type\":\"integer\"},\"modified_timestamp\":{\"type\":\"number\"},"          \
+    "\"file_type\":{\"type\":\"string\"}},"                                                        \
     "\"required\":[\"filename\",\"size_bytes\",\"modified_timestamp\",\"file_type\"]}"
 
 /* A string argument (borrowed) and its byte length, or NULL when absent. */

@@ -12,16 +12,16 @@
 #include <string.h>
 
 #define LIST_SORT_PROPS                                                                            \
-    "\"sort_by\":{\"type\":\"string\",\"enum\":[\"name\",\"size\",\"modified\"],"                 \
+    "\"sort_by\":{\"type\":\"string\",\"enum\":[\"name\",\"size\",\"modified\"],"                  \
     "\"default\":\"modified\",\"description\":\"Sort key.\"},"                                     \
-    "\"order\":{\"type\":\"string\",\"enum\":[\"asc\",\"desc\"],\"default\":\"desc\","            \
+    "\"order\":{\"type\":\"string\",\"enum\":[\"asc\",\"desc\"],\"default\":\"desc\","             \
     "\"description\":\"Sort direction.\"},"                                                        \
-    "\"limit\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":10000,\"default\":50,"             \
+    "\"limit\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":10000,\"default\":50,"              \
     "\"description\":\"Most entries to return.\"}"
 
 #define LIST_OUTPUT_SCHEMA                                                                         \
-    "{\"type\":\"object\",\"properties\":{\"data\":{\"type\":\"array\",\"items\":"                \
-    TOOL_FILE_ITEM_SCHEMA "}},\"required\":[\"data\"]}"
+    "{\"type\":\"object\",\"properties\":{\"data\":{\"type\":\"array\","                           \
+    "\"items\":" TOOL_FILE_ITEM_SCHEMA "}},\"required\":[\"data\"]}"
 
 static void list_done(void *data, int err, const char *msg, json_t *list, size_t total)
 {

@@ -132,8 +132,8 @@ static void prepare_reference_image(struct mcp_call *call, json_t *args)
     if (tool_images(call, app) == NULL)
         return;
     if (store_check_name(input, in_len, msg, sizeof(msg)) != 0 ||
-        store_check_ext(input, in_len, store_image_exts, "JPEG, PNG, or WEBP", msg,
-                        sizeof(msg)) != 0) {
+        store_check_ext(input, in_len, store_image_exts, "JPEG, PNG, or WEBP", msg, sizeof(msg)) !=
+            0) {
         mcp_call_fail(call, "%s", msg);
         return;
     }

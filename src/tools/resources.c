@@ -20,7 +20,7 @@
 /* Base64 inflates by a third and the JSON reply is held whole: keep reads to a
  * size every client can take. Larger files stay reachable as files. */
 #define RESOURCE_MAX_BYTES (64u * 1024u * 1024u)
-#define COMPLETE_MAX 100
+#define COMPLETE_MAX       100
 
 struct media_kind {
     const char *kind;   /* "videos" / "images" */
@@ -59,10 +59,9 @@ static void list_done(void *data, int err, const char *msg, json_t *list, size_t
             const char *name = json_string_value(json_object_get(entry, "filename"));
             char *uri = tool_media_uri(ctx->kind->kind, name);
             json_t *size = json_object_get(entry, "size_bytes");
-            json_array_append_new(items, json_pack("{s:s, s:s, s:s, s:O}", "uri", uri ? uri : "",
-                                                   "name", name, "mimeType",
-                                                   store_mime_type(name, strlen(name)), "size",
-                                                   size));
+            json_array_append_new(
+                items, json_pack("{s:s, s:s, s:s, s:O}", "uri", uri ? uri : "", "name", name,
+                                 "mimeType", store_mime_type(name, strlen(name)), "size", size));
             free(uri);
         }
     }
@@ -131,9 +130,8 @@ static void encode_done(uv_work_t *req, int status)
         mcp_call_finish_error(ctx->call, MCP_INTERNAL_ERROR, "Could not encode %s", ctx->name);
     } else {
         mcp_call_finish_result(
-            ctx->call,
-            json_pack("{s:[{s:s, s:s, s:s}]}", "contents", "uri", ctx->uri, "mimeType",
-                      store_mime_type(ctx->name, strlen(ctx->name)), "blob", ctx->b64));
+            ctx->call, json_pack("{s:[{s:s, s:s, s:s}]}", "contents", "uri", ctx->uri, "mimeType",
+                                 store_mime_type(ctx->name, strlen(ctx->name)), "blob", ctx->b64));
     }
     free(ctx->b64);
     read_ctx_free(ctx);
@@ -212,9 +210,9 @@ static void complete_done(void *data, int err, const char *msg, json_t *list, si
         json_array_foreach(list, i, entry)
             json_array_append(values, json_object_get(entry, "filename"));
     }
-    mcp_call_finish_result(ctx->call, json_pack("{s:{s:o, s:I, s:b}}", "completion", "values",
-                                                values, "total", (json_int_t)total, "hasMore",
-                                                total > json_array_size(list)));
+    mcp_call_finish_result(ctx->call,
+                           json_pack("{s:{s:o, s:I, s:b}}", "completion", "values", values, "total",
+                                     (json_int_t)total, "hasMore", total > json_array_size(list)));
     json_decref(list);
     free(ctx);
 }

@@ -16,10 +16,10 @@
 
 #define DEFAULT_MAX_LINE (16u * 1024u * 1024u)
 #define DEFAULT_GRACE_MS 10000
-#define READ_CHUNK (64u * 1024u)
-#define OUT_HIGH_WATER (64u * 1024u * 1024u)
-#define OUT_LOW_WATER (16u * 1024u * 1024u)
-#define DRAIN_POLL_MS 10
+#define READ_CHUNK       (64u * 1024u)
+#define OUT_HIGH_WATER   (64u * 1024u * 1024u)
+#define OUT_LOW_WATER    (16u * 1024u * 1024u)
+#define DRAIN_POLL_MS    10
 
 union stream_handle {
     uv_handle_t handle;
@@ -154,7 +154,7 @@ static void send_line(void *ctx, const char *msg, size_t len, const json_t *rela
     uv_buf_t buf;
 
     (void)related_id;
-    (void)final;
+    (void) final;
     if (t->out_broken)
         return;
     c = malloc(sizeof(*c) + len + 1);
@@ -397,8 +397,7 @@ static void drain_tick(uv_timer_t *timer)
         uv_timer_stop(timer);
         if (mcp_session_calls_in_flight(t->session) > 0)
             SZ_WARN("stdin closed: cancelling %zu call(s) still running after %llu ms",
-                    mcp_session_calls_in_flight(t->session),
-                    (unsigned long long)t->opts.grace_ms);
+                    mcp_session_calls_in_flight(t->session), (unsigned long long)t->opts.grace_ms);
         close_session(t);
     }
 }

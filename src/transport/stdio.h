@@ -24,10 +24,10 @@ struct stdio_transport;
 typedef void stdio_done_fn(void *data);
 
 struct stdio_options {
-    int in_fd;             /* usually 0 */
-    int out_fd;            /* usually 1 */
-    size_t max_line;       /* bytes; 0 means 16 MiB */
-    uint64_t grace_ms;     /* after stdin ends; 0 means 10 s */
+    int in_fd;              /* usually 0 */
+    int out_fd;             /* usually 1 */
+    size_t max_line;        /* bytes; 0 means 16 MiB */
+    uint64_t grace_ms;      /* after stdin ends; 0 means 10 s */
     stdio_done_fn *on_done; /* runs once, when everything is flushed and closed */
     void *data;
 };

@@ -29,7 +29,7 @@ static void capture_send(void *ctx, const char *msg, size_t len, const json_t *r
     json_error_t err;
     json_t *m = json_loadb(msg, len, 0, &err);
     (void)related_id;
-    (void)final;
+    (void) final;
     assert_non_null(m);
     json_array_append_new(c->messages, m);
 }
@@ -159,8 +159,8 @@ static void things_complete(struct mcp_call *call, const char *argument, const c
     for (const char *n = "abc"; *n; n++)
         if (value[0] == '\0' || value[0] == *n)
             json_array_append_new(values, json_stringn(n, 1));
-    mcp_call_finish_result(call, json_pack("{s:{s:o, s:b}}", "completion", "values", values,
-                                           "hasMore", 0));
+    mcp_call_finish_result(
+        call, json_pack("{s:{s:o, s:b}}", "completion", "values", values, "hasMore", 0));
 }
 
 static const struct mcp_resource_provider things = {
