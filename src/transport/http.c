@@ -88,6 +88,7 @@ struct http_stream {
     uint64_t id;
     json_t *request_id; /* NULL for the standalone stream */
     bool finished;
+    bool cancelled; /* the client cancelled the request: nothing more will come */
     struct http_sse_log log;
     uint64_t written;      /* highest seq written out in full */
     struct http_req *conn; /* the connection carrying it, if any */
@@ -393,7 +394,8 @@ static struct http_stream *find_open_stream(struct http_session *s, const json_t
     /* The list is newest first; an id reused after its request finished never matches a
      * finished stream, and among open ones the oldest is the one the engine serves. */
     for (struct http_stream *st = s->streams; st != NULL; st = st->next)
-        if (!st->finished && st->request_id != NULL && json_equal(st->request_id, rid))
+        if (!st->finished && !st->cancelled && st->request_id != NULL &&
+            json_equal(st->request_id, rid))
             found = st;
     return found;
 }
@@ -799,6 +801,25 @@ static enum MHD_Result handle_delete(struct http_req *r, struct http_session *s)
     return respond(r, MHD_HTTP_OK, NULL, "", 0, NULL, NULL);
 }
 
+/* notifications/cancelled: the engine sends nothing more for that request, so its stream
+ * is over. Its connection is left open, as the client expects (a stream that ends without
+ * a response invites a resumption attempt), and the stream is freed with the connection. */
+static void mark_cancelled(struct http_session *s, const json_t *msg)
+{
+    const char *method = json_string_value(json_object_get(msg, "method"));
+    const json_t *rid = json_object_get(json_object_get(msg, "params"), "requestId");
+    struct http_stream *st;
+
+    if (rid == NULL || method == NULL || strcmp(method, "notifications/cancelled") != 0)
+        return;
+    st = find_open_stream(s, rid);
+    if (st != NULL) {
+        st->cancelled = true;
+        if (st->conn == NULL)
+            stream_free(st);
+    }
+}
+
 /* The body of a POST is complete: hand the message to a session and answer. */
 static enum MHD_Result handle_post(struct http_req *r)
 {
@@ -897,6 +918,7 @@ static enum MHD_Result handle_post(struct http_req *r)
     case MCP_MSG_NOTIFICATION:
         if (st != NULL)
             stream_free(st);
+        mark_cancelled(s, msg);
         ret = respond(r, MHD_HTTP_ACCEPTED, NULL, "", 0, s->stateless ? NULL : s->id, NULL);
         break;
     case MCP_MSG_INVALID:
@@ -1136,7 +1158,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
         st->idle_since = uv_now(r->t->loop);
         r->stream = NULL;
         s->last_used = st->idle_since;
-        if (done && st != s->get)
+        if ((done || st->cancelled) && st != s->get)
             stream_free(st);
         else if (st->finished)
             limit_lingering(s);
@@ -1174,7 +1196,8 @@ static void on_sweep(uv_timer_t *h)
             stnext = st->next;
             if (st->conn != NULL)
                 attached = true;
-            else if (st->finished && st != s->get && now - st->idle_since >= LINGER_MS)
+            else if (st->cancelled ||
+                     (st->finished && st != s->get && now - st->idle_since >= LINGER_MS))
                 stream_free(st);
         }
         if (!attached && mcp_session_calls_in_flight(s->ms) == 0 &&
