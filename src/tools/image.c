@@ -1,11 +1,456 @@
-/* Placeholder until the tools of this group land; registers nothing. */
+/* Image generation through the Responses API, as a background job:
+ * create_image starts it (POST /responses, background:true, with an
+ * image_generation tool), get_image_status polls it, and download_image saves
+ * the first image_generation_call's result into the image directory.
+ *
+ * create_image may send input images inline as data: URLs (read through the
+ * store, probed and base64-encoded on the imaging pool) and a PNG mask, which
+ * is uploaded to POST /files (purpose "vision") and referenced from the tool
+ * as input_image_mask:{file_id}. The caller's tool_config is never modified:
+ * the tool sent is a deep copy with type and model filled in. */
 #include "fmacros.h"
 
+#include "common/config.h"
+#include "common/err.h"
+#include "mcp/server.h"
+#include "openai/client.h"
+#include "store/store.h"
+#include "tools/common.h"
+#include "tools/image_io.h"
 #include "tools/tools.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RESPONSE_ID_PROP                                                                           \
+    "\"response_id\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":128,"                      \
+    "\"description\":\"The id create_image returned (resp_...).\"}"
+
+#define JOB_OUTPUT_SCHEMA                                                                          \
+    "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},"                           \
+    "\"status\":{\"type\":\"string\"},"                                                            \
+    "\"created_at\":{\"type\":[\"integer\",\"number\",\"null\"]}},"                                \
+    "\"required\":[\"id\",\"status\",\"created_at\"]}"
+
+#define SAVED_IMAGE_PROPS                                                                          \
+    "\"filename\":{\"type\":\"string\"},"                                                          \
+    "\"size\":{\"type\":\"array\",\"items\":{\"type\":\"integer\"},\"minItems\":2,"                \
+    "\"maxItems\":2},"                                                                             \
+    "\"format\":{\"type\":\"string\"},\"size_bytes\":{\"type\":\"integer\"}"
+
+/* One state for the three tools: the shared chain plus what create_image
+ * builds along the way. */
+struct image_call {
+    struct imgio io; /* first: the chain hands it back */
+    json_t *tool;    /* create_image: the image_generation tool (owned) */
+    const char *model;
+    const char *prompt;
+    const char *previous_response_id;
+    char response_id[129];
+};
+
+static void image_call_free(struct imgio *io)
+{
+    struct image_call *c = (struct image_call *)io;
+    json_decref(c->tool);
+    free(c);
+}
+
+static struct image_call *image_call_new(struct mcp_call *call, struct sz_app *app)
+{
+    struct image_call *c = calloc(1, sizeof(*c));
+
+    if (c == NULL) {
+        mcp_call_fail(call, "Out of memory");
+        return NULL;
+    }
+    imgio_init(&c->io, call, app, image_call_free);
+    return c;
+}
+
+/* {id, status, created_at} of a Response object. */
+static json_t *job_result(json_t *body)
+{
+    json_t *id = json_object_get(body, "id");
+    json_t *status = json_object_get(body, "status");
+    json_t *created = json_object_get(body, "created_at");
+
+    return json_pack("{s:s, s:s, s:O}", "id", json_is_string(id) ? json_string_value(id) : "",
+                     "status", json_is_string(status) ? json_string_value(status) : "unknown",
+                     "created_at", json_is_number(created) ? created : json_null());
+}
+
+static int check_response_id(struct mcp_call *call, const char *id)
+{
+    if (!oai_check_id(id)) {
+        mcp_call_fail(call,
+                      "Invalid response_id: '%.128s' (expected letters, digits, '_' or '-', as in "
+                      "resp_...)",
+                      id);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- create_image -------------------------------------------------------------------- */
+
+static void response_created(struct imgio *io, json_t *body)
+{
+    json_t *result;
+
+    if (!json_is_string(json_object_get(body, "id"))) {
+        imgio_fail(io, "OpenAI returned a response without an id");
+        return;
+    }
+    result = job_result(body);
+    imgio_finish(io, result);
+}
+
+static void send_response(struct imgio *io)
+{
+    struct image_call *c = (struct image_call *)io;
+    struct oai_req *req = NULL;
+    json_t *body, *input;
+    int rc;
+
+    if (io->ninputs > 0) {
+        json_t *content = json_array();
+        json_array_append_new(content,
+                              json_pack("{s:s, s:s}", "type", "input_text", "text", c->prompt));
+        for (size_t i = 0; i < io->ninputs; i++) {
+            struct imgio_input *in = &io->inputs[i];
+            json_array_append_new(content,
+                                  json_pack("{s:s, s:s%, s:s}", "type", "input_image", "image_url",
+                                            in->url, in->url_len, "detail", "auto"));
+            /* The copy is in the JSON now: drop ours before the body is built. */
+            free(in->url);
+            in->url = NULL;
+        }
+        input = json_pack("[{s:s, s:o}]", "role", "user", "content", content);
+    } else {
+        input = json_string(c->prompt);
+    }
+    body = json_pack("{s:s, s:o, s:[O], s:b}", "model", c->model, "input", input, "tools", c->tool,
+                     "background", 1);
+    if (body == NULL) {
+        imgio_fail(io, "Out of memory building the request");
+        return;
+    }
+    if (c->previous_response_id != NULL)
+        json_object_set_new(body, "previous_response_id", json_string(c->previous_response_id));
+    rc = oai_req_new(io->app->oai, "POST", "/responses", &req);
+    if (rc == 0)
+        rc = oai_req_set_json_new(req, body);
+    else
+        json_decref(body);
+    if (rc != 0) {
+        if (req != NULL)
+            oai_req_free(req);
+        imgio_fail(io, "Could not build the request: %s", sz_strerror(rc));
+        return;
+    }
+    imgio_send(io, req, response_created);
+}
+
+static void mask_uploaded(struct imgio *io, json_t *body)
+{
+    struct image_call *c = (struct image_call *)io;
+    json_t *id = json_object_get(body, "id");
+
+    if (!json_is_string(id)) {
+        imgio_fail(io, "OpenAI returned a file without an id for the mask");
+        return;
+    }
+    json_object_set_new(c->tool, "input_image_mask", json_pack("{s:O}", "file_id", id));
+    send_response(io);
+}
+
+static void inputs_loaded(struct imgio *io)
+{
+    struct oai_req *req = NULL;
+    int rc;
+
+    if (!io->has_mask) {
+        send_response(io);
+        return;
+    }
+    rc = oai_req_new(io->app->oai, "POST", "/files", &req);
+    if (rc == 0) {
+        rc =
+            oai_req_add_file(req, "file", io->mask.name, "image/png", io->mask.bytes, io->mask.len);
+        io->mask.bytes = NULL; /* the request owns it (freed at once on failure) */
+    }
+    if (rc == 0)
+        rc = oai_req_add_field(req, "purpose", "vision");
+    if (rc != 0) {
+        if (req != NULL)
+            oai_req_free(req);
+        imgio_fail(io, "Could not build the mask upload: %s", sz_strerror(rc));
+        return;
+    }
+    imgio_send(io, req, mask_uploaded);
+}
+
+static void create_image(struct mcp_call *call, json_t *args)
+{
+    struct sz_app *app = mcp_call_tool_data(call);
+    json_t *images = json_object_get(args, "input_images");
+    json_t *config = json_object_get(args, "tool_config");
+    size_t mask_len = 0;
+    const char *mask = tool_arg_string(args, "mask_filename", &mask_len);
+    const char *model = tool_arg_string(args, "model", NULL);
+    size_t ninputs = json_array_size(images);
+    struct image_call *c;
+    json_t *tool;
+
+    if (imgio_check_key(call, app) != 0)
+        return;
+    if (mask != NULL && ninputs == 0) {
+        mcp_call_fail(call, "mask_filename requires input_images parameter");
+        return;
+    }
+    /* A deep copy: the caller's object (the validated arguments) stays as sent. */
+    tool = json_is_object(config) ? json_deep_copy(config) : json_object();
+    if (tool == NULL) {
+        mcp_call_fail(call, "Out of memory");
+        return;
+    }
+    json_object_set_new(tool, "type", json_string("image_generation"));
+    if (!json_is_string(json_object_get(tool, "model")))
+        json_object_set_new(tool, "model", json_string(app->cfg->image_model));
+    if (imgio_check_transparent(call, json_string_value(json_object_get(tool, "model")),
+                                json_string_value(json_object_get(tool, "background"))) != 0 ||
+        imgio_check_input_names(call, images) != 0 ||
+        (mask != NULL && imgio_check_mask_name(call, mask, mask_len) != 0) ||
+        ((ninputs > 0 || mask != NULL) && tool_images(call, app) == NULL)) {
+        json_decref(tool);
+        return;
+    }
+    c = image_call_new(call, app);
+    if (c == NULL) {
+        json_decref(tool);
+        return;
+    }
+    c->tool = tool;
+    c->model = model != NULL ? model : app->cfg->responses_model;
+    c->prompt = tool_arg_string(args, "prompt", NULL);
+    c->previous_response_id = tool_arg_string(args, "previous_response_id", NULL);
+    /* OpenAI takes at most 50 MB of images inline in one request. */
+    c->io.input_total_max = IMG_MAX_BYTES;
+    if (ninputs > 0)
+        imgio_load(&c->io, images, mask, mask_len, true, inputs_loaded);
+    else
+        inputs_loaded(&c->io);
+}
+
+/* ---- get_image_status ------------------------------------------------------------------ */
+
+static void status_got(struct imgio *io, json_t *body)
+{
+    imgio_finish(io, job_result(body));
+}
+
+static void start_get(struct image_call *c, imgio_reply_fn *reply)
+{
+    struct oai_req *req = NULL;
+    char path[160];
+    int rc;
+
+    snprintf(path, sizeof(path), "/responses/%s", c->response_id);
+    rc = oai_req_new(c->io.app->oai, "GET", path, &req);
+    if (rc != 0) {
+        imgio_fail(&c->io, "Could not build the request: %s", sz_strerror(rc));
+        return;
+    }
+    imgio_send(&c->io, req, reply);
+}
+
+static void get_image_status(struct mcp_call *call, json_t *args)
+{
+    struct sz_app *app = mcp_call_tool_data(call);
+    const char *id = tool_arg_string(args, "response_id", NULL);
+    struct image_call *c;
+
+    if (imgio_check_key(call, app) != 0 || check_response_id(call, id) != 0)
+        return;
+    c = image_call_new(call, app);
+    if (c == NULL)
+        return;
+    snprintf(c->response_id, sizeof(c->response_id), "%s", id);
+    start_get(c, status_got);
+}
+
+/* ---- download_image ----------------------------------------------------------------------- */
+
+/* error (a string, or an object with a message) as text, or NULL. */
+static const char *error_text(json_t *error)
+{
+    if (json_is_string(error))
+        return json_string_value(error);
+    if (json_is_object(error) && json_is_string(json_object_get(error, "message")))
+        return json_string_value(json_object_get(error, "message"));
+    return NULL;
+}
+
+static void response_got(struct imgio *io, json_t *body)
+{
+    struct image_call *c = (struct image_call *)io;
+    const char *rstatus = json_string_value(json_object_get(body, "status"));
+    json_t *output = json_object_get(body, "output");
+    json_t *item, *gen = NULL, *result;
+    const char *status, *err;
+    size_t i;
+
+    json_array_foreach(output, i, item)
+    {
+        const char *type = json_string_value(json_object_get(item, "type"));
+        if (type != NULL && strcmp(type, "image_generation_call") == 0) {
+            gen = item;
+            break;
+        }
+    }
+    if (gen == NULL) {
+        if (rstatus != NULL &&
+            (strcmp(rstatus, "queued") == 0 || strcmp(rstatus, "in_progress") == 0)) {
+            imgio_fail(io, "Image generation not completed (status: %s)", rstatus);
+            return;
+        }
+        err = error_text(json_object_get(body, "error"));
+        if (err == NULL)
+            err = json_string_value(
+                json_object_get(json_object_get(body, "incomplete_details"), "reason"));
+        if (rstatus != NULL && strcmp(rstatus, "completed") != 0)
+            imgio_fail(io, "No image generation found in response %s (response status: %s%s%s)",
+                       c->response_id, rstatus, err ? ": " : "", err ? err : "");
+        else
+            imgio_fail(io, "No image generation found in response %s", c->response_id);
+        return;
+    }
+    status = json_string_value(json_object_get(gen, "status"));
+    if (status == NULL || strcmp(status, "completed") != 0) {
+        err = error_text(json_object_get(gen, "error"));
+        imgio_fail(io, "Image generation not completed (status: %s)%s%s",
+                   status ? status : "unknown", err ? ": " : "", err ? err : "");
+        return;
+    }
+    result = json_object_get(gen, "result");
+    if (!json_is_string(result) || json_string_length(result) == 0) {
+        imgio_fail(io, "Image generation completed but response %s carries no image data",
+                   c->response_id);
+        return;
+    }
+    imgio_save(io, json_string_value(result), json_string_length(result));
+}
+
+static void download_start(struct imgio *io)
+{
+    start_get((struct image_call *)io, response_got);
+}
+
+static void download_image(struct mcp_call *call, json_t *args)
+{
+    struct sz_app *app = mcp_call_tool_data(call);
+    const char *id = tool_arg_string(args, "response_id", NULL);
+    size_t name_len = 0;
+    const char *name = tool_arg_string(args, "filename", &name_len);
+    struct image_call *c;
+
+    if (imgio_check_key(call, app) != 0 || check_response_id(call, id) != 0)
+        return;
+    if (name != NULL && imgio_check_output_name(call, name, name_len, IMG_FORMAT_UNKNOWN) != 0)
+        return;
+    if (tool_images(call, app) == NULL)
+        return;
+    c = image_call_new(call, app);
+    if (c == NULL)
+        return;
+    snprintf(c->response_id, sizeof(c->response_id), "%s", id);
+    c->io.prefix = "img";
+    c->io.write_flags = tool_write_flags(args);
+    /* Downloading again costs nothing, so a name that would mislabel the
+     * image is refused rather than written. */
+    c->io.strict_ext = true;
+    if (name != NULL)
+        memcpy(c->io.out_name, name, name_len);
+    imgio_precheck_output(&c->io, download_start);
+}
+
+/* ---- the table --------------------------------------------------------------------------- */
+
+static struct mcp_tool image_tools[] = {
+    {
+        .name = "create_image",
+        .title = "Create an image (background job)",
+        .description =
+            "Start generating an image with the OpenAI Responses API and its image_generation "
+            "tool, as a background job. Returns {id, status, created_at}: poll get_image_status "
+            "until status is completed, then call download_image. input_images (files in the "
+            "image directory, JPEG/PNG/WEBP) are sent inline for editing or as references; "
+            "mask_filename (a PNG with an alpha channel, requires input_images) marks the area "
+            "to edit. tool_config is passed as the image_generation tool (e.g. size, quality, "
+            "output_format, background, moderation, input_fidelity; its model defaults to "
+            "gpt-image-2). previous_response_id refines an earlier generation.",
+        .input_schema =
+            "{\"type\":\"object\",\"properties\":{"
+            "\"prompt\":{\"type\":\"string\",\"minLength\":1,\"description\":\"What to draw, or "
+            "the edits to make to input_images.\"},"
+            "\"model\":{\"type\":\"string\",\"minLength\":1,\"description\":\"The mainline model "
+            "that calls the image tool (default gpt-5.2, or SANZARU_RESPONSES_MODEL).\"},"
+            "\"tool_config\":{\"type\":\"object\",\"description\":\"The image_generation tool's "
+            "options, passed through: model (default gpt-image-2, or SANZARU_IMAGE_MODEL), size, "
+            "quality, output_format, background, moderation, input_fidelity, ...\"},"
+            "\"previous_response_id\":{\"type\":\"string\",\"minLength\":1,\"description\":\"A "
+            "previous response to refine.\"},"
+            "\"input_images\":{\"type\":\"array\",\"items\":{\"type\":\"string\",\"minLength\":1},"
+            "\"description\":\"Image files (JPEG, PNG, WEBP) in the image directory, sent "
+            "inline; at most 50 MB in total.\"},"
+            "\"mask_filename\":{\"type\":\"string\",\"minLength\":1,\"description\":\"A PNG with "
+            "an alpha channel in the image directory; transparent areas are edited. Requires "
+            "input_images.\"}"
+            "},\"required\":[\"prompt\"],\"additionalProperties\":false}",
+        .output_schema = JOB_OUTPUT_SCHEMA,
+        .annotations = MCP_OPEN_WORLD,
+        .start = create_image,
+    },
+    {
+        .name = "get_image_status",
+        .title = "Get image job status",
+        .description = "Get the status of a create_image job: {id, status, created_at}; status is "
+                       "queued, in_progress, completed, failed, cancelled or incomplete.",
+        .input_schema = "{\"type\":\"object\",\"properties\":{" RESPONSE_ID_PROP
+                        "},\"required\":[\"response_id\"],\"additionalProperties\":false}",
+        .output_schema = JOB_OUTPUT_SCHEMA,
+        .annotations = MCP_READ_ONLY | MCP_OPEN_WORLD,
+        .start = get_image_status,
+    },
+    {
+        .name = "download_image",
+        .title = "Download a generated image",
+        .description =
+            "Save the image of a completed create_image job into the image directory. The "
+            "default name is img_<unix time>.<format> (png unless tool_config asked for "
+            "another format). A given filename must end in the extension of the image's real "
+            "format. Returns {filename, size:[width, height], format}.",
+        .input_schema =
+            "{\"type\":\"object\",\"properties\":{" RESPONSE_ID_PROP ","
+            "\"filename\":{\"type\":\"string\",\"minLength\":1,\"description\":\"Name "
+            "of the file to write (default img_<unix time>.png).\"}," TOOL_OVERWRITE_PROP
+            "},\"required\":[\"response_id\"],\"additionalProperties\":false}",
+        .output_schema = "{\"type\":\"object\",\"properties\":{" SAVED_IMAGE_PROPS
+                         "},\"required\":[\"filename\",\"size\",\"format\"]}",
+        .annotations = MCP_IDEMPOTENT | MCP_OPEN_WORLD,
+        .start = download_image,
+    },
+};
 
 int tools_register_image(struct mcp_server *server, struct sz_app *app)
 {
-    (void)server;
-    (void)app;
+    for (size_t i = 0; i < sizeof(image_tools) / sizeof(image_tools[0]); i++) {
+        int rc;
+        image_tools[i].data = app;
+        if ((rc = mcp_server_add_tool(server, &image_tools[i])) != 0)
+            return rc;
+    }
     return 0;
 }
