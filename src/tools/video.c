@@ -1,11 +1,907 @@
-/* Placeholder until the tools of this group land; registers nothing. */
+/* The OpenAI video tools: create_video, get_video_status, download_video,
+ * list_videos, delete_video and remix_video (list_local_videos lives in
+ * local.c). Each is a thin adapter: check the arguments, start one request on
+ * the asynchronous OpenAI client, and turn its outcome into the result shape of
+ * TOOLS.md. create_video reads its optional reference image through the image
+ * store's sandbox first; download_video streams the body into an atomic store
+ * writer with backpressure, hashing as it goes. Every call is cancellable: the
+ * request in flight is cancelled and a half-written file is abandoned.
+ *
+ * Thread: everything here runs on the loop thread. */
 #include "fmacros.h"
 
+#include "common/config.h"
+#include "common/err.h"
+#include "common/sha256.h"
+#include "imaging/imaging.h"
+#include "mcp/server.h"
+#include "openai/client.h"
+#include "store/store.h"
+#include "tools/common.h"
 #include "tools/tools.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define VIDEO_SIZES_ENUM   "[\"720x1280\",\"1280x720\",\"1024x1792\",\"1792x1024\"]"
+#define VIDEO_SECONDS_ENUM "[\"4\",\"8\",\"12\"]"
+
+/* The reference image is sent whole in the request body; the Videos API takes
+ * images far smaller than this, so the cap only stops a mistaken multi-GB file. */
+#define REF_MAX_BYTES (50u * 1024u * 1024u)
+
+/* Download buffering: the body arrives in curl-sized pieces (~16 KiB); they are
+ * gathered into blocks so each thread-pool write moves a useful amount. The
+ * transfer pauses while more than DL_HIGH_WATER bytes wait for the disk and
+ * resumes once the backlog falls to DL_LOW_WATER, so a slow disk bounds memory
+ * at about DL_HIGH_WATER + one block per download. */
+#define DL_BLOCK      (256u * 1024u)
+#define DL_HIGH_WATER (4u * 1024u * 1024u)
+#define DL_LOW_WATER  (1u * 1024u * 1024u)
+
+/* Longest part of a rejected argument echoed in a message. */
+#define ECHO_MAX 80
+
+/* ---- shared helpers -------------------------------------------------------- */
+
+/* How many of len bytes of s to echo: at most ECHO_MAX, never splitting a UTF-8
+ * sequence (the message must stay valid UTF-8 for JSON). */
+static int echo_len(const char *s, size_t len)
+{
+    size_t n = len < ECHO_MAX ? len : ECHO_MAX;
+    if (n < len)
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+            n--;
+    return (int)n;
+}
+
+/* Checks an id bound for a URL path; fails the call and returns false if it is
+ * not one. */
+static bool check_id(struct mcp_call *call, const char *param, const char *id, size_t len)
+{
+    if (id != NULL && strlen(id) == len && oai_check_id(id))
+        return true;
+    mcp_call_fail(call, "Invalid %s: '%.*s%s' (expected 1 to 128 letters, digits, '_' or '-')",
+                  param, id ? echo_len(id, len) : 0, id ? id : "",
+                  id && (size_t)echo_len(id, len) < len ? "..." : "");
+    return false;
+}
+
+/* The OpenAI client, or NULL after failing the call when no key is configured
+ * (said before any file is read or opened, so the reason is the right one). */
+static struct oai_client *client_for(struct mcp_call *call, struct sz_app *app)
+{
+    if (app->oai == NULL || (app->cfg != NULL && app->cfg->api_key == NULL)) {
+        mcp_call_fail(call, "%s", sz_strerror(SZ_ENOKEY));
+        return NULL;
+    }
+    return app->oai;
+}
+
+/* ---- one JSON request, one result ------------------------------------------ */
+
+enum shape {
+    SHAPE_VIDEO,   /* the Video object, passed through */
+    SHAPE_DELETED, /* {id, object, deleted}, passed through */
+    SHAPE_LIST,    /* list_videos' summary */
+};
+
+struct vreq {
+    struct mcp_call *call;
+    struct oai_req *req; /* NULL until started and after its done callback */
+    enum shape shape;
+    /* create_video with a reference image: read first, then sent */
+    struct sz_app *app;
+    char ref[STORE_NAME_MAX + 1];
+    size_t ref_len;
+    bool reading;
+};
+
+static void vreq_cancel(struct mcp_call *call, void *data)
+{
+    struct vreq *v = data;
+    (void)call;
+    /* A reference read in progress is not interruptible; its callback sees the
+     * cancellation. A started request reports SZ_ECANCELLED to vreq_done. */
+    if (v->req != NULL && !v->reading)
+        oai_req_cancel(v->req);
+}
+
+static json_t *field_or_null(const json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+    return v != NULL ? json_incref(v) : json_null();
+}
+
+/* list_videos' result from an upstream page: the summary fields of each video,
+ * has_more, and last (the page's last id, for the next call's `after`). */
+static json_t *list_summary(const json_t *page)
+{
+    static const char *const keys[] = {"id",   "status", "created_at", "seconds",
+                                       "size", "model",  "progress"};
+    json_t *data = json_object_get(page, "data");
+    json_t *items = json_array();
+    json_t *last = json_object_get(page, "last_id");
+    json_t *item;
+    size_t i;
+
+    json_array_foreach(data, i, item)
+    {
+        json_t *s = json_object();
+        for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+            json_object_set_new(s, keys[k], field_or_null(item, keys[k]));
+        json_array_append_new(items, s);
+    }
+    if (!json_is_string(last)) {
+        json_t *tail = json_array_get(data, json_array_size(data) - 1);
+        last = json_object_get(tail, "id");
+    }
+    return json_pack("{s:o, s:b, s:O}", "data", items, "has_more",
+                     json_is_true(json_object_get(page, "has_more")), "last",
+                     json_is_string(last) ? last : json_null());
+}
+
+static void vreq_done(struct oai_req *req, const struct oai_result *res, void *data)
+{
+    struct vreq *v = data;
+    (void)req;
+
+    v->req = NULL;
+    if (res->err != 0) {
+        if (res->err == SZ_ECANCELLED && mcp_call_cancelled(v->call))
+            mcp_call_fail(v->call, "cancelled");
+        else
+            mcp_call_fail(v->call, "%s", res->message);
+    } else if (!json_is_object(res->json) ||
+               (v->shape == SHAPE_LIST && !json_is_array(json_object_get(res->json, "data")))) {
+        mcp_call_fail(v->call, "OpenAI returned an unexpected response to %s",
+                      mcp_call_name(v->call));
+    } else if (v->shape == SHAPE_LIST) {
+        mcp_call_finish(v->call, list_summary(res->json));
+    } else {
+        /* Unknown fields are the API's to add: pass the object through whole. */
+        mcp_call_finish(v->call, json_incref(res->json));
+    }
+    free(v);
+}
+
+/* Starts req (owned; freed on failure) for call and finishes the call with its
+ * outcome in shape. v may be a prepared context or NULL. */
+static void vreq_run(struct mcp_call *call, struct oai_req *req, enum shape shape, struct vreq *v)
+{
+    if (v == NULL && (v = calloc(1, sizeof(*v))) == NULL) {
+        oai_req_free(req);
+        mcp_call_fail(call, "Out of memory starting %s", mcp_call_name(call));
+        return;
+    }
+    v->call = call;
+    v->req = req;
+    v->shape = shape;
+    v->reading = false;
+    oai_req_set_label(req, mcp_call_name(call));
+    mcp_call_on_cancel(call, vreq_cancel, v);
+    oai_req_start(req, vreq_done, v);
+}
+
+/* A request for method and "/videos/<id><suffix>", or NULL after failing the call. */
+static struct oai_req *video_req(struct mcp_call *call, struct oai_client *client,
+                                 const char *method, const char *id, const char *suffix)
+{
+    char path[192];
+    struct oai_req *req = NULL;
+
+    snprintf(path, sizeof(path), "/videos%s%s%s", id ? "/" : "", id ? id : "", suffix);
+    if (oai_req_new(client, method, path, &req) != 0) {
+        mcp_call_fail(call, "Out of memory starting %s", mcp_call_name(call));
+        return NULL;
+    }
+    return req;
+}
+
+/* ---- create_video ----------------------------------------------------------- */
+
+static void reference_read(void *data, int err, const char *msg, char *buf, size_t len,
+                           const struct store_stat *st)
+{
+    struct vreq *v = data;
+    enum img_format want = img_format_from_filename(v->ref);
+    enum img_format got;
+    (void)st;
+
+    if (mcp_call_cancelled(v->call) || err != 0) {
+        free(buf);
+        oai_req_free(v->req);
+        mcp_call_fail(v->call, "%s", err != 0 ? msg : "cancelled");
+        free(v);
+        return;
+    }
+    got = img_sniff(buf, len);
+    if (got != want) {
+        /* Upstream would refuse it too, with a vaguer message and after an upload. */
+        free(buf);
+        oai_req_free(v->req);
+        if (got == IMG_FORMAT_UNKNOWN)
+            mcp_call_fail(v->call,
+                          "Reference image %s is not a valid %s image: its content does not "
+                          "match its extension",
+                          v->ref, img_format_upper_name(want));
+        else
+            mcp_call_fail(v->call,
+                          "Reference image %s holds %s data but is named as %s: rename it "
+                          "with the right extension",
+                          v->ref, img_format_upper_name(got), img_format_upper_name(want));
+        free(v);
+        return;
+    }
+    /* add_file owns buf from here, even on failure. */
+    if (oai_req_add_file(v->req, "input_reference", v->ref, img_format_mime(want), buf, len) != 0) {
+        oai_req_free(v->req);
+        mcp_call_fail(v->call, "Out of memory attaching %s", v->ref);
+        free(v);
+        return;
+    }
+    vreq_run(v->call, v->req, SHAPE_VIDEO, v);
+}
+
+static void create_video(struct mcp_call *call, json_t *args)
+{
+    struct sz_app *app = mcp_call_tool_data(call);
+    const char *prompt = tool_arg_string(args, "prompt", NULL);
+    const char *model = tool_arg_string(args, "model", NULL);
+    const char *seconds = tool_arg_string(args, "seconds", NULL);
+    const char *size = tool_arg_string(args, "size", NULL);
+    size_t ref_len = 0;
+    const char *ref = tool_arg_string(args, "input_reference_filename", &ref_len);
+    char msg[STORE_MSG_MAX];
+    struct oai_client *client;
+    struct oai_req *req;
+    struct vreq *v;
+    int rc;
+
+    if (ref != NULL) {
+        if (tool_images(call, app) == NULL)
+            return;
+        if (store_check_name(ref, ref_len, msg, sizeof(msg)) != 0 ||
+            store_check_ext(ref, ref_len, store_image_exts, "JPEG, PNG, or WEBP", msg,
+                            sizeof(msg)) != 0) {
+            mcp_call_fail(call, "%s", msg);
+            return;
+        }
+    }
+    if ((client = client_for(call, app)) == NULL)
+        return;
+    if (model == NULL)
+        model =
+            app->cfg != NULL && app->cfg->video_model != NULL ? app->cfg->video_model : "sora-2";
+    if ((req = video_req(call, client, "POST", NULL, "")) == NULL)
+        return;
+    /* The official SDK's multipart shape: text fields, then the file part; seconds
+     * and size only when given, so the API's own defaults apply otherwise. */
+    rc = oai_req_add_field(req, "prompt", prompt);
+    if (rc == 0)
+        rc = oai_req_add_field(req, "model", model);
+    if (rc == 0 && seconds != NULL)
+        rc = oai_req_add_field(req, "seconds", seconds);
+    if (rc == 0 && size != NULL)
+        rc = oai_req_add_field(req, "size", size);
+    if (rc != 0) {
+        oai_req_free(req);
+        mcp_call_fail(call, "Out of memory starting create_video");
+        return;
+    }
+    if (ref == NULL) {
+        vreq_run(call, req, SHAPE_VIDEO, NULL);
+        return;
+    }
+    if ((v = calloc(1, sizeof(*v))) == NULL) {
+        oai_req_free(req);
+        mcp_call_fail(call, "Out of memory starting create_video");
+        return;
+    }
+    v->call = call;
+    v->req = req;
+    v->app = app;
+    v->reading = true;
+    memcpy(v->ref, ref, ref_len);
+    v->ref_len = ref_len;
+    mcp_call_on_cancel(call, vreq_cancel, v);
+    if (store_read_file(app->images, v->ref, ref_len, "Reference image", REF_MAX_BYTES,
+                        reference_read, v) != 0) {
+        oai_req_free(req);
+        mcp_call_fail(call, "Out of memory reading %s", v->ref);
+        free(v);
+    }
+}
+
+/* ---- get_video_status, delete_video, remix_video, list_videos ---------------- */
+
+static void get_video_status(struct mcp_call *call, json_t *args)
+{
+    struct sz_app *app = mcp_call_tool_data(call);
+    size_t len = 0;
+    const char *id = tool_arg_string(args, "video_id", &len);
+    struct oai_client *client;
+    struct oai_req *req;
+
+    if (!check_id(call, "video_id", id, len) || (client = client_for(call, app)) == NULL)
+        return;
+    if ((req = video_req(call, client, "GET", id, "")) != NULL)
+        vreq_run(call, req, SHAPE_VIDEO, NULL);
+}
+
+static void delete_video(struct mcp_call *call, json_t *args)
+{
+    struct sz_app *app = mcp_call_tool_data(call);
+    size_t len = 0;
+    const char *id = tool_arg_string(args, "video_id", &len);
+    struct oai_client *client;
+    struct oai_req *req;
+
+    if (!check_id(call, "video_id", id, len) || (client = client_for(call, app)) == NULL)
+        return;
+    if ((req = video_req(call, client, "DELETE", id, "")) != NULL)
+        vreq_run(call, req, SHAPE_DELETED, NULL);
+}
+
+static void remix_video(struct mcp_call *call, json_t *args)
+{
+    struct sz_app *app = mcp_call_tool_data(call);
+    size_t len = 0;
+    const char *id = tool_arg_string(args, "previous_video_id", &len);
+    const char *prompt = tool_arg_string(args, "prompt", NULL);
+    struct oai_client *client;
+    struct oai_req *req;
+
+    if (!check_id(call, "previous_video_id", id, len) || (client = client_for(call, app)) == NULL)
+        return;
+    if ((req = video_req(call, client, "POST", id, "/remix")) == NULL)
+        return;
+    if (oai_req_set_json_new(req, json_pack("{s:s}", "prompt", prompt)) != 0) {
+        oai_req_free(req);
+        mcp_call_fail(call, "Out of memory starting remix_video");
+        return;
+    }
+    vreq_run(call, req, SHAPE_VIDEO, NULL);
+}
+
+static void list_videos(struct mcp_call *call, json_t *args)
+{
+    struct sz_app *app = mcp_call_tool_data(call);
+    const char *after = tool_arg_string(args, "after", NULL);
+    const char *order = tool_arg_string(args, "order", NULL);
+    char limit[24];
+    struct oai_client *client;
+    struct oai_req *req;
+    int rc;
+
+    if ((client = client_for(call, app)) == NULL)
+        return;
+    if ((req = video_req(call, client, "GET", NULL, "")) == NULL)
+        return;
+    snprintf(limit, sizeof(limit), "%lld", tool_arg_int(args, "limit", 20));
+    rc = oai_req_add_query(req, "limit", limit);
+    if (rc == 0 && after != NULL)
+        rc = oai_req_add_query(req, "after", after);
+    if (rc == 0)
+        rc = oai_req_add_query(req, "order", order != NULL ? order : "desc");
+    if (rc != 0) {
+        oai_req_free(req);
+        mcp_call_fail(call, "Out of memory starting list_videos");
+        return;
+    }
+    vreq_run(call, req, SHAPE_LIST, NULL);
+}
+
+/* ---- download_video ----------------------------------------------------------- */
+
+struct dl;
+
+/* One write's worth of body bytes; freed by its write callback. */
+struct block {
+    struct dl *dl;
+    size_t len;
+    char data[DL_BLOCK];
+};
+
+/* Life: writer opening -> transfer (req set) -> commit (committing) -> done.
+ * Each stage's callback moves on or fails the call; dl is freed once the call
+ * is finished and the writer has reported (every block's write callback runs
+ * before the writer's commit or abort callback, so none outlives dl). */
+struct dl {
+    struct mcp_call *call;
+    struct sz_app *app;
+    struct oai_req *req;    /* the transfer in flight, or NULL */
+    struct store_writer *w; /* the open writer, or NULL */
+    struct block *cur;      /* the block being filled, or NULL */
+    struct sz_sha256 sha;
+    int64_t total; /* Content-Length, -1 when unknown */
+    uint64_t received;
+    bool paused;
+    bool committing;
+    int err; /* the first local failure (a write, memory); its sentence in msg */
+    char msg[STORE_MSG_MAX];
+    const char *variant; /* static */
+    const char *mime;    /* static */
+    char hex[SZ_SHA256_HEX_LEN + 1];
+    char id[129];
+    char name[STORE_NAME_MAX + 1];
+    size_t name_len;
+    int flags;
+};
+
+static void dl_free(struct dl *dl)
+{
+    sz_sha256_discard(&dl->sha);
+    free(dl->cur);
+    free(dl);
+}
+
+/* Records the first local failure. */
+static void dl_error(struct dl *dl, int err, const char *msg)
+{
+    if (dl->err != 0)
+        return;
+    dl->err = err;
+    snprintf(dl->msg, sizeof(dl->msg), "%s", msg != NULL ? msg : sz_strerror(err));
+}
+
+static void dl_aborted(void *data, int err, const char *msg)
+{
+    struct dl *dl = data;
+    (void)err;
+    (void)msg;
+    mcp_call_fail(dl->call, "%s", dl->msg);
+    dl_free(dl);
+}
+
+/* Fails the call with msg (unless an earlier failure is already recorded)
+ * after the writer has removed every trace of the file. */
+static void dl_fail(struct dl *dl, const char *msg)
+{
+    dl_error(dl, SZ_EIO, msg);
+    if (dl->w != NULL) {
+        struct store_writer *w = dl->w;
+        dl->w = NULL;
+        if (store_writer_abort(w, dl_aborted, dl) == 0)
+            return;
+    }
+    mcp_call_fail(dl->call, "%s", dl->msg);
+    dl_free(dl);
+}
+
+static void block_written(void *data, int err, const char *msg)
+{
+    struct block *b = data;
+    struct dl *dl = b->dl;
+
+    free(b);
+    if (err != 0 && err != SZ_ECANCELLED) {
+        /* Disk full, I/O error: stop the transfer; its done callback aborts. */
+        dl_error(dl, err, msg);
+        if (dl->req != NULL)
+            oai_req_cancel(dl->req);
+        return;
+    }
+    if (dl->paused && dl->req != NULL && dl->w != NULL &&
+        store_writer_inflight(dl->w) <= DL_LOW_WATER) {
+        dl->paused = false;
+        oai_req_resume(dl->req);
+    }
+}
+
+/* Queues the current block. Returns 0 or the writer's error (recorded). */
+static int dl_flush(struct dl *dl)
+{
+    struct block *b = dl->cur;
+    int rc;
+
+    if (b == NULL || b->len == 0)
+        return 0;
+    dl->cur = NULL;
+    rc = store_writer_write(dl->w, b->data, b->len, block_written, b);
+    if (rc != 0) {
+        const char *msg = NULL;
+        store_writer_error(dl->w, &msg);
+        dl_error(dl, rc, msg);
+        free(b);
+    }
+    return rc;
+}
+
+static int dl_on_headers(struct oai_req *req, long status, int64_t content_length,
+                         const char *content_type, void *data)
+{
+    struct dl *dl = data;
+    (void)req;
+    (void)status;
+    (void)content_type;
+    dl->total = content_length;
+    return 0;
+}
+
+static int dl_on_data(struct oai_req *req, const char *buf, size_t len, void *data)
+{
+    struct dl *dl = data;
+    int rc;
+    (void)req;
+
+    if (dl->err != 0)
+        return dl->err;
+    /* Hashing here, on the loop, rather than on the pool: a piece is at most a
+     * few tens of KiB and SHA-256 runs at 1-2 GB/s (SHA-NI), so a piece costs
+     * ~10-30 us and a whole 7.7 MB video ~5 ms spread over hundreds of turns of
+     * the loop. A pool round trip per piece would cost more than the hash, and
+     * hashing whole blocks on the pool would reorder against their writes. */
+    if (sz_sha256_update(&dl->sha, buf, len) != 0) {
+        dl_error(dl, SZ_EIO, "Could not hash the download");
+        return SZ_EIO;
+    }
+    dl->received += len;
+    while (len > 0) {
+        size_t n;
+        if (dl->cur == NULL) {
+            dl->cur = malloc(sizeof(*dl->cur));
+            if (dl->cur == NULL) {
+                dl_error(dl, SZ_ENOMEM, "Out of memory downloading the video");
+                return SZ_ENOMEM;
+            }
+            dl->cur->dl = dl;
+            dl->cur->len = 0;
+        }
+        n = DL_BLOCK - dl->cur->len;
+        if (n > len)
+            n = len;
+        memcpy(dl->cur->data + dl->cur->len, buf, n);
+        dl->cur->len += n;
+        buf += n;
+        len -= n;
+        if (dl->cur->len == DL_BLOCK && (rc = dl_flush(dl)) != 0)
+            return rc;
+    }
+    mcp_call_progress(dl->call, (double)dl->received, dl->total > 0 ? (double)dl->total : 0, NULL);
+    if (store_writer_inflight(dl->w) > DL_HIGH_WATER) {
+        dl->paused = true;
+        return OAI_SINK_PAUSE;
+    }
+    return 0;
+}
+
+static void dl_committed(void *data, int err, const char *msg, const char *name, uint64_t size)
+{
+    struct dl *dl = data;
+    json_t *result;
+
+    dl->w = NULL;
+    if (err != 0) {
+        mcp_call_fail(dl->call, "%s", mcp_call_cancelled(dl->call) ? "cancelled" : msg);
+        dl_free(dl);
+        return;
+    }
+    result = json_pack("{s:s, s:s, s:I, s:s}", "filename", name, "variant", dl->variant,
+                       "size_bytes", (json_int_t)size, "sha256", dl->hex);
+    mcp_call_add_content(dl->call, tool_resource_link("videos", name, dl->mime, size));
+    mcp_call_finish(dl->call, result);
+    dl_free(dl);
+}
+
+static void dl_done(struct oai_req *req, const struct oai_result *res, void *data)
+{
+    struct dl *dl = data;
+    (void)req;
+
+    dl->req = NULL;
+    dl->paused = false;
+    if (dl->err != 0) {
+        dl_fail(dl, NULL);
+        return;
+    }
+    if (res->err != 0) {
+        dl_fail(dl, res->err == SZ_ECANCELLED && mcp_call_cancelled(dl->call) ? "cancelled"
+                                                                              : res->message);
+        return;
+    }
+    if (dl_flush(dl) != 0 || sz_sha256_final_hex(&dl->sha, dl->hex) != 0) {
+        dl_fail(dl, "Could not finish writing the video");
+        return;
+    }
+    mcp_call_progress(dl->call, (double)dl->received, (double)dl->received, NULL);
+    dl->committing = true;
+    if (store_writer_commit(dl->w, dl_committed, dl) != 0)
+        dl_fail(dl, "Could not publish the video file");
+}
+
+static void dl_cancel(struct mcp_call *call, void *data)
+{
+    struct dl *dl = data;
+    (void)call;
+
+    if (dl->req != NULL) {
+        oai_req_cancel(dl->req); /* dl_done aborts the writer */
+    } else if (dl->committing && dl->w != NULL) {
+        /* If the commit still waits for writes, this turns it into an abort and
+         * dl_committed gets SZ_ECANCELLED; once it is publishing it is too late
+         * (SZ_EBUSY) and the file stays. No abort callback: dl_committed is the
+         * one that finishes the call. */
+        store_writer_abort(dl->w, NULL, NULL);
+    }
+    /* While the writer opens, dl_opened sees the cancellation. */
+}
+
+static void dl_opened(void *data, int err, const char *msg, struct store_writer *w)
+{
+    struct dl *dl = data;
+    struct oai_req *req = NULL;
+    struct oai_sink sink = {dl_on_headers, dl_on_data, dl};
+    char path[192];
+
+    if (err != 0) {
+        mcp_call_fail(dl->call, "%s", msg);
+        dl_free(dl);
+        return;
+    }
+    dl->w = w;
+    if (mcp_call_cancelled(dl->call)) {
+        dl_fail(dl, "cancelled");
+        return;
+    }
+    snprintf(path, sizeof(path), "/videos/%s/content", dl->id);
+    if (oai_req_new(dl->app->oai, "GET", path, &req) != 0 ||
+        oai_req_add_query(req, "variant", dl->variant) != 0) {
+        if (req != NULL)
+            oai_req_free(req);
+        dl_fail(dl, "Out of memory starting download_video");
+        return;
+    }
+    oai_req_set_sink(req, &sink);
+    oai_req_set_label(req, "download_video");
+    dl->req = req;
+    oai_req_start(req, dl_done, dl);
+}
+
+static void download_video(struct mcp_call *call, json_t *args)
+{
+    struct sz_app *app = mcp_call_tool_data(call);
+    size_t id_len = 0, name_len = 0;
+    const char *id = tool_arg_string(args, "video_id", &id_len);
+    const char *name = tool_arg_string(args, "filename", &name_len);
+    const char *variant = tool_arg_string(args, "variant", NULL);
+    char msg[STORE_MSG_MAX];
+    const char *ext;
+    struct dl *dl;
+
+    if (!check_id(call, "video_id", id, id_len))
+        return;
+    if (name != NULL && store_check_name(name, name_len, msg, sizeof(msg)) != 0) {
+        mcp_call_fail(call, "%s", msg);
+        return;
+    }
+    if (tool_videos(call, app) == NULL || client_for(call, app) == NULL)
+        return;
+    if ((dl = calloc(1, sizeof(*dl))) == NULL) {
+        mcp_call_fail(call, "Out of memory starting download_video");
+        return;
+    }
+    dl->call = call;
+    dl->app = app;
+    dl->total = -1;
+    dl->flags = tool_write_flags(args);
+    ext = "mp4";
+    dl->variant = "video";
+    dl->mime = "video/mp4";
+    if (variant != NULL && strcmp(variant, "thumbnail") == 0) {
+        ext = "webp";
+        dl->variant = "thumbnail";
+        dl->mime = "image/webp";
+    } else if (variant != NULL && strcmp(variant, "spritesheet") == 0) {
+        ext = "jpg";
+        dl->variant = "spritesheet";
+        dl->mime = "image/jpeg";
+    }
+    memcpy(dl->id, id, id_len);
+    if (name != NULL) {
+        memcpy(dl->name, name, name_len);
+        dl->name_len = name_len;
+        /* An explicit name's extension is the caller's business; the MIME type
+         * of the link follows the bytes (the variant). */
+    } else {
+        /* {video_id}.{ext}; a second download of the same video gets a free
+         * "-N" name rather than failing or replacing the first. */
+        dl->name_len = (size_t)snprintf(dl->name, sizeof(dl->name), "%s.%s", dl->id, ext);
+        if (!(dl->flags & STORE_OVERWRITE))
+            dl->flags |= STORE_UNIQUE;
+    }
+    if (sz_sha256_init(&dl->sha) != 0) {
+        mcp_call_fail(call, "Could not start hashing the download");
+        free(dl);
+        return;
+    }
+    mcp_call_on_cancel(call, dl_cancel, dl);
+    /* The file is opened before the request so a refused name or an existing
+     * file fails at once, not after minutes of transfer. */
+    if (store_writer_open(app->videos, dl->name, dl->name_len, dl->flags, dl_opened, dl) != 0) {
+        mcp_call_fail(call, "Out of memory starting download_video");
+        dl_free(dl);
+    }
+}
+
+/* ---- the table ------------------------------------------------------------------ */
+
+#define VIDEO_OBJECT_SCHEMA                                                                        \
+    "{\"type\":\"object\",\"properties\":{"                                                        \
+    "\"id\":{\"type\":\"string\"},"                                                                \
+    "\"object\":{\"type\":\"string\"},"                                                            \
+    "\"model\":{\"type\":[\"string\",\"null\"]},"                                                  \
+    "\"status\":{\"type\":\"string\",\"description\":\"queued, in_progress, completed or "         \
+    "failed\"},"                                                                                   \
+    "\"progress\":{\"type\":[\"number\",\"null\"]},"                                               \
+    "\"created_at\":{\"type\":[\"integer\",\"null\"]},"                                            \
+    "\"completed_at\":{\"type\":[\"integer\",\"null\"]},"                                          \
+    "\"expires_at\":{\"type\":[\"integer\",\"null\"]},"                                            \
+    "\"prompt\":{\"type\":[\"string\",\"null\"]},"                                                 \
+    "\"size\":{\"type\":[\"string\",\"null\"]},"                                                   \
+    "\"seconds\":{\"type\":[\"string\",\"null\"]},"                                                \
+    "\"remixed_from_video_id\":{\"type\":[\"string\",\"null\"]},"                                  \
+    "\"error\":{\"type\":[\"object\",\"null\"]}},"                                                 \
+    "\"required\":[\"id\",\"status\"]}"
+
+static struct mcp_tool video_tools[] = {
+    {
+        .name = "create_video",
+        .title = "Create a video (Sora)",
+        .description =
+            "Start generating a video with OpenAI Sora from a text prompt. Returns at once "
+            "with the Video object (status queued); generation takes minutes. Poll "
+            "get_video_status with its id until status is completed (or failed), then save it "
+            "with download_video. To animate a still image, pass input_reference_filename: an "
+            "image in the image directory (see list_reference_images) whose size matches the "
+            "video size (prepare_reference_image fits one).",
+        .input_schema =
+            "{\"type\":\"object\",\"properties\":{"
+            "\"prompt\":{\"type\":\"string\",\"minLength\":1,\"description\":\"What the video "
+            "shows: subject, setting, action, camera, lighting, style.\"},"
+            "\"model\":{\"type\":\"string\",\"minLength\":1,\"default\":\"sora-2\","
+            "\"description\":\"sora-2 (default; fast) or sora-2-pro (higher quality), or a "
+            "dated snapshot.\"},"
+            "\"seconds\":{\"type\":\"string\",\"enum\":" VIDEO_SECONDS_ENUM
+            ",\"description\":\"Length in seconds; the API's default (4) when omitted.\"},"
+            "\"size\":{\"type\":\"string\",\"enum\":" VIDEO_SIZES_ENUM
+            ",\"description\":\"Width x height; the API's default (720x1280) when omitted.\"},"
+            "\"input_reference_filename\":{\"type\":\"string\",\"minLength\":1,"
+            "\"description\":\"Optional first frame: a JPEG, PNG or WEBP file in the image "
+            "directory, sized like the video.\"}"
+            "},\"required\":[\"prompt\"],\"additionalProperties\":false}",
+        .output_schema = VIDEO_OBJECT_SCHEMA,
+        .annotations = MCP_OPEN_WORLD,
+        .start = create_video,
+    },
+    {
+        .name = "get_video_status",
+        .title = "Get a video's status",
+        .description =
+            "Fetch the Video object of a video made with create_video or remix_video: status "
+            "(queued, in_progress, completed, failed), progress (0-100) and, on failure, the "
+            "error. Poll every 10-20 seconds until status is completed, then call "
+            "download_video.",
+        .input_schema = "{\"type\":\"object\",\"properties\":{"
+                        "\"video_id\":{\"type\":\"string\",\"description\":\"The id returned by "
+                        "create_video or remix_video, e.g. video_123.\"}"
+                        "},\"required\":[\"video_id\"],\"additionalProperties\":false}",
+        .output_schema = VIDEO_OBJECT_SCHEMA,
+        .annotations = MCP_READ_ONLY | MCP_OPEN_WORLD,
+        .start = get_video_status,
+    },
+    {
+        .name = "download_video",
+        .title = "Download a finished video",
+        .description =
+            "Save a completed video (status completed in get_video_status) into the local "
+            "video directory and return its file name, size and SHA-256. variant picks what "
+            "to save: video (MP4, default), thumbnail (WEBP) or spritesheet (JPEG). The file "
+            "is named {video_id}.mp4/.webp/.jpg unless filename is given; an existing file is "
+            "never replaced unless overwrite is true. Saved files appear in list_local_videos "
+            "and as resources sanzaru://videos/{filename}.",
+        .input_schema =
+            "{\"type\":\"object\",\"properties\":{"
+            "\"video_id\":{\"type\":\"string\",\"description\":\"The id of a completed "
+            "video.\"},"
+            "\"filename\":{\"type\":\"string\",\"minLength\":1,\"description\":\"A plain "
+            "file name (no directories) in the video directory; default "
+            "{video_id}.mp4, .webp or .jpg by variant.\"},"
+            "\"variant\":{\"type\":\"string\",\"enum\":[\"video\",\"thumbnail\","
+            "\"spritesheet\"],\"default\":\"video\",\"description\":\"What to download: "
+            "the MP4, a WEBP thumbnail or a JPEG spritesheet.\"}," TOOL_OVERWRITE_PROP
+            "},\"required\":[\"video_id\"],\"additionalProperties\":false}",
+        .output_schema = "{\"type\":\"object\",\"properties\":{"
+                         "\"filename\":{\"type\":\"string\"},"
+                         "\"variant\":{\"type\":\"string\",\"enum\":[\"video\",\"thumbnail\","
+                         "\"spritesheet\"]},"
+                         "\"size_bytes\":{\"type\":\"integer\"},"
+                         "\"sha256\":{\"type\":\"string\"}},"
+                         "\"required\":[\"filename\",\"variant\"]}",
+        .annotations = MCP_IDEMPOTENT | MCP_OPEN_WORLD,
+        .start = download_video,
+    },
+    {
+        .name = "list_videos",
+        .title = "List videos on OpenAI",
+        .description =
+            "List the videos of this OpenAI account (newest first by default), with status "
+            "and progress, one page at a time: pass the returned last as after to get the "
+            "next page while has_more is true. These are remote jobs; list_local_videos shows "
+            "downloaded files.",
+        .input_schema =
+            "{\"type\":\"object\",\"properties\":{"
+            "\"limit\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":100,\"default\":20,"
+            "\"description\":\"Videos per page.\"},"
+            "\"after\":{\"type\":\"string\",\"minLength\":1,\"description\":\"A video id: list "
+            "the videos after it (the previous page's last).\"},"
+            "\"order\":{\"type\":\"string\",\"enum\":[\"asc\",\"desc\"],\"default\":\"desc\","
+            "\"description\":\"By creation time.\"}"
+            "},\"additionalProperties\":false}",
+        .output_schema =
+            "{\"type\":\"object\",\"properties\":{"
+            "\"data\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{"
+            "\"id\":{\"type\":[\"string\",\"null\"]},"
+            "\"status\":{\"type\":[\"string\",\"null\"]},"
+            "\"created_at\":{\"type\":[\"integer\",\"null\"]},"
+            "\"seconds\":{\"type\":[\"string\",\"null\"]},"
+            "\"size\":{\"type\":[\"string\",\"null\"]},"
+            "\"model\":{\"type\":[\"string\",\"null\"]},"
+            "\"progress\":{\"type\":[\"number\",\"null\"]}}}},"
+            "\"has_more\":{\"type\":\"boolean\"},"
+            "\"last\":{\"type\":[\"string\",\"null\"]}},"
+            "\"required\":[\"data\",\"has_more\",\"last\"]}",
+        .annotations = MCP_READ_ONLY | MCP_OPEN_WORLD,
+        .start = list_videos,
+    },
+    {
+        .name = "delete_video",
+        .title = "Delete a video on OpenAI",
+        .description = "Delete a video from OpenAI's storage (it can no longer be downloaded or "
+                       "remixed). Files already saved with download_video are kept.",
+        .input_schema = "{\"type\":\"object\",\"properties\":{"
+                        "\"video_id\":{\"type\":\"string\",\"description\":\"The id of the video "
+                        "to delete.\"}"
+                        "},\"required\":[\"video_id\"],\"additionalProperties\":false}",
+        .output_schema = "{\"type\":\"object\",\"properties\":{"
+                         "\"id\":{\"type\":\"string\"},"
+                         "\"object\":{\"type\":\"string\"},"
+                         "\"deleted\":{\"type\":\"boolean\"}},"
+                         "\"required\":[\"id\",\"deleted\"]}",
+        .annotations = MCP_DESTRUCTIVE | MCP_IDEMPOTENT | MCP_OPEN_WORLD,
+        .start = delete_video,
+    },
+    {
+        .name = "remix_video",
+        .title = "Remix a finished video",
+        .description =
+            "Start a new video that varies a completed one with a new prompt (keeping what "
+            "the prompt does not change). Returns the new Video object; poll get_video_status "
+            "with its id until completed, then download_video.",
+        .input_schema =
+            "{\"type\":\"object\",\"properties\":{"
+            "\"previous_video_id\":{\"type\":\"string\",\"description\":\"The id of the "
+            "completed video to remix.\"},"
+            "\"prompt\":{\"type\":\"string\",\"minLength\":1,\"description\":\"The "
+            "change to make.\"}"
+            "},\"required\":[\"previous_video_id\",\"prompt\"],"
+            "\"additionalProperties\":false}",
+        .output_schema = VIDEO_OBJECT_SCHEMA,
+        .annotations = MCP_OPEN_WORLD,
+        .start = remix_video,
+    },
+};
 
 int tools_register_video(struct mcp_server *server, struct sz_app *app)
 {
-    (void)server;
-    (void)app;
+    for (size_t i = 0; i < sizeof(video_tools) / sizeof(video_tools[0]); i++) {
+        int rc;
+        video_tools[i].data = app;
+        if ((rc = mcp_server_add_tool(server, &video_tools[i])) != 0)
+            return rc;
+    }
     return 0;
 }
