@@ -176,7 +176,7 @@ export function listDir(dir) {
  * ext is the extension the on-disk traps carry (so an extension check cannot be what
  * refuses them). `re` is what the refusal must say.
  */
-export function hostileBattery(images, outside, ext = 'png', what = /.*/) {
+export function hostileBattery(images, outside, ext = 'png') {
   const real = path.join(images, `real.${ext}`);
   if (!fs.existsSync(real)) fs.writeFileSync(real, ext === 'png' ? encodePng(64, 48, { channels: 4 }) : JPEG_64x48);
   const secret = path.join(outside, `secret.${ext}`);
@@ -198,7 +198,7 @@ export function hostileBattery(images, outside, ext = 'png', what = /.*/) {
     { label: 'symlink outside', name: `link-out.${ext}`, re: new RegExp(`cannot be a symbolic link: link-out\\.${ext}`), kind: 'symlink-out' },
     { label: 'directory', name: `dir.${ext}`, re: new RegExp(`is not a regular file: dir\\.${ext}`), kind: 'dir' },
     { label: 'FIFO', name: `fifo.${ext}`, re: new RegExp(`is not a regular file: fifo\\.${ext}`), kind: 'fifo' },
-  ].map((c) => ({ ...c, what }));
+  ];
 }
 
 /** Snapshot of the battery's on-disk targets, to prove nothing was touched. */
