@@ -1284,10 +1284,11 @@ static int sink_data(struct oai_req *req, const char *buf, size_t len, void *dat
     fx->sink_bytes += len;
     assert_int_equal(oai_req_received(req) + len, fx->sink_bytes);
     switch (fx->sink_pause_mode) {
-    case 1: /* pause on every chunk, resume on the next loop turn */
+    case 1: /* pause on every chunk, resume 1 ms later (a 0 ms timer chain could starve
+             * the loop if the client were broken) */
         fx->sink_paused = 1;
         fx->sink_pauses++;
-        uv_timer_start(&fx->resume_timer, resume_cb, 0, 0);
+        uv_timer_start(&fx->resume_timer, resume_cb, 1, 0);
         return OAI_SINK_PAUSE;
     case 2: /* one long pause, longer than the stall timeout */
         if (fx->sink_pauses == 0 && fx->sink_bytes > 100000) {
