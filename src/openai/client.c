@@ -41,6 +41,7 @@
 #define MAX_HEADER_BYTES ((size_t)64 * 1024)
 #define MAX_REDIRECTS    5L
 #define MESSAGE_LEN      1024
+#define SINK_BUFFER_SIZE (128L * 1024) /* bigger chunks: fewer callbacks and pauses */
 
 /* ------------------------------------------------------------------------------------
  * Intrusive doubly linked lists */
@@ -130,6 +131,7 @@ struct oai_client {
     struct curl_slist *auth_headers; /* Authorization, OpenAI-Organization, -Project, UA */
     int max_retries;
     unsigned max_concurrency;
+    bool tls; /* base_url is https */
     long connect_timeout_ms, request_timeout_ms, stall_timeout_ms;
 
     struct link queue;   /* ST_QUEUED, FIFO */
@@ -386,6 +388,8 @@ static void deliver(struct oai_req *req)
         res->body = req->body.data;
         res->body_len = req->body.len;
     }
+    SZ_DEBUG("%s: %s %s -> %s (status %ld, %d retries)", req_name(req), req->method, req_path(req),
+             sz_errname(res->err), res->status, req->retries);
     req->done(req, res, req->done_data);
     uv_close((uv_handle_t *)&req->timer, req_timer_closed);
 }
@@ -529,7 +533,11 @@ static int setup_easy(struct oai_req *req)
     SET(CURLOPT_FOLLOWLOCATION, 1L);
     SET(CURLOPT_MAXREDIRS, MAX_REDIRECTS);
     SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-    SET(CURLOPT_PIPEWAIT, 1L);
+    /* Wait for a connection that may multiplex rather than open another one; only
+     * over TLS, where ALPN tells at once whether HTTP/2 is on. In cleartext curl
+     * would hold every request back until the first response's headers arrive. */
+    if (c->tls)
+        SET(CURLOPT_PIPEWAIT, 1L);
     SET(CURLOPT_TCP_KEEPALIVE, 1L);
     SET(CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
     SET(CURLOPT_TIMEOUT_MS, req_to > 0 ? req_to : 0L);
@@ -542,6 +550,8 @@ static int setup_easy(struct oai_req *req)
      * a paused decompressing transfer is fragile and Content-Length would lie. */
     if (!req->has_sink)
         SET(CURLOPT_ACCEPT_ENCODING, "");
+    else
+        SET(CURLOPT_BUFFERSIZE, SINK_BUFFER_SIZE);
     if (strcmp(req->method, "GET") == 0) {
         SET(CURLOPT_HTTPGET, 1L);
     } else if (strcmp(req->method, "HEAD") == 0) {
@@ -1307,6 +1317,7 @@ int oai_client_new(uv_loop_t *loop, const struct sz_config *cfg, struct oai_clie
         goto fail;
     for (size_t n = strlen(c->base_url); n > 0 && c->base_url[n - 1] == '/'; n--)
         c->base_url[n - 1] = '\0';
+    c->tls = strncasecmp(c->base_url, "https://", 8) == 0;
     c->origin = origin_of(c->base_url);
     if (c->origin == NULL)
         goto fail;

@@ -8,6 +8,7 @@
 #include "fmacros.h"
 
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -1904,6 +1905,61 @@ static void test_multipart(void **state)
     }
 }
 
+/* ---- callbacks that start or close from inside a done callback ---- */
+
+static void on_done_chain(struct oai_req *req, const struct oai_result *res, void *data)
+{
+    struct fx *fx = data;
+    on_done(req, res, &fx->done[0]);
+    start(fx, new_req(fx, "GET", "/second"), &fx->done[1]);
+}
+
+static void test_start_from_done(void **state)
+{
+    struct fx *fx = *state;
+
+    make_client(fx);
+    assert_int_equal(oai_req_start(new_req(fx, "GET", "/first"), on_done_chain, fx), 0);
+    run_until(fx, &fx->done[1].calls);
+    assert_int_equal(fx->done[0].err, 0);
+    assert_int_equal(fx->done[1].err, 0);
+    assert_int_equal(fx->srv.nreqs, 2);
+    assert_string_equal(fx->srv.reqs[1].target, "/v1/second");
+    assert_int_equal(fx->srv.nconns, 1); /* the connection was reused */
+}
+
+static void on_done_close(struct oai_req *req, const struct oai_result *res, void *data)
+{
+    struct fx *fx = data;
+    on_done(req, res, &fx->done[0]);
+    oai_client_close(fx->client, on_client_closed, fx);
+    oai_client_close(fx->client, on_client_closed, fx); /* twice is a no-op */
+}
+
+static void h_first_fast(struct fx *fx, struct sconn *c, int idx)
+{
+    if (strcmp(fx->srv.reqs[idx].target, "/v1/fast") == 0)
+        reply_json(c, 200, NULL, "{}");
+}
+
+static void test_close_from_done(void **state)
+{
+    struct fx *fx = *state;
+
+    fx->handler = h_first_fast;
+    make_client(fx);
+    start(fx, new_req(fx, "GET", "/slow"), &fx->done[1]);
+    assert_int_equal(oai_req_start(new_req(fx, "GET", "/fast"), on_done_close, fx), 0);
+    run_until(fx, &fx->client_closed);
+    fx->client = NULL;
+    assert_int_equal(fx->done[0].calls, 1);
+    assert_int_equal(fx->done[0].err, 0);
+    assert_int_equal(fx->done[1].calls, 1);
+    assert_int_equal(fx->done[1].err, SZ_ECANCELLED);
+    assert_int_equal(fx->client_closed, 1);
+    fx->client_closed = 0;
+}
+
 static void test_request_api_misuse(void **state)
 {
     struct fx *fx = *state;
@@ -1967,12 +2023,15 @@ int main(void)
         LOOP_TEST(test_close_cancels_everything),
         LOOP_TEST(test_concurrency_limit),
         LOOP_TEST(test_multipart),
+        LOOP_TEST(test_start_from_done),
+        LOOP_TEST(test_close_from_done),
         LOOP_TEST(test_request_api_misuse),
 #undef LOOP_TEST
     };
     int rc;
 
     sz_log_set_level(SZ_LOG_ERROR);
+    signal(SIGPIPE, SIG_IGN); /* the test server may write to a peer that went away */
     pattern_buf = malloc(PATTERN_LEN);
     for (size_t i = 0; i < PATTERN_LEN; i++)
         pattern_buf[i] = pattern(i);
