@@ -13,7 +13,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { run, runJson, pct, median, sum, summary, sha256File, freePort, waitPort, MiB, sleep } from './lib/util.mjs';
+import { run, runJson, pct, median, sum, summary, sha256File, sha256Files, freePort, waitPort, MiB, sleep } from './lib/util.mjs';
 import { writeReport } from './lib/report.mjs';
 import { encodePng, JPEG_64x48, WEBP_64x48 } from '../tests/fake-openai/media.mjs';
 
@@ -263,6 +263,7 @@ async function row1(fakeSmall) {
             seq_ops_s: summary(seq.map((p) => (ops * 1000) / p.wall_ms)),
             conc_ops_s: summary(conc.map((p) => (ops * 1000) / p.wall_ms)),
             conc_hwm_kb: summary(conc.map((p) => p.hwm_kb)),
+            conc_anon_kb: summary(conc.map((p) => p.peak_anon_kb)),
         };
     }
     log('row 1: the seed\'s own method in Python, for reference');
@@ -305,9 +306,10 @@ async function curlBatch(fake, ids, dir, how) {
         r = await run('xargs', ['-P', String(ids.length), '-n', '2', 'curl', '-sS', '--fail', '-H', 'Authorization: Bearer bench', '-o'], { input });
     }
     if (r.code !== 0) throw new Error(`curl (${how}) failed: ${r.stderr.slice(-500)}`);
+    const hashes = await sha256Files(files);
     let ok = 0;
     for (const f of files) {
-        if ((await sha256File(f)) === fake.video_sha256) ok++;
+        if (hashes.get(f) === fake.video_sha256 && fs.statSync(f).size === fake.video_bytes) ok++;
         fs.unlinkSync(f);
     }
     return { ms: r.ms, ok };
@@ -341,7 +343,7 @@ async function row2(fake) {
                 const calls = sel.map((id, i) => videoCall(media, fake, `s${n}_${r}_${i}`, id));
                 const out = await batch(`row2-${n}-${key}`, { phases: [{ name: `${n}`, mode: 'concurrent', calls }] }, serverEnv(fake, media, { SANZARU_FSYNC: fsync }));
                 const ph = out.phases[0];
-                raw[n][key].push({ wall_ms: ph.wall_ms, hwm_kb: ph.hwm_kb, ok: ph.verified, lat_ms_max: Math.max(...ph.lat_ms) });
+                raw[n][key].push({ wall_ms: ph.wall_ms, hwm_kb: ph.hwm_kb, anon_kb: ph.peak_anon_kb, ok: ph.verified, lat_ms_max: Math.max(...ph.lat_ms) });
             }
             log(`row 2: run ${r + 1}/${RUNS}, ${n} downloads done`);
         }
@@ -366,6 +368,7 @@ async function row2(fake) {
                 wall_ms: s(k, (x) => x.wall_ms),
                 mb_s: s(k, (x) => (n * fake.video_bytes) / 1e6 / (x.wall_ms / 1000)),
                 hwm_kb: s(k, (x) => x.hwm_kb),
+                anon_kb: s(k, (x) => x.anon_kb),
                 sha_ok_min: Math.min(...raw[n][k].map((x) => x.ok)),
                 ratio_vs_curl: s(k, (x, ) => x.wall_ms).median / res.sizes[n][best === 'curl_parallel' ? 'curl_parallel_ms' : 'curl_procs_ms'].median,
             };
@@ -537,10 +540,10 @@ async function row6(fake) {
     const ours = { single: {}, conc: null };
     for (const m of modes) {
         const ph = out.phases.find((p) => p.name === `single/${m}`);
-        ours.single[m] = { ms: summary(ph.lat_ms), hwm_kb: ph.hwm_kb };
+        ours.single[m] = { ms: summary(ph.lat_ms), hwm_kb: ph.hwm_kb, anon_kb: ph.peak_anon_kb };
     }
     const conc = out.phases.filter((p) => p.name.startsWith('conc/'));
-    ours.conc = { n: nConc, wall_ms: summary(conc.map((p) => p.wall_ms)), hwm_kb: summary(conc.map((p) => p.hwm_kb)) };
+    ours.conc = { n: nConc, wall_ms: summary(conc.map((p) => p.wall_ms)), hwm_kb: summary(conc.map((p) => p.hwm_kb)), anon_kb: summary(conc.map((p) => p.peak_anon_kb)) };
 
     log('row 6: Pillow');
     const outDir = path.join(tmp, 'r6-pil');

@@ -31,8 +31,10 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -44,8 +46,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PROTO   "2025-06-18"
-#define MAX_IDS (1u << 20)
+#define PROTO     "2025-06-18"
+#define MAX_IDS   (1u << 20)
+#define SAMPLE_US 10000.0 /* RssAnon is sampled this often during a batch phase */
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -952,7 +955,49 @@ struct call {
     long long vsize;
     bool vdelete;
     long id;
+    /* the file's hash, computed after the phase by hash_files() */
+    int hash_rc, hash_errno;
+    char hex[65];
+    long long size;
 };
+
+struct hash_job {
+    struct call *cs;
+    size_t n;
+    atomic_size_t next;
+};
+
+static void *hash_worker(void *arg)
+{
+    struct hash_job *j = arg;
+    for (;;) {
+        size_t i = atomic_fetch_add(&j->next, 1);
+        struct call *c;
+        if (i >= j->n)
+            return NULL;
+        c = &j->cs[i];
+        if (c->vpath == NULL || slots[c->id].error)
+            continue;
+        c->hash_rc = sha256_file(c->vpath, c->hex, &c->size);
+        c->hash_errno = errno;
+    }
+}
+
+/* Hashes the files of a phase on every core (outside the timed window). */
+static void hash_files(struct call *cs, size_t n)
+{
+    struct hash_job j = {.cs = cs, .n = n};
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    pthread_t th[16];
+    size_t nt = ncpu > 1 ? (size_t)(ncpu > 16 ? 16 : ncpu) : 1, started = 0;
+    atomic_init(&j.next, 0);
+    for (size_t i = 1; i < nt; i++)
+        if (pthread_create(&th[started], NULL, hash_worker, &j) == 0)
+            started++;
+    hash_worker(&j);
+    for (size_t i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+}
 
 static json_t *load_spec(const char *path)
 {
@@ -967,8 +1012,6 @@ static json_t *load_spec(const char *path)
 static bool verify_call(struct call *c, struct buf *why)
 {
     struct slot *s = &slots[c->id];
-    char hex[65];
-    long long size = -1;
     bool ok = true;
     if (s->error) {
         buf_printf(why, "call %ld failed: %.300s; ", c->id, s->reply ? s->reply : "");
@@ -987,12 +1030,13 @@ static bool verify_call(struct call *c, struct buf *why)
         }
         json_decref(m);
     }
-    if (sha256_file(c->vpath, hex, &size) != 0) {
-        buf_printf(why, "%s: %s; ", c->vpath, strerror(errno));
+    if (c->hash_rc != 0) {
+        buf_printf(why, "%s: %s; ", c->vpath, strerror(c->hash_errno));
         return false;
     }
-    if ((c->vsha != NULL && strcmp(hex, c->vsha) != 0) || (c->vsize >= 0 && size != c->vsize)) {
-        buf_printf(why, "%s: file sha256 %s, %lld bytes; ", c->vpath, hex, size);
+    if ((c->vsha != NULL && strcmp(c->hex, c->vsha) != 0) ||
+        (c->vsize >= 0 && c->size != c->vsize)) {
+        buf_printf(why, "%s: file sha256 %s, %lld bytes; ", c->vpath, c->hex, c->size);
         ok = false;
     }
     return ok;
@@ -1031,7 +1075,8 @@ static int cmd_batch(const struct opts *o)
         struct call *cs = xrealloc(NULL, sizeof(*cs) * (nc ? nc : 1));
         double *pings = NULL;
         size_t np = 0, pcap = 0;
-        double t0, wall, next_ping;
+        double t0, wall, next_ping, next_sample;
+        long peak_anon;
         long ping_id = 0;
         size_t verified = 0, failed = 0, errors = 0;
         struct buf why = {0};
@@ -1057,6 +1102,8 @@ static int cmd_batch(const struct opts *o)
         reset_hwm(C.pid);
         t0 = now_us();
         next_ping = t0;
+        next_sample = t0;
+        peak_anon = 0;
         if (concurrent) {
             for (ci = 0; ci < nc; ci++)
                 cs[ci].id = send_raw("tools/call", cs[ci].params, cs[ci].result_sha_key != NULL);
@@ -1091,12 +1138,25 @@ static int cmd_batch(const struct opts *o)
                 ping_id = send_raw("ping", NULL, false);
                 next_ping = slots[ping_id].sent + ping_ms * 1000.0;
             }
-            if (ping_id == 0 && want_ping) {
-                double left = next_ping - now_us();
-                pump(left > 0 ? left : 0);
-            } else {
-                pump(-1);
+            {
+                /* wake for the next ping and the next RSS sample, or a reply */
+                double t = now_us(), until;
+                if (t >= next_sample) {
+                    long a = proc_status_kb(C.pid, "RssAnon");
+                    if (a > peak_anon)
+                        peak_anon = a;
+                    next_sample = t + SAMPLE_US;
+                }
+                until = next_sample;
+                if (ping_id == 0 && want_ping && next_ping < until)
+                    until = next_ping;
+                pump(until > t ? until - t : 0);
             }
+        }
+        {
+            long a = proc_status_kb(C.pid, "RssAnon");
+            if (a > peak_anon)
+                peak_anon = a;
         }
         wall = 0;
         for (size_t k = 0; k < nc; k++)
@@ -1106,6 +1166,7 @@ static int cmd_batch(const struct opts *o)
             wall = now_us() - t0;
         hwm = proc_status_kb(C.pid, "VmHWM");
 
+        hash_files(cs, nc);
         for (size_t k = 0; k < nc; k++) {
             errors += slots[cs[k].id].error;
             if (cs[k].vpath != NULL || slots[cs[k].id].error) {
@@ -1118,10 +1179,11 @@ static int cmd_batch(const struct opts *o)
                 unlink(cs[k].vpath);
         }
         printf("%s{\"name\":%s,\"mode\":\"%s\",\"calls\":%zu,\"wall_ms\":%.3f,\"hwm_kb\":%ld,"
+               "\"peak_anon_kb\":%ld,"
                "\"errors\":%zu,\"verified\":%zu,\"verify_failed\":%zu,",
                first_out ? "" : ",", json_dumps(json_object_get(ph, "name"), JSON_ENCODE_ANY),
-               concurrent ? "concurrent" : "sequential", nc, wall / 1000.0, hwm, errors, verified,
-               failed);
+               concurrent ? "concurrent" : "sequential", nc, wall / 1000.0, hwm, peak_anon, errors,
+               verified, failed);
         if (why.len)
             printf("\"why\":%s,", json_dumps(json_string(why.p), JSON_ENCODE_ANY));
         {

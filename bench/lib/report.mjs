@@ -118,7 +118,7 @@ function section2(r2) {
         `${i.n} × download_video, fsync ${i.k === 'fsync_on' ? '**on** (default)' : 'off'}`,
         ms(i.f.wall_ms),
         `${num(i.f.mb_s.median)} MB/s`,
-        mib(i.f.hwm_kb),
+        `${mib(i.f.hwm_kb)}; anonymous ${num(MiB(i.f.anon_kb.median))} MiB`,
         `${i.f.sha_ok_min}/${i.n} every run`,
         `${i.bestName}: ${ms(i.best)}`,
         `**${x(i.ratio)}**`,
@@ -135,9 +135,9 @@ function section2(r2) {
     return [
         '## 2. The stress test: concurrent download_video',
         '',
-        `Every download is a ${r2.video_bytes.toLocaleString('en-US')}-byte video served from memory by the fake upstream over loopback; the server streams it to its video directory, and after the timed window every file is hashed (sha256) and compared with the upstream's, as is the sha256 the tool returns. Wall time runs from the first request written to the last reply read; peak RSS is the server's VmHWM over that window (reset through /proc/PID/clear_refs at its start); each run uses a fresh server. The baseline is curl fetching the same files from the same fake into the same disk in the same run, both ways (one curl with --parallel, and N curl processes through xargs -P); the faster median is used, and curl's own start-up (${num(r2.curl_start_ms)} ms) is subtracted. curl does not fsync; the disk floor is what the synced bytes cost at this disk's measured fdatasync bandwidth. The server's default is at most 16 upstream requests at once (SANZARU_OPENAI_MAX_CONCURRENCY); curl runs all N at once.`,
+        `Every download is a ${r2.video_bytes.toLocaleString('en-US')}-byte video served from memory by the fake upstream over loopback; the server streams it to its video directory, and after the timed window every file is hashed (sha256) and compared with the upstream's, as is the sha256 the tool returns. Wall time runs from the first request written to the last reply read; peak RSS is the server's VmHWM over that window (reset through /proc/PID/clear_refs at its start), which counts the pages of its shared libraries too; the anonymous part (RssAnon, the server's own memory) is sampled every 10 ms over the same window. Each run uses a fresh server. The baseline is curl fetching the same files from the same fake into the same disk in the same run, both ways (one curl with --parallel, and N curl processes through xargs -P); the faster median is used, and curl's own start-up (${num(r2.curl_start_ms)} ms) is subtracted. curl does not fsync; the disk floor is what the synced bytes cost at this disk's measured fdatasync bandwidth. The server's default is at most 16 upstream requests at once (SANZARU_OPENAI_MAX_CONCURRENCY); curl runs all N at once.`,
         '',
-        table(['Workload', 'Wall time', 'Throughput', 'Server peak RSS', 'sha256 verified', 'Baseline (same run)', 'Ratio', 'Target', 'Context'], rows),
+        table(['Workload', 'Wall time', 'Throughput', 'Server peak RSS (VmHWM); anonymous part', 'sha256 verified', 'Baseline (same run)', 'Ratio', 'Target', 'Context'], rows),
         '',
         table(['curl baseline', 'curl --parallel', 'N curl processes', 'sha256 verified', 'Disk floor with fdatasync'], curlRows),
         '',
@@ -227,14 +227,14 @@ function section6(r6) {
         const o = r6.ours.single[m];
         const p = r6.pillow.single[m];
         const ratio = p.ms.median / o.ms.median;
-        return [`one image, ${m}`, ms(o.ms), num(MiB(o.hwm_kb)) + ' MiB', ms(p.ms), num(MiB(p.hwm_kb)) + ' MiB', `**${x(ratio)}** faster`, `≥ 3×: ${mark(ratio >= 3)}`];
+        return [`one image, ${m}`, ms(o.ms), `${num(MiB(o.hwm_kb))} MiB (anonymous ${num(MiB(o.anon_kb))})`, ms(p.ms), num(MiB(p.hwm_kb)) + ' MiB', `**${x(ratio)}** faster`, `≥ 3×: ${mark(ratio >= 3)}`];
     });
     const oc = r6.ours.conc;
     const pc = r6.pillow.conc;
     rows.push([
         `${oc.n} at once, crop (per image = wall / ${oc.n})`,
         `${ms(oc.wall_ms)}; ${num(oc.wall_ms.median / oc.n)} ms per image`,
-        mib(oc.hwm_kb),
+        `${mib(oc.hwm_kb)} (anonymous ${num(MiB(oc.anon_kb.median))})`,
         `${ms(pc.wall_ms)}; ${num(pc.wall_ms.median / pc.n)} ms per image`,
         mib(pc.hwm_kb),
         `**${x(pc.wall_ms.median / oc.wall_ms.median)}** faster, ${x(pc.hwm_kb.median / oc.hwm_kb.median)} less memory`,

@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 
 /** Runs a program to its end; resolves {code, stdout, stderr, ms}. Never rejects on status. */
 export function run(cmd, args, { env, input, cwd } = {}) {
@@ -65,6 +66,22 @@ export async function sha256File(path) {
             .on('error', reject);
     });
     return h.digest('hex');
+}
+
+/** sha256 of many files, with one `openssl dgst` per core; resolves Map(path -> hex). */
+export async function sha256Files(files) {
+    const k = Math.max(1, Math.min(os.cpus().length, files.length));
+    const parts = Array.from({ length: k }, (_, i) => files.filter((_, j) => j % k === i));
+    const outs = await Promise.all(parts.map((p) => run('openssl', ['dgst', '-sha256', '-r', ...p])));
+    const map = new Map();
+    for (const o of outs) {
+        if (o.code !== 0) throw new Error(`openssl dgst failed: ${o.stderr}`);
+        for (const line of o.stdout.split('\n')) {
+            const m = line.match(/^([0-9a-f]{64}) \*?(.*)$/);
+            if (m) map.set(m[2], m[1]);
+        }
+    }
+    return map;
 }
 
 export function freePort() {
