@@ -422,9 +422,78 @@ void imgio_load(struct imgio *io, const json_t *names, const char *mask, size_t 
 
 /* ---- one OpenAI request ------------------------------------------------------------ */
 
+/* Replies up to this size are parsed on the loop; larger ones (a generated image
+ * is megabytes of base64 inside the JSON) on the imaging pool, so the loop never
+ * spends hundreds of milliseconds in a JSON parser. */
+#define PARSE_ON_LOOP_MAX (256u * 1024u)
+
+/* A JSON parse on the pool. */
+struct parse_job {
+    struct imgio *io;
+    char *body; /* owned, freed by the work */
+    size_t len;
+    long status;
+    json_t *json; /* the result, owned */
+    char err[320];
+};
+
+static void reply_with(struct imgio *io, json_t *json, long status, const char *body, size_t len)
+{
+    char summary[256];
+
+    if (json == NULL) {
+        oai_summarize(body, len, 60, summary, sizeof(summary));
+        imgio_fail(io, "OpenAI API returned status %ld with a body that is not JSON: %s", status,
+                   summary);
+        return;
+    }
+    if (!json_is_object(json)) {
+        imgio_fail(io, "OpenAI returned an unexpected response (not a JSON object)");
+        return;
+    }
+    io->reply(io, json);
+}
+
+static void parse_work(void *data)
+{
+    struct parse_job *p = data;
+    json_error_t jerr;
+
+    p->json = json_loadb(p->body, p->len, 0, &jerr);
+    if (p->json == NULL)
+        oai_summarize(p->body, p->len, 60, p->err, sizeof(p->err));
+    free(p->body);
+    p->body = NULL;
+}
+
+static void parse_done(void *data, int status)
+{
+    struct parse_job *p = data;
+    struct imgio *io = p->io;
+
+    io->job = NULL;
+    if (imgio_stopped(io))
+        goto out;
+    if (status != 0)
+        imgio_fail(io, "Could not read the OpenAI response: %s", sz_strerror(status));
+    else if (p->json == NULL)
+        imgio_fail(io, "OpenAI API returned status %ld with a body that is not JSON: %s", p->status,
+                   p->err);
+    else
+        reply_with(io, p->json, p->status, NULL, 0);
+out:
+    json_decref(p->json);
+    free(p->body);
+    free(p);
+}
+
 static void sent(struct oai_req *req, const struct oai_result *res, void *data)
 {
     struct imgio *io = data;
+    struct parse_job *p;
+    json_error_t jerr;
+    json_t *json;
+    int rc;
 
     (void)req;
     io->req = NULL;
@@ -434,11 +503,32 @@ static void sent(struct oai_req *req, const struct oai_result *res, void *data)
         imgio_fail(io, "%s", res->message ? res->message : sz_strerror(res->err));
         return;
     }
-    if (!json_is_object(res->json)) {
-        imgio_fail(io, "OpenAI returned an unexpected response (not a JSON object)");
+    if (res->body_len <= PARSE_ON_LOOP_MAX) {
+        json = json_loadb(res->body ? res->body : "", res->body_len, 0, &jerr);
+        reply_with(io, json, res->status, res->body ? res->body : "", res->body_len);
+        json_decref(json);
         return;
     }
-    io->reply(io, res->json);
+    /* The body is borrowed for this callback only: one copy, then the parse
+     * runs on the pool. */
+    p = calloc(1, sizeof(*p));
+    if (p != NULL)
+        p->body = malloc(res->body_len);
+    if (p == NULL || p->body == NULL) {
+        free(p);
+        imgio_fail(io, "Out of memory reading the OpenAI response");
+        return;
+    }
+    memcpy(p->body, res->body, res->body_len);
+    p->len = res->body_len;
+    p->status = res->status;
+    p->io = io;
+    rc = img_pool_submit(io->app->imaging, parse_work, parse_done, p, &io->job);
+    if (rc != 0) {
+        free(p->body);
+        free(p);
+        imgio_fail(io, "Could not read the OpenAI response: %s", sz_strerror(rc));
+    }
 }
 
 void imgio_send(struct imgio *io, struct oai_req *req, imgio_reply_fn *reply)
@@ -446,6 +536,8 @@ void imgio_send(struct imgio *io, struct oai_req *req, imgio_reply_fn *reply)
     const char *name = mcp_call_name(io->call);
 
     oai_req_set_max_body(req, IMGIO_MAX_BODY);
+    /* Handed over unparsed: see PARSE_ON_LOOP_MAX. */
+    oai_req_set_raw(req);
     if (name != NULL)
         oai_req_set_label(req, name);
     io->reply = reply;

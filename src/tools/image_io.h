@@ -144,8 +144,10 @@ void imgio_load(struct imgio *io, const json_t *names, const char *mask, size_t 
                 bool data_urls, imgio_next_fn *next);
 
 /* Starts req (ownership taken) with the standard body limit and label; on a
- * 2xx JSON reply calls reply, otherwise fails the call with the client's
- * sentence (HTTP status and OpenAI's message). */
+ * 2xx JSON object reply calls reply, otherwise fails the call with the
+ * client's sentence (HTTP status and OpenAI's message). The reply is taken
+ * raw and parsed on the loop when small, on the imaging pool when large (a
+ * generated image is megabytes of base64 inside the JSON). */
 void imgio_send(struct imgio *io, struct oai_req *req, imgio_reply_fn *reply);
 
 /* Decodes the base64 image b64 (len bytes, borrowed: copied at once) on the

@@ -124,11 +124,17 @@ test('generate_image relays upstream failures and malformed replies; nothing is 
   });
 });
 
-test('generate_image: usage is null when OpenAI sends none', async () => {
-  await withServer(async ({ client, fake }) => {
+test('generate_image: usage is null when OpenAI sends none; large replies parse the same', async () => {
+  await withServer(async ({ client, fake, images }) => {
     fake.faults.add({ method: 'POST', path: 'images/generations', status: 200, body: { created: 1, data: [{ b64_json: fake.assets.png.bytes.toString('base64') }] } });
     const r = await ok(client, 'generate_image', { prompt: 'p' });
     assert.equal(r.structuredContent.usage, null);
+    const usage = { input_tokens: 5, output_tokens: 7, total_tokens: 12 };
+    const b64 = fake.assets.png.bytes.toString('base64');
+    fake.faults.add({ method: 'POST', path: 'images/generations', status: 200, body: { created: 1, revised_prompt: 'y'.repeat(400 * 1024), data: [{ b64_json: b64 }], usage } });
+    const big = await ok(client, 'generate_image', { prompt: 'p', filename: 'big.png' });
+    assert.deepEqual(big.structuredContent.usage, usage);
+    assert.equal(sha256(fs.readFileSync(path.join(images, 'big.png'))), fake.assets.png.sha256);
   });
 });
 

@@ -234,7 +234,7 @@ test('create_image relays upstream failures with the status and OpenAI\'s messag
     await toolError(client, 'create_image', { prompt: 'p', input_images: ['photo.png'], mask_filename: 'mask.png' }, /OpenAI API error 503/);
     assert.equal(recorded(fake, 'POST', 'responses').length, 2, 'no response is created after the mask upload failed');
     fake.faults.add({ method: 'POST', path: 'responses', status: 200, body: '{"not json' });
-    await toolError(client, 'create_image', { prompt: 'p' }, /.+/);
+    await toolError(client, 'create_image', { prompt: 'p' }, /^OpenAI API returned status 200 with a body that is not JSON: \{"not json$/);
   });
 });
 
@@ -443,5 +443,23 @@ test('download_image: cancelling while the response is in flight leaves nothing 
     // and the next call works
     await ok(client, 'download_image', { response_id: id, filename: 'later.png' });
     assert.deepEqual(listDir(images), ['later.png']);
+  });
+});
+
+test('large replies (parsed off the loop) work the same: status, download, invalid JSON', async () => {
+  await withServer(async ({ client, fake, images }) => {
+    const pad = 'x'.repeat(600 * 1024);
+    const body = { id: 'resp_big', object: 'response', status: 'completed', created_at: 1234, metadata: { pad },
+      output: [{ type: 'image_generation_call', id: 'ig', status: 'completed', result: fake.assets.png.bytes.toString('base64') }] };
+    fake.faults.add({ method: 'GET', path: 'responses/resp_big', status: 200, body });
+    const st = await ok(client, 'get_image_status', { response_id: 'resp_big' });
+    assert.deepEqual(st.structuredContent, { id: 'resp_big', status: 'completed', created_at: 1234 });
+    fake.faults.add({ method: 'GET', path: 'responses/resp_big', status: 200, body });
+    const r = await ok(client, 'download_image', { response_id: 'resp_big', filename: 'big.png' });
+    assert.deepEqual(r.structuredContent.size, [64, 48]);
+    assert.equal(sha256(fs.readFileSync(path.join(images, 'big.png'))), fake.assets.png.sha256);
+    fake.faults.add({ method: 'GET', path: 'responses/resp_big', status: 200, body: '{"id": "resp_big", "pad": "' + pad });
+    await toolError(client, 'download_image', { response_id: 'resp_big', filename: 'bad.png' }, /^OpenAI API returned status 200 with a body that is not JSON: \{"id": "resp_big", "pad": "x+\.\.\.$/);
+    assert.deepEqual(listDir(images), ['big.png']);
   });
 });
