@@ -75,6 +75,8 @@ struct http_req {
     bool ping;
     size_t ping_off;
     bool suspended;
+    bool peer_gone;   /* the watch saw the client hang up while we were suspended */
+    uv_poll_t *watch; /* watches the socket for a hang-up while suspended */
     bool linked;
     uint64_t last_write;
     struct http_req *prev;
@@ -341,8 +343,11 @@ static struct http_stream *stream_new(struct http_session *s, const json_t *requ
 }
 
 /* Resumes a suspended SSE connection so MHD calls its content reader again. */
+static void watch_close(struct http_req *r);
+
 static void wake_req(struct http_req *r)
 {
+    watch_close(r);
     if (r->suspended) {
         r->suspended = false;
         MHD_resume_connection(r->conn);
@@ -626,6 +631,57 @@ static void req_unlink(struct http_req *r)
     r->linked = false;
 }
 
+static void on_watch(uv_poll_t *h, int status, int events)
+{
+    struct http_req *r = h->data;
+    (void)status;
+    (void)events;
+    /* The client hung up (or the socket failed) while MHD was not looking: let MHD close the
+     * connection now rather than at the next keepalive. */
+    r->peer_gone = true;
+    wake_req(r);
+}
+
+static void watch_closed(uv_handle_t *h)
+{
+    free(h);
+}
+
+/* While a connection is suspended MHD does not notice the client leaving, so the loop
+ * watches the socket for a hang-up itself. The watch lives exactly as long as the
+ * suspension and is closed on resume, while MHD still holds the fd open: closing a poll
+ * handle after its fd was closed (and maybe reused) would unregister the new owner's fd. */
+static void watch_start(struct http_req *r)
+{
+    const union MHD_ConnectionInfo *ci;
+
+    if (r->watch != NULL)
+        return;
+    ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (ci == NULL)
+        return;
+    r->watch = malloc(sizeof(*r->watch));
+    if (r->watch == NULL)
+        return;
+    if (uv_poll_init_socket(r->t->loop, r->watch, ci->connect_fd) != 0) {
+        free(r->watch);
+        r->watch = NULL;
+        return;
+    }
+    r->watch->data = r;
+    uv_poll_start(r->watch, UV_DISCONNECT, on_watch);
+}
+
+static void watch_close(struct http_req *r)
+{
+    if (r->watch != NULL) {
+        uv_poll_stop(r->watch);
+        r->watch->data = NULL;
+        uv_close((uv_handle_t *)r->watch, watch_closed);
+        r->watch = NULL;
+    }
+}
+
 static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     struct http_req *r = cls;
@@ -633,6 +689,8 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
     size_t n = 0;
 
     (void)pos;
+    if (r->peer_gone)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
     if (r->prime_off < r->prime_len) {
         size_t k = r->prime_len - r->prime_off;
         if (k > max)
@@ -683,6 +741,7 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
         return MHD_CONTENT_READER_END_OF_STREAM;
     r->suspended = true;
     MHD_suspend_connection(r->conn);
+    watch_start(r);
     return 0;
 }
 
@@ -836,11 +895,9 @@ static enum MHD_Result handle_post(struct http_req *r)
     enum mcp_msg_kind kind;
     enum MHD_Result ret;
 
-    if (r->too_large) {
-        static const char *const close_hdr[] = {"Connection", "close", NULL};
-        return respond_error(r, MHD_HTTP_CONTENT_TOO_LARGE, close_hdr, -32000,
+    if (r->too_large)
+        return respond_error(r, MHD_HTTP_CONTENT_TOO_LARGE, NULL, -32000,
                              "Payload Too Large: the body exceeds %zu bytes", t->o.max_body);
-    }
     msg = json_loadb(r->body ? r->body : "", r->len, 0, NULL);
     if (json_is_object(msg)) {
         method = json_object_get(msg, "method");
@@ -1059,12 +1116,17 @@ static enum MHD_Result on_headers(struct http_req *r, const char *url, const cha
         if (cl != NULL) {
             char *end = NULL;
             unsigned long long n = strtoull(cl, &end, 10);
-            if (end != cl && n > t->o.max_body) {
+            if (end != cl && n > (unsigned long long)DISCARD_FACTOR * t->o.max_body) {
+                /* Far too large to be worth reading: answer now and close. */
                 static const char *const close_hdr[] = {"Connection", "close", NULL};
                 return respond_error(r, MHD_HTTP_CONTENT_TOO_LARGE, close_hdr, -32000,
                                      "Payload Too Large: the body exceeds %zu bytes",
                                      t->o.max_body);
             }
+            /* A little too large: read and drop it, then answer 413, so the client is not
+             * reset while it is still sending and does see the answer. */
+            if (end != cl && n > t->o.max_body)
+                r->too_large = true;
             if (end != cl && n > 0 && n <= t->o.max_body) {
                 r->body = malloc((size_t)n);
                 r->cap = r->body ? (size_t)n : 0;
@@ -1144,8 +1206,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 {
     struct http_req *r = *req_cls;
 
-    (void)cls;
     (void)conn;
+    /* MHD frees the connection at the end of this run and only then may listen again when it
+     * was at its connection limit: run it once more right after. */
+    kick(cls);
     if (r == NULL)
         return;
     *req_cls = NULL;
@@ -1164,6 +1228,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
             limit_lingering(s);
     }
     r->suspended = false;
+    watch_close(r);
     req_unlink(r);
     if (r->owned != NULL) {
         struct http_session *own = r->owned;

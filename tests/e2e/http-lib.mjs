@@ -66,22 +66,26 @@ export async function startHttp({ bin = serverBin, extra = [], env = {}, args } 
 }
 
 /**
- * Connects the SDK client. Every response to a POST is recorded in `posts` with the JSON-RPC
- * method it answered, its status and content type, and (for SSE) a promise of the whole
- * body text, read from a clone.
+ * Connects the SDK client. Every POST is recorded in `posts` when sent, with its JSON-RPC
+ * method; `ready` resolves once the response headers are in and `status` and `contentType`
+ * are set; for SSE, `text` grows as the body arrives and `done` resolves with all of it.
  */
 export async function connectHttp(url, { capabilities = {}, headers } = {}) {
   const posts = [];
-  const recordingFetch = async (input, init) => {
-    const res = await fetch(input, init);
-    if (init?.method === 'POST') {
-      let method;
-      try {
-        method = JSON.parse(init.body).method;
-      } catch {
-        method = undefined;
-      }
-      const entry = { method, status: res.status, contentType: res.headers.get('content-type') };
+  const recordingFetch = (input, init) => {
+    if (init?.method !== 'POST') return fetch(input, init);
+    let method;
+    try {
+      method = JSON.parse(init.body).method;
+    } catch {
+      method = undefined;
+    }
+    // Recorded when sent, so a test sees every POST even before its answer arrives.
+    const entry = { method };
+    posts.push(entry);
+    entry.ready = fetch(input, init).then((res) => {
+      entry.status = res.status;
+      entry.contentType = res.headers.get('content-type');
       if (entry.contentType?.startsWith('text/event-stream')) {
         const copy = res.clone();
         entry.text = '';
@@ -95,9 +99,9 @@ export async function connectHttp(url, { capabilities = {}, headers } = {}) {
           return entry.text;
         })();
       }
-      posts.push(entry);
-    }
-    return res;
+      return res;
+    });
+    return entry.ready;
   };
   const transport = new StreamableHTTPClientTransport(new URL(url), {
     fetch: recordingFetch,

@@ -79,9 +79,13 @@ test('cancelling a call stops it on the server; the session carries on', async (
     const call = c.posts.find((x) => x.method === 'tools/call');
     const countProgress = () => (call.text.match(/notifications\/progress/g) || []).length;
     // The cancellation went out as notifications/cancelled and was accepted.
-    await sleep(50);
-    const cancel = c.posts.find((x) => x.method === 'notifications/cancelled');
-    assert.equal(cancel?.status, 202);
+    let cancel;
+    for (let i = 0; i < 100 && !cancel; i++) {
+      cancel = c.posts.find((x) => x.method === 'notifications/cancelled');
+      if (!cancel) await sleep(20);
+    }
+    await cancel.ready;
+    assert.equal(cancel.status, 202);
     // The stream stays open (as the SDK expects) but carries nothing more: the work stopped.
     const before = countProgress();
     await sleep(600); // six of sleepy's 100 ms steps
@@ -149,8 +153,11 @@ test('server-to-client requests (elicitation, sampling) go out on the SSE stream
     const r2 = await c.client.callTool({ name: 'test_sampling', arguments: { prompt: 'hi' } });
     assert.equal(r2.content[0].text, 'LLM response: echo: hi');
     // The client's answers were POSTed as JSON-RPC responses and accepted with 202.
+    // (the SDK sends its answer without waiting, so the second may still be on its way)
+    for (let i = 0; i < 100 && c.posts.filter((p) => p.method === undefined).length < 2; i++) await sleep(20);
     const answers = c.posts.filter((p) => p.method === undefined);
     assert.equal(answers.length, 2);
+    await Promise.all(answers.map((p) => p.ready));
     assert.ok(answers.every((p) => p.status === 202));
     await c.close();
   } finally {
