@@ -60,6 +60,9 @@ export async function startHttp({ bin = serverBin, extra = [], env = {}, args } 
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       const st = await exited;
       media.cleanup();
+      // Under ASan/UBSan a memory error or leak anywhere in the run fails the test.
+      if (/ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:/.test(stderr))
+        throw new Error(`sanitizer report from ${path.basename(bin)}:\n${stderr}`);
       return st;
     },
   };
