@@ -532,11 +532,18 @@ static int setup_easy(struct oai_req *req)
     SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     SET(CURLOPT_FOLLOWLOCATION, 1L);
     SET(CURLOPT_MAXREDIRS, MAX_REDIRECTS);
-    SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+    /* API calls multiplex over HTTP/2 where the server offers it. Sink downloads use
+     * HTTP/1.1 on their own connection: a paused HTTP/1.1 transfer stops reading its
+     * socket, so TCP holds the rest back, whereas libcurl keeps receiving a paused
+     * HTTP/2 stream into memory up to its 32 MB stream window, which defeats the
+     * sink's backpressure (and pausing multiplexed streams is fragile in libcurl
+     * 7.88). */
+    SET(CURLOPT_HTTP_VERSION,
+        req->has_sink ? (long)CURL_HTTP_VERSION_1_1 : (long)CURL_HTTP_VERSION_2TLS);
     /* Wait for a connection that may multiplex rather than open another one; only
      * over TLS, where ALPN tells at once whether HTTP/2 is on. In cleartext curl
      * would hold every request back until the first response's headers arrive. */
-    if (c->tls)
+    if (c->tls && !req->has_sink)
         SET(CURLOPT_PIPEWAIT, 1L);
     SET(CURLOPT_TCP_KEEPALIVE, 1L);
     SET(CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);

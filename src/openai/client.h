@@ -10,6 +10,15 @@
  * Retries follow the official OpenAI SDKs (see oai_retry_decide in retry.h); at most
  * max_concurrency requests are on the wire at once and the rest wait in FIFO order.
  *
+ * Wire details: every request sends "Authorization: Bearer <key>", "User-Agent:
+ * sanzaru/<SZ_VERSION>", "OpenAI-Organization"/"OpenAI-Project" when configured,
+ * "Accept: application/json" (sinks accept any type), no "Expect: 100-continue".
+ * Buffered requests ask for compressed bodies and use HTTP/2 where the server offers
+ * it (multiplexed on one connection; PIPEWAIT over https); sink downloads use
+ * HTTP/1.1 without compression so that pausing really stops the bytes. Redirects are
+ * followed (at most 5; libcurl does not forward Authorization to another host).
+ * The process should ignore SIGPIPE (libcurl uses MSG_NOSIGNAL, libuv does not).
+ *
  * THREAD: every function here must be called on the loop thread, and every callback
  * runs there.
  *
@@ -171,8 +180,10 @@ int oai_req_add_file(struct oai_req *req, const char *name, const char *filename
 
 /* Streams a 2xx response body into `sink` (copied) instead of buffering it. Error
  * bodies are still buffered and parsed for the message. Automatic decompression is
- * never enabled for sink requests. Once the sink has seen on_headers the request is
- * never retried: a later failure is reported instead. */
+ * never enabled for sink requests, and they go over HTTP/1.1 (see above). Once the
+ * sink has seen on_headers the request is never retried: a later failure is reported
+ * instead. The stall clock stops while the sink is paused; the whole-request timeout
+ * does not. */
 void oai_req_set_sink(struct oai_req *req, const struct oai_sink *sink);
 
 /* Buffered 2xx bodies above max_bytes fail with SZ_ETOOBIG (default 64 MiB). */
@@ -194,9 +205,11 @@ void oai_req_set_max_retries(struct oai_req *req, int max_retries);
 /* A short label used in log lines (e.g. the MCP call id or tool name); copied. */
 int oai_req_set_label(struct oai_req *req, const char *label);
 
-/* Starts the request; the client owns it from now on. Always returns 0: every
- * outcome, including a missing API key or a client that is closing, is reported once
- * through `done` (never before this function has returned). `done` is required. */
+/* Starts the request; the client owns it from now on. Returns 0, and every outcome,
+ * including a missing API key or a client that is closing, is then reported once
+ * through `done` (never before this function has returned). Returns SZ_EINVAL only
+ * for misuse (done == NULL, request already started); the caller then still owns
+ * the request. */
 int oai_req_start(struct oai_req *req, oai_done_fn *done, void *data);
 
 /* Cancels a started request in any state (queued, in flight, paused, waiting for a
