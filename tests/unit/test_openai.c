@@ -1416,6 +1416,33 @@ static void test_sink_reset_mid_body(void **state)
     assert_false(has_control(fx->done[0].message));
 }
 
+static void h_redirect(struct fx *fx, struct sconn *c, int idx)
+{
+    if (idx == 0)
+        reply(c, 302, "Location: /v1/cdn/video.mp4\r\n", "moved", 5);
+    else
+        h_stream_big(fx, c, idx);
+}
+
+/* A content URL that redirects (e.g. to a CDN): followed, and the sink sees only the
+ * final response. */
+static void test_sink_follows_redirect(void **state)
+{
+    struct fx *fx = *state;
+
+    fx->handler = h_redirect;
+    make_client(fx);
+    start(fx, sink_req(fx, "/videos/v/content"), &fx->done[0]);
+    run_until(fx, &fx->done[0].calls);
+    assert_int_equal(fx->done[0].err, 0);
+    assert_int_equal(fx->srv.nreqs, 2);
+    assert_string_equal(fx->srv.reqs[1].target, "/v1/cdn/video.mp4");
+    assert_int_equal(fx->sink_headers_calls, 1);
+    assert_int_equal(fx->sink_status, 200);
+    assert_int_equal(fx->sink_bytes, BIG);
+    assert_int_equal(fx->sink_bad_byte, 0);
+}
+
 static void h_stream_stall(struct fx *fx, struct sconn *c, int idx)
 {
     (void)fx;
@@ -2112,6 +2139,7 @@ int main(void)
         LOOP_TEST(test_sink_pause_is_not_a_stall),
         LOOP_TEST(test_sink_resume_inside_on_data),
         LOOP_TEST(test_sink_reset_mid_body),
+        LOOP_TEST(test_sink_follows_redirect),
         LOOP_TEST(test_sink_stall),
         LOOP_TEST(test_buffered_stall_retries),
         LOOP_TEST(test_buffered_stall_timeout),
