@@ -317,6 +317,7 @@ test('download_image saves the first image_generation_call as img_<unix>.png wit
     assert.equal(link.size, bytes.length);
     // the link resolves to the same bytes
     const read = await client.readResource({ uri: link.uri });
+    assert.equal(read.contents[0].mimeType, 'image/png');
     assert.equal(sha256(Buffer.from(read.contents[0].blob, 'base64')), fake.assets.png.sha256);
     // a second download never replaces the first: a free name is picked
     const r2 = await ok(client, 'download_image', { response_id: id });

@@ -224,10 +224,10 @@ test('prepare_reference_image input_filename and output_filename: the hostile-fi
 });
 
 // libvips 8.14's thumbnail_source ignores fail_on, so a PNG cut inside its pixel data
-// is decoded with the missing rows filled in (repro: `vips thumbnail_source
+// would be decoded with the missing rows filled in (repro: `vips thumbnail_source
 // "[descriptor=0]" o.png 1280 --height 720 --fail-on error < truncated.png` exits 0).
-// The issue asks for a tool error; reported to the imaging owner. Marked todo until fixed.
-test('prepare_reference_image: an image truncated inside its pixel data is a tool error', { todo: 'imaging: thumbnail_source ignores fail_on (libvips 8.14)' }, async () => {
+// The issue asks for a tool error in every mode.
+test('prepare_reference_image: an image truncated inside its pixel data is a tool error', async () => {
   await withServer(async ({ client, images }) => {
     const good = encodePng(300, 200);
     fs.writeFileSync(path.join(images, 'truncated.png'), good.subarray(0, Math.floor(good.length / 2)));
