@@ -40,7 +40,8 @@
 #define SSE_LOG_BYTES  (256u * 1024u) /* replay budget per stream (a final reply is kept anyway) */
 #define SSE_LOG_COUNT  1024u
 #define SSE_RETRY_MS   1000u
-#define SSE_BLOCK      (16u * 1024u)
+#define SSE_BLOCK      (4u * 1024u)
+#define CONN_MEMORY    (16u * 1024u)      /* MHD pool per connection: headers + write buffer */
 #define LINGER_MS      (5u * 60u * 1000u) /* finished streams stay resumable this long */
 #define MAX_LINGERING  16u                /* finished streams kept per session */
 #define DISCARD_FACTOR 4u                 /* an oversized chunked body is read this far, then cut */
@@ -1452,12 +1453,12 @@ int http_transport_start(uv_loop_t *loop, struct mcp_server *server,
     }
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    t->d = MHD_start_daemon(flags, (uint16_t)opts->port, NULL, NULL, on_request, t,
-                            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, t, MHD_OPTION_SOCK_ADDR,
-                            (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT,
-                            (unsigned)t->o.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-                            (unsigned)t->o.connection_timeout_s, MHD_OPTION_NOTIFY_COMPLETED,
-                            on_completed, t, MHD_OPTION_END);
+    t->d = MHD_start_daemon(
+        flags, (uint16_t)opts->port, NULL, NULL, on_request, t, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+        t, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)t->o.max_connections, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)t->o.connection_timeout_s,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, t, MHD_OPTION_END);
     if (t->d == NULL) {
         snprintf(err, errlen, "cannot listen on %s port %u: %s", t->host, opts->port,
                  t->mhd_error[0] ? t->mhd_error : "libmicrohttpd failed to start");
