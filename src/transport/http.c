@@ -39,6 +39,8 @@
 
 #define SSE_LOG_BYTES  (256u * 1024u) /* replay budget per stream (a final reply is kept anyway) */
 #define SSE_LOG_COUNT  1024u
+#define GET_LOG_BYTES  (32u * 1024u) /* the same for the standalone GET stream */
+#define GET_LOG_COUNT  64u
 #define SSE_RETRY_MS   1000u
 #define SSE_BLOCK      (4u * 1024u)
 #define CONN_MEMORY    (16u * 1024u)      /* MHD pool per connection: headers + write buffer */
@@ -336,7 +338,10 @@ static struct http_stream *stream_new(struct http_session *s, const json_t *requ
     st->s = s;
     st->id = s->next_stream_id++;
     st->request_id = request_id ? json_deep_copy(request_id) : NULL;
-    http_sse_log_init(&st->log, SSE_LOG_BYTES, SSE_LOG_COUNT);
+    if (request_id != NULL)
+        http_sse_log_init(&st->log, SSE_LOG_BYTES, SSE_LOG_COUNT);
+    else /* many clients never open the GET stream: keep little for them */
+        http_sse_log_init(&st->log, GET_LOG_BYTES, GET_LOG_COUNT);
     st->idle_since = uv_now(s->t->loop);
     st->next = s->streams;
     s->streams = st;

@@ -280,6 +280,15 @@ static void tool_elicitation_enums(struct mcp_call *call, json_t *args)
            "\"required\":[]}");
 }
 
+/* Not used by the suite: sends a log that belongs to no request, which the HTTP transport
+ * must route to the session's GET stream (the HTTP end-to-end tests check that). */
+static void tool_session_log(struct mcp_call *call, json_t *args)
+{
+    const char *text = json_string_value(json_object_get(args, "text"));
+    mcp_session_log(mcp_call_session(call), SZ_LOG_WARNING, "fixture", "%s", text ? text : "");
+    finish_text(call, "logged");
+}
+
 #define PROMPT_ARG(name, desc)                                                                     \
     "{\"type\":\"object\",\"properties\":{\"" name                                                 \
     "\":{\"type\":\"string\",\"description\":\"" desc "\"}},\"required\":[\"" name                 \
@@ -315,6 +324,8 @@ static const struct mcp_tool tools[] = {
     {"test_elicitation_sep1330_enums", "Elicitation enums",
      "Tests elicitation with enum schema improvements per SEP-1330", NO_ARGS, NULL, MCP_READ_ONLY,
      tool_elicitation_enums, (void *)(uintptr_t) "Elicitation completed"},
+    {"fixture_session_log", "Session log", "Sends a log message that belongs to no request",
+     PROMPT_ARG("text", "The message"), NULL, MCP_READ_ONLY, tool_session_log, NULL},
 };
 
 /* ---- resources ------------------------------------------------------------------- */

@@ -230,6 +230,41 @@ test('the standalone GET stream: one per session, with a priming event', async (
   }
 });
 
+test('messages that belong to no request go to the GET stream, kept until one is open', async () => {
+  const srv = await startHttp({ bin: fixtureBin });
+  try {
+    const session = await openSession(srv.url);
+    const h = { session, version: '2025-11-25' };
+    const call = (id, text) =>
+      post(srv.url, { jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'fixture_session_log', arguments: { text } } }, h);
+    // Before any GET stream is open: the log waits in the session's stream.
+    const r1 = await call(1, 'early');
+    assert.match(r1.headers['content-type'], /^application\/json/);
+    const j1 = await r1.json();
+    assert.equal(j1.id, 1);
+    assert.equal(j1.result.content[0].text, 'logged');
+    const g = await request(srv.url, {
+      method: 'GET',
+      headers: { accept: 'text/event-stream', 'mcp-session-id': session, 'mcp-protocol-version': '2025-11-25' },
+    });
+    assert.equal(g.status, 200);
+    assert.equal((await g.nextEvent()).id, '0-0');
+    const early = await g.nextEvent();
+    assert.equal(early.id, '0-1');
+    assert.equal(early.data.method, 'notifications/message');
+    assert.equal(early.data.params.data, 'early');
+    // With the stream open, the next one arrives live, and not on the POST's reply.
+    const r2 = await call(2, 'live');
+    assert.equal((await r2.json()).id, 2);
+    const live = await g.nextEvent();
+    assert.equal(live.id, '0-2');
+    assert.equal(live.data.params.data, 'live');
+    g.destroy();
+  } finally {
+    await srv.stop();
+  }
+});
+
 test('--stateless: no session ids, every POST stands alone, GET and DELETE are 405', async () => {
   const srv = await startHttp({ bin: testServerBin, extra: ['--stateless'] });
   try {
