@@ -95,14 +95,19 @@ test('invalid JSON from upstream is a tool error', async () => {
 test('a connection reset mid-download: tool error, no file, no temporary, no retry', async () => {
   await withServer(async ({ client, fake, videos }) => {
     const v = fake.addVideo({});
-    fake.faults.add({ method: 'GET', path: CONTENT, reset_after_bytes: 1_000_000 });
+    // Headers and 500 kB first, a pause so they surely reach the client (an RST throws
+    // away what the peer has not read yet), then more and the reset. Every attempt
+    // resets, so a retry would show as a second request.
+    fake.faults.add({ method: 'GET', path: CONTENT, stall_after_bytes: 500_000, stall_ms: 1000, reset_after_bytes: 1_000_000, count: -1 });
     const text = await toolError(client, 'download_video', { video_id: v.id }, /./);
-    assert.doesNotMatch(text, /^OpenAI API error/, 'a transport failure, not an API error');
+    assert.match(text, /connection/i, 'a transport failure, not an API error');
+    assert.doesNotMatch(text, /^OpenAI API error/);
     const recs = contentRequests(fake);
     assert.equal(recs.length, 1, 'a body already streaming to disk is not retried');
     assert.equal(recs[0].cut, 'reset');
     assertEntries(videos, []);
     // the server is fine afterwards
+    fake.faults.clear();
     await ok(client, 'download_video', { video_id: v.id });
     assertEntries(videos, [`${v.id}.mp4`]);
   });
@@ -111,7 +116,7 @@ test('a connection reset mid-download: tool error, no file, no temporary, no ret
 test('a truncated download (short body, clean close): tool error, no file', async () => {
   await withServer(async ({ client, fake, videos }) => {
     const v = fake.addVideo({});
-    fake.faults.add({ method: 'GET', path: CONTENT, truncate: 3_000_000 });
+    fake.faults.add({ method: 'GET', path: CONTENT, truncate: 3_000_000, count: -1 });
     await toolError(client, 'download_video', { video_id: v.id }, /./);
     assert.equal(contentRequests(fake)[0].cut, 'truncate');
     assertEntries(videos, []);
@@ -281,7 +286,7 @@ test('overwrite: true with a failing download keeps the old file', async () => {
     const v = fake.addVideo({});
     const file = path.join(videos, 'mine.mp4');
     fs.writeFileSync(file, 'old');
-    fake.faults.add({ method: 'GET', path: CONTENT, reset_after_bytes: 100_000 });
+    fake.faults.add({ method: 'GET', path: CONTENT, reset_after_bytes: 100_000, count: -1 });
     await toolError(client, 'download_video', { video_id: v.id, filename: 'mine.mp4', overwrite: true }, /./);
     assert.equal(fs.readFileSync(file, 'utf8'), 'old');
     assertEntries(videos, ['mine.mp4']);

@@ -44,6 +44,13 @@ export async function withServer(fn, opts = {}) {
   };
   for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
   const s = await connect({ env });
+  // How the server ended: it must exit by itself, cleanly, once stdin closes (a kill
+  // would also skip LeakSanitizer's report at exit).
+  const child = s.transport._process;
+  const exited = new Promise((resolve) => {
+    if (!child || child.exitCode !== null) resolve(child ? { code: child.exitCode, signal: child.signalCode } : null);
+    else child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
   const ended = new Promise((resolve) => {
     if (!s.transport.stderr || s.transport.stderr.readableEnded) resolve();
     else {
@@ -68,6 +75,8 @@ export async function withServer(fn, opts = {}) {
   }
   const err = s.stderr();
   assert.doesNotMatch(err, SANITIZER, `sanitizer report:\n${err.slice(-6000)}`);
+  const exit = await exited;
+  if (exit) assert.deepEqual(exit, { code: 0, signal: null }, `the server's exit:\n${err.slice(-2000)}`);
   assert.doesNotMatch(err, /does not match its outputSchema/, err);
 }
 
