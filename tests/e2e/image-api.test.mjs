@@ -281,3 +281,29 @@ test('edit_image relays upstream failures (the fake checks the mask size like Op
     assert.deepEqual(listDir(images), ['photo.png', 'small-mask.png']);
   });
 });
+
+test('generate_image: cancelling while the decode waits for a busy imaging pool leaves nothing on disk', async () => {
+  await withServer(
+    async ({ client, fake, images }) => {
+      // One imaging job at a time, kept busy by prepare_reference_image on large pictures.
+      writePng(images, 'big.png', 2048, 2048, { pixel: (x, y) => [(x * 7) & 255, (y * 13) & 255, (x ^ y) & 255] });
+      let pending = 3;
+      const prepares = Array.from({ length: 3 }, (_, i) =>
+        client.callTool({ name: 'prepare_reference_image', arguments: { input_filename: 'big.png', target_size: '1280x720', output_filename: `p${i}.png` } })
+          .finally(() => pending--));
+      const ac = new AbortController();
+      const gen = client.callTool({ name: 'generate_image', arguments: { prompt: 'p', filename: 'late.png' } }, undefined, { signal: ac.signal });
+      let rec;
+      while (!(rec = recorded(fake, 'POST', 'images/generations')[0]) || rec.completed !== true) await new Promise((r) => setTimeout(r, 10));
+      await new Promise((r) => setTimeout(r, 100)); // the reply reaches the server; its decode is queued
+      const busy = pending > 0;
+      ac.abort('stop');
+      await assert.rejects(gen);
+      for (const r of await Promise.all(prepares)) assert.ok(!r.isError, r.content?.[0]?.text);
+      assert.deepEqual(await client.ping(), {});
+      assert.ok(busy, 'the pool was still busy when the call was cancelled (else this test proves nothing)');
+      assert.deepEqual(listDir(images), ['big.png', 'p0.png', 'p1.png', 'p2.png']);
+    },
+    { env: { SANZARU_IMAGE_JOBS: '1' } },
+  );
+});
