@@ -217,6 +217,16 @@ test('list_videos sends limit, after and order and summarises each video', async
   });
 });
 
+test('list_videos escapes after into the query string', async () => {
+  await withServer(async ({ client, fake }) => {
+    fake.faults.add({ method: 'GET', path: 'videos', status: 200, body: { object: 'list', data: [], has_more: false } });
+    await ok(client, 'list_videos', { after: 'x&limit=100 /../?#é' });
+    const rec = fake.requestsMatching({ method: 'GET', path: 'videos' })[0];
+    assert.equal(rec.path, '/v1/videos');
+    assert.deepEqual(rec.query, { limit: '20', after: 'x&limit=100 /../?#é', order: 'desc' });
+  });
+});
+
 test('list_videos: last falls back to the last item, else null', async () => {
   await withServer(async ({ client, fake }) => {
     fake.faults.add({
