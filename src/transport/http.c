@@ -348,9 +348,9 @@ static struct http_stream *stream_new(struct http_session *s, const json_t *requ
     return st;
 }
 
-/* Resumes a suspended SSE connection so MHD calls its content reader again. */
 static void watch_close(struct http_req *r);
 
+/* Resumes a suspended SSE connection so MHD calls its content reader again. */
 static void wake_req(struct http_req *r)
 {
     watch_close(r);
