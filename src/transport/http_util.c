@@ -1,10 +1,12 @@
 /* Header helpers of the HTTP transport: Accept matching, Host and Origin checks, bearer
  * token comparison, session and event ids. Pure functions of their arguments (apart from
- * getrandom), so the unit tests can pin every rule down. */
+ * getrandom, and the engine's list of protocol versions), so the unit tests can pin every
+ * rule down. */
 #include "fmacros.h"
 
 #include "transport/http_int.h"
 #include "common/err.h"
+#include "mcp/server.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -256,13 +258,7 @@ bool http_parse_event_id(const char *s, uint64_t *pstream, uint64_t *pseq)
 
 bool http_protocol_version_supported(const char *version)
 {
-    static const char *const versions[] = {"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"};
-    if (version == NULL)
-        return false;
-    for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++)
-        if (strcmp(version, versions[i]) == 0)
-            return true;
-    return false;
+    return mcp_protocol_version_supported(version); /* one list, the engine's */
 }
 
 bool http_addr_is_loopback(const struct sockaddr *sa)
