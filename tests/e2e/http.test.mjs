@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CallToolResultSchema, ElicitRequestSchema, CreateMessageRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { startFakeOpenAI } from '../fake-openai/server.mjs';
 import { connectHttp, fixtureBin, openSession, post, request, serverBin, sleep, startHttp, testServerBin } from './http-lib.mjs';
 
 test('the real server: initialise, list tools, ping, then DELETE the session', async () => {
@@ -58,6 +59,44 @@ test('a call reports progress over its SSE stream, then its result', async () =>
     await c.close();
   } finally {
     await srv.stop();
+  }
+});
+
+test('the real server downloads a video over HTTP: byte progress arrives on the SSE stream before the result', async () => {
+  const fake = await startFakeOpenAI({ videoBytes: 4 * 1024 * 1024 });
+  // Stall the body after 1 MB for 300 ms, so the download is seen half-way.
+  fake.faults.add({ method: 'GET', path: 'videos/*/content', stall_after_bytes: 1024 * 1024, stall_ms: 300 });
+  const video = fake.addVideo({});
+  const srv = await startHttp({ bin: serverBin, env: { OPENAI_BASE_URL: fake.url, OPENAI_API_KEY: 'sk-test' } });
+  try {
+    const c = await connectHttp(srv.url);
+    const seen = [];
+    const r = await c.client.request(
+      { method: 'tools/call', params: { name: 'download_video', arguments: { video_id: video.id } } },
+      CallToolResultSchema,
+      { onprogress: (p) => seen.push(p) },
+    );
+    assert.equal(r.isError, undefined, JSON.stringify(r));
+    assert.equal(r.structuredContent.size_bytes, fake.assets.video.length);
+    assert.equal(r.structuredContent.sha256, fake.assets.video.sha256);
+    assert.ok(seen.length >= 1, 'the SDK saw progress');
+    assert.ok(seen.some((p) => p.progress < p.total), 'progress before the end');
+    const call = c.posts.find((p) => p.method === 'tools/call');
+    assert.match(call.contentType, /^text\/event-stream/);
+    const events = (await call.done)
+      .split('\n\n')
+      .filter((b) => b.includes('data: {'))
+      .map((b) => JSON.parse(b.slice(b.indexOf('data: ') + 6)));
+    const last = events.at(-1);
+    assert.equal(last.id, events.find((e) => e.result)?.id, 'the response ends the stream');
+    const progress = events.filter((e) => e.method === 'notifications/progress').map((e) => e.params);
+    assert.ok(progress.length >= 2, `progress events on the wire: ${progress.length}`);
+    for (let i = 1; i < progress.length; i++) assert.ok(progress[i].progress > progress[i - 1].progress);
+    assert.ok(progress.every((p) => p.total === fake.assets.video.length));
+    await c.close();
+  } finally {
+    await srv.stop();
+    await fake.close();
   }
 });
 
