@@ -1529,6 +1529,19 @@ int oai_req_add_header(struct oai_req *req, const char *line)
     return 0;
 }
 
+int oai_req_set_json_text(struct oai_req *req, char *text, size_t len)
+{
+    if (req == NULL || text == NULL || req->state != ST_NEW || req->parts != NULL ||
+        req->has_json) {
+        free(text);
+        return SZ_EINVAL;
+    }
+    req->json_body = text;
+    req->json_len = len;
+    req->has_json = true;
+    return 0;
+}
+
 int oai_req_set_json_new(struct oai_req *req, json_t *body)
 {
     char *s;
@@ -1542,10 +1555,7 @@ int oai_req_set_json_new(struct oai_req *req, json_t *body)
     json_decref(body);
     if (s == NULL)
         return SZ_ENOMEM;
-    req->json_body = s;
-    req->json_len = strlen(s);
-    req->has_json = true;
-    return 0;
+    return oai_req_set_json_text(req, s, strlen(s));
 }
 
 static int add_part(struct oai_req *req, struct part *p)

@@ -167,6 +167,13 @@ int oai_req_add_header(struct oai_req *req, const char *line);
  * Not combinable with multipart. 0, SZ_EINVAL, SZ_ENOMEM. */
 int oai_req_set_json_new(struct oai_req *req, json_t *body);
 
+/* Sets a JSON body that is already serialised (Content-Type: application/json):
+ * for bodies of megabytes, built and serialised on the thread pool so the loop
+ * never runs json_dumps over them. TAKES OWNERSHIP of text (malloc'd, len bytes;
+ * freed with the request, or at once on failure). Not combinable with multipart.
+ * 0, SZ_EINVAL, SZ_ENOMEM. */
+int oai_req_set_json_text(struct oai_req *req, char *text, size_t len);
+
 /* Multipart/form-data body, described here and turned into a curl_mime on every
  * attempt (so retries resend it). Parts are sent in the order added; a name may
  * repeat (e.g. "image[]").

@@ -47,6 +47,8 @@ struct image_call {
     const char *model;
     const char *prompt;
     const char *previous_response_id;
+    char *body_text; /* the serialised request body until the request takes it */
+    size_t body_len;
     char response_id[129];
 };
 
@@ -54,6 +56,7 @@ static void image_call_free(struct imgio *io)
 {
     struct image_call *c = (struct image_call *)io;
     json_decref(c->tool);
+    free(c->body_text);
     free(c);
 }
 
@@ -107,12 +110,16 @@ static void response_created(struct imgio *io, json_t *body)
     imgio_finish(io, result);
 }
 
-static void send_response(struct imgio *io)
+/* Builds and serialises the POST /responses body into c->body_text (NULL when
+ * out of memory). With input images the body holds megabytes of base64, so this
+ * runs on the imaging pool (json_dumps over 67 MB would stall the loop for
+ * seconds); it reads only c's own fields and consumes the inputs' URLs, which
+ * nothing else touches while the job runs. Without inputs it runs inline. */
+static void build_body(void *data)
 {
-    struct image_call *c = (struct image_call *)io;
-    struct oai_req *req = NULL;
+    struct image_call *c = data;
+    struct imgio *io = &c->io;
     json_t *body, *input;
-    int rc;
 
     if (io->ninputs > 0) {
         json_t *content = json_array();
@@ -120,12 +127,11 @@ static void send_response(struct imgio *io)
                               json_pack("{s:s, s:s}", "type", "input_text", "text", c->prompt));
         for (size_t i = 0; i < io->ninputs; i++) {
             struct imgio_input *in = &io->inputs[i];
-            /* The URL is ASCII we made ourselves: skip jansson's UTF-8 scan of up to
-             * 67 MB on the loop (only the copy remains). */
+            /* The URL is ASCII we made ourselves: skip jansson's UTF-8 scan. */
             json_array_append_new(
                 content, json_pack("{s:s, s:o, s:s}", "type", "input_image", "image_url",
                                    json_stringn_nocheck(in->url, in->url_len), "detail", "auto"));
-            /* The copy is in the JSON now: drop ours before the body is built. */
+            /* The copy is in the JSON now: drop ours before the text is built. */
             free(in->url);
             in->url = NULL;
         }
@@ -135,17 +141,29 @@ static void send_response(struct imgio *io)
     }
     body = json_pack("{s:s, s:o, s:[O], s:b}", "model", c->model, "input", input, "tools", c->tool,
                      "background", 1);
-    if (body == NULL) {
+    if (body != NULL && c->previous_response_id != NULL)
+        json_object_set_new(body, "previous_response_id", json_string(c->previous_response_id));
+    c->body_text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    c->body_len = c->body_text ? strlen(c->body_text) : 0;
+    json_decref(body);
+}
+
+static void post_body(struct image_call *c)
+{
+    struct imgio *io = &c->io;
+    struct oai_req *req = NULL;
+    int rc;
+
+    if (c->body_text == NULL) {
         imgio_fail(io, "Out of memory building the request");
         return;
     }
-    if (c->previous_response_id != NULL)
-        json_object_set_new(body, "previous_response_id", json_string(c->previous_response_id));
     rc = oai_req_new(io->app->oai, "POST", "/responses", &req);
     if (rc == 0)
-        rc = oai_req_set_json_new(req, body);
+        rc = oai_req_set_json_text(req, c->body_text, c->body_len);
     else
-        json_decref(body);
+        free(c->body_text);
+    c->body_text = NULL; /* the request owns it now, or it is gone */
     if (rc != 0) {
         if (req != NULL)
             oai_req_free(req);
@@ -153,6 +171,36 @@ static void send_response(struct imgio *io)
         return;
     }
     imgio_send(io, req, response_created);
+}
+
+static void body_built(void *data, int status)
+{
+    struct image_call *c = data;
+    struct imgio *io = &c->io;
+
+    io->job = NULL;
+    if (imgio_stopped(io))
+        return;
+    if (status != 0) {
+        imgio_fail(io, "Could not build the request: %s", sz_strerror(status));
+        return;
+    }
+    post_body(c);
+}
+
+static void send_response(struct imgio *io)
+{
+    struct image_call *c = (struct image_call *)io;
+    int rc;
+
+    if (io->ninputs == 0) {
+        build_body(c);
+        post_body(c);
+        return;
+    }
+    rc = img_pool_submit(io->app->imaging, build_body, body_built, c, &io->job);
+    if (rc != 0)
+        imgio_fail(io, "Could not build the request: %s", sz_strerror(rc));
 }
 
 static void mask_uploaded(struct imgio *io, json_t *body)
