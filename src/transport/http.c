@@ -87,6 +87,18 @@ struct http_req {
     struct http_session *owned; /* stateless: the session this request alone uses */
 };
 
+/* One TCP connection, tracked so a client that takes too long to send a whole request
+ * (headers and body, slowly, to hold a connection slot) can be cut off: MHD's own
+ * timeout only measures silence. */
+struct http_conn {
+    struct http_conn *prev;
+    struct http_conn *next;
+    int fd;
+    bool reading; /* between the start of a request and the end of its body */
+    bool cut;
+    uint64_t since; /* when the current request (or the connection) started */
+};
+
 struct http_stream {
     struct http_session *s;
     struct http_stream *next;
@@ -144,6 +156,7 @@ struct http_transport {
     size_t nsessions;
     size_t nclosing;
     struct http_req *sse;
+    struct http_conn *conns;
     bool closing;
     bool finishing;
     http_closed_fn *closed_cb;
@@ -166,6 +179,7 @@ void http_options_init(struct http_options *o)
     o->max_sessions = 10000;
     o->max_connections = 1000;
     o->connection_timeout_s = 30;
+    o->request_timeout_s = 30;
     o->session_ttl_ms = 30ull * 60ull * 1000ull;
     o->keepalive_ms = 15000;
 }
@@ -216,6 +230,10 @@ int http_options_load(struct http_options *o, const struct sz_config *cfg, char 
     if ((rc = env_num("SANZARU_HTTP_CONNECTION_TIMEOUT", 1, 86400, &n, err, errlen)) != 0)
         return rc;
     o->connection_timeout_s = (unsigned)n;
+    n = o->request_timeout_s;
+    if ((rc = env_num("SANZARU_HTTP_REQUEST_TIMEOUT", 1, 86400, &n, err, errlen)) != 0)
+        return rc;
+    o->request_timeout_s = (unsigned)n;
     n = o->session_ttl_ms / 1000;
     if ((rc = env_num("SANZARU_HTTP_SESSION_TTL", 1, 31ull * 86400ull, &n, err, errlen)) != 0)
         return rc;
@@ -1170,12 +1188,69 @@ static enum MHD_Result on_body(struct http_req *r, const char *data, size_t *siz
     return MHD_YES;
 }
 
+/* ---- connections: the whole-request deadline ---------------------------------- */
+
+static void on_connection(void *cls, struct MHD_Connection *connection, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    struct http_transport *t = cls;
+    struct http_conn *c = *socket_context;
+
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+        c = calloc(1, sizeof(*c));
+        if (c == NULL || ci == NULL) {
+            free(c);
+            return;
+        }
+        c->fd = ci->connect_fd;
+        c->reading = true;
+        c->since = uv_now(t->loop);
+        c->next = t->conns;
+        if (t->conns != NULL)
+            t->conns->prev = c;
+        t->conns = c;
+        *socket_context = c;
+        return;
+    }
+    if (c == NULL)
+        return;
+    /* MHD closes the fd only after this returns, so the sweep never touches a stale fd. */
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        t->conns = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    free(c);
+    *socket_context = NULL;
+}
+
+static struct http_conn *conn_of(struct MHD_Connection *connection)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci != NULL ? ci->socket_context : NULL;
+}
+
+/* Marks where the connection is: reading a request, or past it (answering). */
+static void conn_reading(struct http_transport *t, struct MHD_Connection *connection, bool reading)
+{
+    struct http_conn *c = conn_of(connection);
+    if (c == NULL || c->reading == reading)
+        return;
+    c->reading = reading;
+    c->since = uv_now(t->loop);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload,
                                   size_t *upload_size, void **req_cls)
 {
     struct http_transport *t = cls;
     struct http_req *r = *req_cls;
+    enum MHD_Result ret;
 
     (void)version;
     if (r == NULL) {
@@ -1194,7 +1269,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         else
             r->kind = REQ_OTHER;
         *req_cls = r;
-        return on_headers(r, url, method);
+        ret = on_headers(r, url, method);
+        if (r->responded)
+            conn_reading(t, conn, false);
+        return ret;
     }
     if (r->responded) {
         *upload_size = 0; /* a body after an early answer is ignored */
@@ -1202,6 +1280,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (*upload_size > 0)
         return on_body(r, upload, upload_size);
+    conn_reading(t, conn, false); /* the whole request is in */
     if (r->kind != REQ_POST)
         return respond_error(r, MHD_HTTP_BAD_REQUEST, NULL, -32000, "Bad Request");
     return handle_post(r);
@@ -1212,10 +1291,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 {
     struct http_req *r = *req_cls;
 
-    (void)conn;
     /* MHD frees the connection at the end of this run and only then may listen again when it
      * was at its connection limit: run it once more right after. */
     kick(cls);
+    conn_reading(cls, conn, true); /* a kept-alive connection waits for its next request */
     if (r == NULL)
         return;
     *req_cls = NULL;
@@ -1252,6 +1331,15 @@ static void on_sweep(uv_timer_t *h)
     uint64_t now = uv_now(t->loop);
     struct http_session *s, *next;
 
+    for (struct http_conn *c = t->conns; c != NULL; c = c->next) {
+        if (c->reading && !c->cut && now - c->since >= (uint64_t)t->o.request_timeout_s * 1000) {
+            /* shutdown, not close: the fd stays MHD's, which then sees the end and closes */
+            SZ_DEBUG("http: a request took over %u s to arrive; connection cut",
+                     t->o.request_timeout_s);
+            shutdown(c->fd, SHUT_RDWR);
+            c->cut = true;
+        }
+    }
     for (struct http_req *r = t->sse; r != NULL; r = r->next) {
         if (r->stream != NULL && now - r->last_write >= t->o.keepalive_ms && !r->ping) {
             r->ping = true;
@@ -1463,7 +1551,8 @@ int http_transport_start(uv_loop_t *loop, struct mcp_server *server,
         t, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)t->o.max_connections, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)t->o.connection_timeout_s,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, t, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, t, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
+        t, MHD_OPTION_END);
     if (t->d == NULL) {
         snprintf(err, errlen, "cannot listen on %s port %u: %s", t->host, opts->port,
                  t->mhd_error[0] ? t->mhd_error : "libmicrohttpd failed to start");
@@ -1488,6 +1577,10 @@ int http_transport_start(uv_loop_t *loop, struct mcp_server *server,
     {
         uint64_t base =
             t->o.session_ttl_ms < t->o.keepalive_ms ? t->o.session_ttl_ms : t->o.keepalive_ms;
+        if (t->o.request_timeout_s == 0)
+            t->o.request_timeout_s = 30;
+        if ((uint64_t)t->o.request_timeout_s * 1000 < base)
+            base = (uint64_t)t->o.request_timeout_s * 1000;
         t->sweep_ms = base / 4;
         if (t->sweep_ms < 100)
             t->sweep_ms = 100;

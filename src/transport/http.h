@@ -43,6 +43,8 @@ struct http_options {
     unsigned max_sessions;         /* SANZARU_HTTP_MAX_SESSIONS; default 10000 */
     unsigned max_connections;      /* SANZARU_HTTP_MAX_CONNECTIONS; default 1000 */
     unsigned connection_timeout_s; /* SANZARU_HTTP_CONNECTION_TIMEOUT; idle seconds, default 30 */
+    unsigned request_timeout_s;    /* SANZARU_HTTP_REQUEST_TIMEOUT: seconds to send a whole
+                                      request, headers and body; default 30 */
     uint64_t session_ttl_ms;       /* SANZARU_HTTP_SESSION_TTL (seconds); default 30 min */
     uint64_t keepalive_ms;         /* SSE comment on idle streams; default 15 s */
 };

@@ -263,10 +263,10 @@ test('initialize on an existing session is answered with an error, not a second 
   assert.ok((await again.json()).error);
 });
 
-test('limits: a slow client is cut after SANZARU_HTTP_CONNECTION_TIMEOUT; connections are capped', async () => {
+test('limits: a silent client is cut after SANZARU_HTTP_CONNECTION_TIMEOUT, a trickling one after SANZARU_HTTP_REQUEST_TIMEOUT; connections are capped', async () => {
   const s2 = await startHttp({
     bin: serverBin,
-    env: { SANZARU_HTTP_CONNECTION_TIMEOUT: '1', SANZARU_HTTP_MAX_CONNECTIONS: '3' },
+    env: { SANZARU_HTTP_CONNECTION_TIMEOUT: '1', SANZARU_HTTP_REQUEST_TIMEOUT: '2', SANZARU_HTTP_MAX_CONNECTIONS: '3' },
   });
   try {
     // Half a request line, then silence: the server hangs up (no answer is owed).
@@ -278,6 +278,24 @@ test('limits: a slow client is cut after SANZARU_HTTP_CONNECTION_TIMEOUT; connec
       sock.write('POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n');
     });
     assert.ok(closed >= 900, `closed after ${closed} ms`);
+    // Trickling a byte at a time beats the idle timeout, not the whole-request deadline.
+    const t1 = Date.now();
+    const cut = await new Promise((resolve, reject) => {
+      const sock = net.connect(s2.port, '127.0.0.1');
+      const text = `POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ${'z'.repeat(200)}`;
+      let i = 0;
+      const timer = setInterval(() => {
+        if (i < text.length) sock.write(text[i++]);
+      }, 250);
+      sock.on('close', () => {
+        clearInterval(timer);
+        resolve({ ms: Date.now() - t1, sent: i });
+      });
+      sock.on('error', () => {});
+      sock.on('connect', () => {});
+      setTimeout(() => reject(new Error('still open after 15 s')), 15000).unref();
+    });
+    assert.ok(cut.ms >= 1900 && cut.sent < 200, `cut after ${cut.ms} ms, ${cut.sent} bytes`);
     // Three SSE streams hold the three connections; a fourth waits in the listen queue
     // until one of them goes away (the server notices the hang-up at once).
     const streams = [];
