@@ -223,11 +223,12 @@ test('503: past SANZARU_HTTP_MAX_SESSIONS a new session is refused until one end
 });
 
 test('expiry: an idle session expires after SANZARU_HTTP_SESSION_TTL; a busy one does not', async () => {
-  const s2 = await startHttp({ bin: serverBin, env: { SANZARU_HTTP_SESSION_TTL: '1' } });
+  const s2 = await startHttp({ bin: serverBin, env: { SANZARU_HTTP_SESSION_TTL: '2' } });
   try {
     const idle = await openSession(s2.url);
     const busy = await openSession(s2.url);
-    for (let i = 0; i < 10; i++) {
+    // 14 pings 250 ms apart: the busy session is never idle for 2 s, the other one is.
+    for (let i = 0; i < 14; i++) {
       await sleep(250);
       const r = await post(s2.url, PING, { session: busy, version: V });
       assert.equal(r.status, 200, 'a session in use stays');
