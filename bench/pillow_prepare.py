@@ -94,9 +94,10 @@ def cmd_single(src, outdir, mode, reps):
         t0 = time.perf_counter()
         prepare(src, dst, mode)
         times.append((time.perf_counter() - t0) * 1000)
+        size = os.path.getsize(dst)
         os.unlink(dst)
     os.unlink(os.path.join(outdir, "warm.png"))
-    print(json.dumps({"mode": mode, "ms": times, "hwm_kb": status_kb("VmHWM")}))
+    print(json.dumps({"mode": mode, "ms": times, "hwm_kb": status_kb("VmHWM"), "file_bytes": size}))
 
 
 def cmd_concurrent(src, outdir, mode, n):

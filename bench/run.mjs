@@ -551,7 +551,7 @@ async function row6(fake) {
     const ours = { single: {}, conc: null };
     for (const m of modes) {
         const ph = out.phases.find((p) => p.name === `single/${m}`);
-        ours.single[m] = { ms: summary(ph.lat_ms), hwm_kb: ph.hwm_kb, anon_kb: ph.peak_anon_kb };
+        ours.single[m] = { ms: summary(ph.lat_ms), hwm_kb: ph.hwm_kb, anon_kb: ph.peak_anon_kb, file_bytes: ph.file_bytes[0] };
     }
     const conc = out.phases.filter((p) => p.name.startsWith('conc/'));
     ours.conc = { n: nConc, wall_ms: summary(conc.map((p) => p.wall_ms)), hwm_kb: summary(conc.map((p) => p.hwm_kb)), anon_kb: summary(conc.map((p) => p.peak_anon_kb)) };
@@ -562,7 +562,7 @@ async function row6(fake) {
     const pil = { single: {}, conc: null };
     for (const m of modes) {
         const o = await runJson(PYTHON, [PIL_SCRIPT, 'single', refImage, outDir, m, String(RUNS)]);
-        pil.single[m] = { ms: summary(o.ms), hwm_kb: o.hwm_kb };
+        pil.single[m] = { ms: summary(o.ms), hwm_kb: o.hwm_kb, file_bytes: o.file_bytes };
     }
     const pc = [];
     for (let r = 0; r < RUNS; r++) pc.push(await runJson(PYTHON, [PIL_SCRIPT, 'concurrent', refImage, outDir, 'crop', String(nConc)]));

@@ -1204,7 +1204,11 @@ static int cmd_batch(const struct opts *o)
         }
         putchar(',');
         print_doubles("ping_ms", pings, np, 3);
-        printf("}");
+        printf(",\"file_bytes\":[");
+        for (size_t k = 0, m = 0; k < nc; k++)
+            if (cs[k].vpath != NULL && cs[k].hash_rc == 0 && !slots[cs[k].id].error)
+                printf("%s%lld", m++ ? "," : "", cs[k].size);
+        printf("]}");
         fflush(stdout);
         first_out = false;
         for (size_t k = 0; k < nc; k++) {

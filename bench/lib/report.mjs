@@ -26,6 +26,7 @@ const ms = (sm) => spread(sm, 'ms');
 const mib = (sm) => spread(sm, 'MiB', 1 / 1024);
 const us = (sm) => spread(sm, 'µs');
 const x = (v) => `${num(v)}×`;
+const kb = (b) => (b ? `${num(b / 1024)} KiB` : 'n/a');
 const GROWTH_KB = 16; // "no growth": anonymous memory at most 4 pages more after the second batch, every run
 const grew = (f) => f.growth_anon_kb.max > GROWTH_KB;
 const rerun = (row) => `Rerun: \`BENCH_ROWS=${row} make bench\``;
@@ -228,7 +229,7 @@ function section6(r6) {
         const o = r6.ours.single[m];
         const p = r6.pillow.single[m];
         const ratio = p.ms.median / o.ms.median;
-        return [`one image, ${m}`, ms(o.ms), `${num(MiB(o.hwm_kb))} MiB (anonymous ${num(MiB(o.anon_kb))})`, ms(p.ms), num(MiB(p.hwm_kb)) + ' MiB', `**${x(ratio)}** faster`, `≥ 3×: ${mark(ratio >= 3)}`];
+        return [`one image, ${m}`, ms(o.ms), `${num(MiB(o.hwm_kb))} MiB (anonymous ${num(MiB(o.anon_kb))})`, kb(o.file_bytes), ms(p.ms), num(MiB(p.hwm_kb)) + ' MiB', kb(p.file_bytes), `**${x(ratio)}** faster`, `≥ 3×: ${mark(ratio >= 3)}`];
     });
     const oc = r6.ours.conc;
     const pc = r6.pillow.conc;
@@ -236,17 +237,19 @@ function section6(r6) {
         `${oc.n} at once, crop (per image = wall / ${oc.n})`,
         `${ms(oc.wall_ms)}; ${num(oc.wall_ms.median / oc.n)} ms per image`,
         `${mib(oc.hwm_kb)} (anonymous ${num(MiB(oc.anon_kb.median))})`,
+        '',
         `${ms(pc.wall_ms)}; ${num(pc.wall_ms.median / pc.n)} ms per image`,
         mib(pc.hwm_kb),
+        '',
         `**${x(pc.wall_ms.median / oc.wall_ms.median)}** faster, ${x(pc.hwm_kb.median / oc.hwm_kb.median)} less memory`,
         `< 100 MiB: ${mark(MiB(oc.hwm_kb.max) < 100)}`,
     ]);
     return [
         '## 6. prepare_reference_image against Pillow',
         '',
-        `Input: a ${r6.input.width}×${r6.input.height} RGB PNG of ${r6.input.bytes.toLocaleString('en-US')} bytes (sha256 ${r6.input.sha256.slice(0, 16)}…, made by bench/pillow_prepare.py make-input: a Mandelbrot set, gradients and blurred seeded noise), prepared to ${r6.target} in each mode. sanzaru: the tool through MCP over stdio (the time includes the round trip, reading the input, libvips\' Lanczos resize, PNG encoding and the durable write with fdatasync; ${r6.image_jobs} image jobs at once, the default on this machine). Pillow: Debian's python3-pil doing what the original server does (open, convert to RGB, Lanczos resize, crop / thumbnail + paste on black / resize, save PNG), timed inside the Python process, without fsync; ${pc.n} at once on ${pc.n} threads as the original's anyio.to_thread does. Peak RSS is VmHWM over the measured work (reset at its start) of the server or of the Python process.`,
+        `Input: a ${r6.input.width}×${r6.input.height} RGB PNG of ${r6.input.bytes.toLocaleString('en-US')} bytes (sha256 ${r6.input.sha256.slice(0, 16)}…, made by bench/pillow_prepare.py make-input: a Mandelbrot set, gradients and blurred seeded noise), prepared to ${r6.target} in each mode. sanzaru: the tool through MCP over stdio (the time includes the round trip, reading the input, libvips\' Lanczos resize, PNG encoding and the durable write with fdatasync; ${r6.image_jobs} image jobs at once, the default on this machine). Pillow: Debian's python3-pil doing what the original server does (open, convert to RGB, Lanczos resize, crop / thumbnail + paste on black / resize, save PNG), timed inside the Python process, without fsync; ${pc.n} at once on ${pc.n} threads as the original's anyio.to_thread does. Each side encodes the PNG with its own settings (the server chooses its zlib level and filter; Pillow uses its default, level 6), so the output sizes are shown beside the times. Peak RSS is VmHWM over the measured work (reset at its start) of the server or of the Python process; for the server, its anonymous part is sampled every 10 ms.`,
         '',
-        table(['Work', 'sanzaru time', 'sanzaru peak RSS', 'Pillow time (baseline)', 'Pillow peak RSS', 'Ratio', 'Target'], rows),
+        table(['Work', 'sanzaru time', 'sanzaru peak RSS', 'sanzaru PNG', 'Pillow time (baseline)', 'Pillow peak RSS', 'Pillow PNG', 'Ratio', 'Target'], rows),
         '',
         `Reference (issue 6): Pillow took ~${REF.pillow_ms} ms per 2048² → 1280×720 crop and ~${REF.pillow_conc_mib} MiB for 10 at once on this machine (with its own input image).`,
         '',
