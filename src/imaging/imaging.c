@@ -541,8 +541,12 @@ static int fit(const struct input *in, int tw, int th, enum img_fit_mode mode, u
         rc = fail_vips(SZ_ECORRUPT, errbuf, errlen, "Cannot convert image");
         goto out;
     }
-    /* Decoding happens here, as the encoder pulls pixels. */
-    if (vips_pngsave_buffer(img, &png, &png_len, "compression", 6, "strip", TRUE, NULL) != 0) {
+    /* Decoding happens here, as the encoder pulls pixels. Adaptive row
+     * filtering with zlib level 3: measured on 1280x720 photo-like output,
+     * it costs less CPU than libvips' default (no filter, level 6) and the
+     * file is 35-40% smaller (about Pillow's size at its level 6). */
+    if (vips_pngsave_buffer(img, &png, &png_len, "compression", 3, "filter",
+                            VIPS_FOREIGN_PNG_FILTER_ALL, "strip", TRUE, NULL) != 0) {
         rc = fail_vips(SZ_ECORRUPT, errbuf, errlen, "Corrupt or truncated image");
         goto out;
     }

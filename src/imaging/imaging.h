@@ -95,8 +95,8 @@ int img_probe(const void *buf, size_t len, struct img_info *pinfo, char *errbuf,
 
 /* Fits an encoded image to exactly target_w x target_h (1..IMG_MAX_SIDE) with
  * mode, using Lanczos3 resampling and shrink-on-load where the format allows.
- * The output is an 8-bit sRGB, 3-band RGB PNG (compression 6, metadata
- * stripped): alpha is flattened onto black (so transparent areas become black
+ * The output is an 8-bit sRGB, 3-band RGB PNG (adaptive filtering, zlib
+ * level 3, metadata stripped): alpha is flattened onto black (so transparent areas become black
  * like pad's borders, rather than showing whatever colour hides under them);
  * 16-bit, greyscale, CMYK and ICC-tagged inputs are converted to sRGB; EXIF
  * orientation is applied before fitting.
