@@ -58,10 +58,10 @@ format-check:
 	clang-format --dry-run --Werror $(FORMAT_FILES)
 
 spec-check: build tests/node_modules/.installed
-	scripts/spec-check
+	SANZARU_BIN=$(abspath $(BUILD))/sanzaru scripts/spec-check
 
 conformance: build tests/node_modules/.installed
-	scripts/conformance
+	BUILD=$(BUILD) scripts/conformance
 
 bench:
 	scripts/bench
