@@ -59,6 +59,12 @@ int img_init(void)
 {
     if (vips_started)
         return 0;
+    /* libvips loads every module in $VIPSHOME/lib/vips-modules-X.Y at start
+     * (ImageMagick, HEIF, JPEG XL, OpenSlide, Poppler on Debian): they cost
+     * ~70 ms of start-up and megabytes of RSS, and we block their loaders
+     * anyway. PNG, JPEG and WEBP live in libvips itself, so point VIPSHOME at
+     * a directory that holds no modules. */
+    setenv("VIPSHOME", "/nonexistent/sanzaru-no-vips-modules", 1);
     if (VIPS_INIT("sanzaru") != 0) {
         SZ_ERROR("libvips failed to start: %s", vips_error_buffer());
         vips_error_clear();
@@ -211,16 +217,27 @@ __attribute__((format(printf, 4, 5))) static int fail(int rc, char *errbuf, size
     return rc;
 }
 
-/* The first line of libvips' error buffer, which the failing operation has
- * just appended to, and clears it. The buffer is process-wide: under
- * concurrency another job's line can land here, which only affects the
- * detail text of a message that is an error either way. */
+/* The last line of libvips' error buffer, which the failing operation has
+ * just appended to, and clears it. The buffer is process-wide and of fixed
+ * size, so each operation clears it when it starts (stale text from earlier
+ * work must not fill it or masquerade as this failure's cause). Under
+ * concurrency another job's line can still land here, or be cleared away
+ * (then a generic phrase is used): that only affects the detail text of a
+ * message that is an error either way. */
 static void vips_detail(char *out, size_t outlen)
 {
     char *all = vips_error_buffer_copy();
-    const char *line = all ? all : "";
-    size_t n = strcspn(line, "\n");
+    const char *line = "";
+    size_t n = 0;
 
+    if (all != NULL) {
+        size_t len = strlen(all);
+        while (len > 0 && (all[len - 1] == '\n' || all[len - 1] == ' '))
+            all[--len] = '\0';
+        line = strrchr(all, '\n');
+        line = line != NULL ? line + 1 : all;
+        n = strlen(line);
+    }
     if (n == 0) {
         line = "unreadable image data";
         n = strlen(line);
@@ -362,6 +379,7 @@ int img_probe(const void *buf, size_t len, struct img_info *pinfo, char *errbuf,
 
     if (buf == NULL && len > 0)
         return fail(SZ_EINVAL, errbuf, errlen, "No image data");
+    vips_error_clear();
     rc = check_input(&in, &info, errbuf, errlen);
     if (rc == 0)
         *pinfo = info;
@@ -530,6 +548,7 @@ static int fit(const struct input *in, int tw, int th, enum img_fit_mode mode, u
         rc = fail(SZ_EINVAL, errbuf, errlen, "Invalid resize mode");
         goto out;
     }
+    vips_error_clear();
     rc = check_input(in, &info, errbuf, errlen);
     if (rc < 0)
         goto out;
