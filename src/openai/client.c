@@ -42,6 +42,13 @@
 #define MAX_REDIRECTS    5L
 #define MESSAGE_LEN      1024
 #define SINK_BUFFER_SIZE (128L * 1024) /* bigger chunks: fewer callbacks and pauses */
+/* Bytes one sink transfer may take per loop iteration. curl's read loop keeps
+ * reading a readable socket while the sink accepts, so on loopback one socket
+ * event could feed megabytes (and their hashing and copying) to the loop before
+ * it looks at stdin again: a ping waited hundreds of ms behind 32 downloads.
+ * Past this budget the transfer pauses itself and resumes on the next
+ * iteration, after the loop has polled every other fd. */
+#define SINK_TURN_BUDGET (256u * 1024u)
 
 /* ------------------------------------------------------------------------------------
  * Intrusive doubly linked lists */
@@ -200,8 +207,10 @@ struct oai_req {
     bool cancel_pending; /* cancelled inside a curl callback: remove at next wake-up */
     bool stalled;
     bool resumed_in_cb;
-    int abort_err; /* set by a callback that made curl abort the transfer */
-    size_t skip;   /* bytes curl will redeliver after a pause that the sink already has */
+    int abort_err;     /* set by a callback that made curl abort the transfer */
+    size_t skip;       /* bytes curl will redeliver after a pause that the sink already has */
+    uint64_t turn_ms;  /* loop time of the iteration that turn_bytes counts */
+    size_t turn_bytes; /* bytes given to the sink in that iteration */
     uint64_t last_rx;
     struct header *hdrs;
     size_t n_hdrs, hdr_bytes;
@@ -790,6 +799,11 @@ static size_t on_body(char *buf, size_t size, size_t n, void *ud)
     rc = req->sink.on_data(req, buf, len, req->sink.data);
     req->in_on_data = false;
     req->received += len;
+    if (req->turn_ms != req->last_rx) {
+        req->turn_ms = req->last_rx; /* uv_now: fixed within one loop iteration */
+        req->turn_bytes = 0;
+    }
+    req->turn_bytes += len;
     if (req->cancelled)
         return 0;
     if (rc < 0) {
@@ -801,6 +815,14 @@ static size_t on_body(char *buf, size_t size, size_t n, void *ud)
         req->skip = size * n;
         req->paused = true;
         uv_timer_stop(&req->timer);
+        return CURL_WRITEFUNC_PAUSE;
+    }
+    if (rc == 0 && req->turn_bytes >= SINK_TURN_BUDGET) {
+        /* Enough for this iteration: pause, and resume on the next one. */
+        req->skip = size * n;
+        req->paused = true;
+        req->resume_pending = true;
+        uv_timer_start(&req->timer, req_timer_cb, 0, 0);
         return CURL_WRITEFUNC_PAUSE;
     }
     return size * n;
