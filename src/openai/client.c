@@ -48,7 +48,7 @@
  * it looks at stdin again: a ping waited hundreds of ms behind 32 downloads.
  * Past this budget the transfer pauses itself and resumes on the next
  * iteration, after the loop has polled every other fd. */
-#define SINK_TURN_BUDGET (256u * 1024u)
+#define SINK_TURN_BUDGET (64u * 1024u)
 
 /* ------------------------------------------------------------------------------------
  * Intrusive doubly linked lists */
