@@ -62,7 +62,6 @@ struct app_state {
     struct stdio_transport *stdio;
     struct http_transport *http;
     uv_signal_t sigint, sigterm;
-    bool vips_ready;
     int exit_status;
 };
 
@@ -156,12 +155,7 @@ int sz_main(int argc, char **argv, sz_register_fn *extra)
     uv_loop_init(&st.loop);
     st.app.loop = &st.loop;
     st.app.cfg = &st.cfg;
-    if (img_init() != 0) {
-        fprintf(stderr, "sanzaru: could not initialise libvips\n");
-        st.exit_status = 1;
-        goto out;
-    }
-    st.vips_ready = true;
+    img_prepare(); /* libvips itself loads with the first image job */
     open_stores(&st);
     st.app.imaging = img_pool_new(&st.loop, st.cfg.image_jobs);
     if (oai_client_new(&st.loop, &st.cfg, &st.app.oai) != 0) {
@@ -252,7 +246,6 @@ out:
     if (uv_loop_close(&st.loop) != 0)
         SZ_DEBUG("loop closed with handles still open");
     sz_config_free(&st.cfg);
-    if (st.vips_ready)
-        img_shutdown();
+    img_shutdown(); /* a no-op unless an image job loaded libvips */
     return st.exit_status;
 }

@@ -21,7 +21,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <pthread.h>
+#include <stdlib.h>
 #include <vips/vips.h>
+
+#include "imaging/vips_dl.h"
 
 #include "common/err.h"
 #include "common/log.h"
@@ -55,22 +59,35 @@ static void vips_log_handler(const gchar *domain, GLogLevelFlags level, const gc
     SZ_DEBUG("vips: %s", message);
 }
 
-int img_init(void)
+void img_prepare(void)
 {
-    if (vips_started)
-        return 0;
     /* libvips loads every module in $VIPSHOME/lib/vips-modules-X.Y at start
      * (ImageMagick, HEIF, JPEG XL, OpenSlide, Poppler on Debian): they cost
-     * ~70 ms of start-up and megabytes of RSS, and we block their loaders
-     * anyway. PNG, JPEG and WEBP live in libvips itself, so point VIPSHOME at
-     * a directory that holds no modules. */
+     * ~70 ms and megabytes of RSS, and we block their loaders anyway. PNG,
+     * JPEG and WEBP live in libvips itself, so point VIPSHOME at a directory
+     * that holds no modules. setenv is not thread-safe: main calls this
+     * before any thread starts; libvips reads it later, on a pool thread. */
     setenv("VIPSHOME", "/nonexistent/sanzaru-no-vips-modules", 1);
-    if (VIPS_INIT("sanzaru") != 0) {
-        SZ_ERROR("libvips failed to start: %s", vips_error_buffer());
+}
+
+__attribute__((format(printf, 4, 5))) static int fail(int rc, char *errbuf, size_t errlen,
+                                                      const char *fmt, ...);
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static int init_status = SZ_EIO;
+static char init_error[256] = "libvips is not available";
+
+static void init_vips(void)
+{
+    if (sz_vips_load(init_error, sizeof(init_error)) != 0)
+        return;
+    if (vips_init("sanzaru") != 0) {
+        snprintf(init_error, sizeof(init_error), "libvips failed to start: %s",
+                 vips_error_buffer());
+        SZ_ERROR("%s", init_error);
         vips_error_clear();
-        return SZ_EIO;
+        return;
     }
-    vips_started = true;
     vips_cache_set_max(0);
     vips_cache_set_max_mem(0);
     vips_cache_set_max_files(0);
@@ -85,7 +102,23 @@ int img_init(void)
     g_log_set_handler(
         "VIPS", G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO | G_LOG_LEVEL_DEBUG,
         vips_log_handler, NULL);
+    vips_started = true;
+    init_status = 0;
+}
+
+/* Loads and starts libvips on first use (any thread); later calls are cheap. */
+static int ensure_vips(char *errbuf, size_t errlen)
+{
+    pthread_once(&init_once, init_vips);
+    if (init_status != 0)
+        return fail(SZ_EIO, errbuf, errlen, "%s", init_error);
     return 0;
+}
+
+int img_init(void)
+{
+    img_prepare();
+    return ensure_vips(NULL, 0);
 }
 
 void img_shutdown(void)
@@ -379,6 +412,8 @@ int img_probe(const void *buf, size_t len, struct img_info *pinfo, char *errbuf,
 
     if (buf == NULL && len > 0)
         return fail(SZ_EINVAL, errbuf, errlen, "No image data");
+    if ((rc = ensure_vips(errbuf, errlen)) != 0)
+        return rc;
     vips_error_clear();
     rc = check_input(&in, &info, errbuf, errlen);
     if (rc == 0)
@@ -542,6 +577,9 @@ static int fit(const struct input *in, int tw, int th, enum img_fit_mode mode, u
     *ppng_len = 0;
     if (tw < 1 || th < 1 || tw > IMG_MAX_SIDE || th > IMG_MAX_SIDE) {
         rc = fail(SZ_EINVAL, errbuf, errlen, "Invalid target size %dx%d", tw, th);
+        goto out;
+    }
+    if ((rc = ensure_vips(errbuf, errlen)) != 0) {
         goto out;
     }
     if (mode != IMG_FIT_CROP && mode != IMG_FIT_PAD && mode != IMG_FIT_RESCALE) {

@@ -47,11 +47,18 @@ struct img_info {
 
 /* ---- process setup (main thread) ---- */
 
-/* Initialises libvips once per process, before any other img_ function runs
- * (on the main thread, before the loop starts pool jobs); later calls are
- * no-ops. Sets process-wide libvips policy: no operation cache, one worker
+/* Prepares the environment libvips will read when it is loaded (no module
+ * directory). Main thread, before any thread starts; cheap: libvips itself is
+ * not loaded here (see vips_dl.h). */
+void img_prepare(void);
+
+/* Loads and initialises libvips now (img_prepare included). The heavy
+ * functions below do this themselves on first use, on whatever thread runs
+ * them, so the server never calls it: tests and tools that want libvips up
+ * front do. Sets process-wide libvips policy: no operation cache, one worker
  * thread per pipeline, only the PNG/JPEG/WEBP loaders enabled, vips warnings
- * routed to our log at DEBUG. Returns 0 or SZ_EIO. */
+ * routed to our log at DEBUG. Returns 0, or SZ_EIO when libvips cannot be
+ * loaded or started (the heavy functions then fail with that reason). */
 int img_init(void);
 
 /* Releases libvips' global state at exit (after the pool is closed and the

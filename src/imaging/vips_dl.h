@@ -1,0 +1,121 @@
+/* libvips, loaded on first use instead of at start-up.
+ *
+ * Linking libvips pulls about a hundred shared libraries into the process
+ * (cairo, pango, poppler's friends, HDF5 through matio, ...): their relocation
+ * alone took over half of the server's spawn-to-initialize time, and their
+ * pages were most of its idle RSS, although most sessions never touch an
+ * image. So the server does not link libvips: the first image job dlopen()s it
+ * on a pool thread and resolves the few functions we call into sz_vips.
+ *
+ * imaging.c includes this header after <vips/vips.h>; the macros below then
+ * route every call (vips_resize(...)) through the table, and the linker
+ * proves that nothing calls libvips directly (the binary would not link).
+ *
+ * Thread: sz_vips_load may be called from any thread, any number of times;
+ * the first call loads, the rest wait for it and share its outcome. */
+#ifndef SZ_IMAGING_VIPS_DL_H
+#define SZ_IMAGING_VIPS_DL_H
+
+#include <stddef.h>
+#include <vips/vips.h>
+
+#define SZ_VIPS_FUNCS(X)                                                                           \
+    X(vips_init)                                                                                   \
+    X(vips_version)                                                                                \
+    X(vips_shutdown)                                                                               \
+    X(vips_error_buffer)                                                                           \
+    X(vips_error_buffer_copy)                                                                      \
+    X(vips_error_clear)                                                                            \
+    X(vips_cache_set_max)                                                                          \
+    X(vips_cache_set_max_mem)                                                                      \
+    X(vips_cache_set_max_files)                                                                    \
+    X(vips_concurrency_set)                                                                        \
+    X(vips_block_untrusted_set)                                                                    \
+    X(vips_operation_block_set)                                                                    \
+    X(vips_source_new_from_descriptor)                                                             \
+    X(vips_image_get_width)                                                                        \
+    X(vips_image_get_height)                                                                       \
+    X(vips_image_get_orientation_swap)                                                             \
+    X(vips_image_hasalpha)                                                                         \
+    X(vips_bandjoin)                                                                               \
+    X(vips_cast_uchar)                                                                             \
+    X(vips_colourspace)                                                                            \
+    X(vips_extract_area)                                                                           \
+    X(vips_extract_band)                                                                           \
+    X(vips_flatten)                                                                                \
+    X(vips_gravity)                                                                                \
+    X(vips_resize)                                                                                 \
+    X(vips_jpegload_buffer)                                                                        \
+    X(vips_jpegload_source)                                                                        \
+    X(vips_pngload_buffer)                                                                         \
+    X(vips_pngload_source)                                                                         \
+    X(vips_webpload_buffer)                                                                        \
+    X(vips_webpload_source)                                                                        \
+    X(vips_pngsave_buffer)                                                                         \
+    X(vips_thumbnail)                                                                              \
+    X(vips_thumbnail_buffer)                                                                       \
+    X(vips_thumbnail_image)                                                                        \
+    X(vips_thumbnail_source)                                                                       \
+    X(g_free)                                                                                      \
+    X(g_log_set_handler)                                                                           \
+    X(g_object_unref)
+
+/* One pointer per function, typed exactly as libvips declares it. */
+struct sz_vips_api {
+#define SZ_VIPS_MEMBER_(name) __typeof__(&name) name;
+    SZ_VIPS_FUNCS(SZ_VIPS_MEMBER_)
+#undef SZ_VIPS_MEMBER_
+};
+
+extern struct sz_vips_api sz_vips;
+
+/* Loads libvips and fills sz_vips (once per process). Returns 0, or SZ_EIO
+ * with the reason in err (the same reason on every later call). */
+int sz_vips_load(char *err, size_t errlen);
+/* True once sz_vips_load has succeeded. */
+int sz_vips_loaded(void);
+
+#ifndef SZ_VIPS_DL_IMPL
+#define SZ_VIPS_ROUTE_(name)            (sz_vips.name)
+#define vips_init                       SZ_VIPS_ROUTE_(vips_init)
+#define vips_version                    SZ_VIPS_ROUTE_(vips_version)
+#define vips_shutdown                   SZ_VIPS_ROUTE_(vips_shutdown)
+#define vips_error_buffer               SZ_VIPS_ROUTE_(vips_error_buffer)
+#define vips_error_buffer_copy          SZ_VIPS_ROUTE_(vips_error_buffer_copy)
+#define vips_error_clear                SZ_VIPS_ROUTE_(vips_error_clear)
+#define vips_cache_set_max              SZ_VIPS_ROUTE_(vips_cache_set_max)
+#define vips_cache_set_max_mem          SZ_VIPS_ROUTE_(vips_cache_set_max_mem)
+#define vips_cache_set_max_files        SZ_VIPS_ROUTE_(vips_cache_set_max_files)
+#define vips_concurrency_set            SZ_VIPS_ROUTE_(vips_concurrency_set)
+#define vips_block_untrusted_set        SZ_VIPS_ROUTE_(vips_block_untrusted_set)
+#define vips_operation_block_set        SZ_VIPS_ROUTE_(vips_operation_block_set)
+#define vips_source_new_from_descriptor SZ_VIPS_ROUTE_(vips_source_new_from_descriptor)
+#define vips_image_get_width            SZ_VIPS_ROUTE_(vips_image_get_width)
+#define vips_image_get_height           SZ_VIPS_ROUTE_(vips_image_get_height)
+#define vips_image_get_orientation_swap SZ_VIPS_ROUTE_(vips_image_get_orientation_swap)
+#define vips_image_hasalpha             SZ_VIPS_ROUTE_(vips_image_hasalpha)
+#define vips_bandjoin                   SZ_VIPS_ROUTE_(vips_bandjoin)
+#define vips_cast_uchar                 SZ_VIPS_ROUTE_(vips_cast_uchar)
+#define vips_colourspace                SZ_VIPS_ROUTE_(vips_colourspace)
+#define vips_extract_area               SZ_VIPS_ROUTE_(vips_extract_area)
+#define vips_extract_band               SZ_VIPS_ROUTE_(vips_extract_band)
+#define vips_flatten                    SZ_VIPS_ROUTE_(vips_flatten)
+#define vips_gravity                    SZ_VIPS_ROUTE_(vips_gravity)
+#define vips_resize                     SZ_VIPS_ROUTE_(vips_resize)
+#define vips_jpegload_buffer            SZ_VIPS_ROUTE_(vips_jpegload_buffer)
+#define vips_jpegload_source            SZ_VIPS_ROUTE_(vips_jpegload_source)
+#define vips_pngload_buffer             SZ_VIPS_ROUTE_(vips_pngload_buffer)
+#define vips_pngload_source             SZ_VIPS_ROUTE_(vips_pngload_source)
+#define vips_webpload_buffer            SZ_VIPS_ROUTE_(vips_webpload_buffer)
+#define vips_webpload_source            SZ_VIPS_ROUTE_(vips_webpload_source)
+#define vips_pngsave_buffer             SZ_VIPS_ROUTE_(vips_pngsave_buffer)
+#define vips_thumbnail                  SZ_VIPS_ROUTE_(vips_thumbnail)
+#define vips_thumbnail_buffer           SZ_VIPS_ROUTE_(vips_thumbnail_buffer)
+#define vips_thumbnail_image            SZ_VIPS_ROUTE_(vips_thumbnail_image)
+#define vips_thumbnail_source           SZ_VIPS_ROUTE_(vips_thumbnail_source)
+#define g_free                          SZ_VIPS_ROUTE_(g_free)
+#define g_log_set_handler               SZ_VIPS_ROUTE_(g_log_set_handler)
+#define g_object_unref                  SZ_VIPS_ROUTE_(g_object_unref)
+#endif
+
+#endif
