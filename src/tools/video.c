@@ -320,7 +320,8 @@ static void create_video(struct mcp_call *call, json_t *args)
 
 /* ---- get_video_status, delete_video, remix_video, list_videos ---------------- */
 
-static void get_video_status(struct mcp_call *call, json_t *args)
+/* GET or DELETE /videos/{video_id}, result shaped as shape. */
+static void video_by_id(struct mcp_call *call, json_t *args, const char *method, enum shape shape)
 {
     struct sz_app *app = mcp_call_tool_data(call);
     size_t len = 0;
@@ -330,22 +331,18 @@ static void get_video_status(struct mcp_call *call, json_t *args)
 
     if (!check_id(call, "video_id", id, len) || (client = client_for(call, app)) == NULL)
         return;
-    if ((req = video_req(call, client, "GET", id, "")) != NULL)
-        vreq_run(call, req, SHAPE_VIDEO, NULL);
+    if ((req = video_req(call, client, method, id, "")) != NULL)
+        vreq_run(call, req, shape, NULL);
+}
+
+static void get_video_status(struct mcp_call *call, json_t *args)
+{
+    video_by_id(call, args, "GET", SHAPE_VIDEO);
 }
 
 static void delete_video(struct mcp_call *call, json_t *args)
 {
-    struct sz_app *app = mcp_call_tool_data(call);
-    size_t len = 0;
-    const char *id = tool_arg_string(args, "video_id", &len);
-    struct oai_client *client;
-    struct oai_req *req;
-
-    if (!check_id(call, "video_id", id, len) || (client = client_for(call, app)) == NULL)
-        return;
-    if ((req = video_req(call, client, "DELETE", id, "")) != NULL)
-        vreq_run(call, req, SHAPE_DELETED, NULL);
+    video_by_id(call, args, "DELETE", SHAPE_DELETED);
 }
 
 static void remix_video(struct mcp_call *call, json_t *args)
