@@ -572,6 +572,29 @@ async function row6(fake) {
 
 // ---- main --------------------------------------------------------------------------------
 
+/** CPU time in clock ticks (USER_HZ = 100): the whole machine's busy time, and this
+ *  benchmark's (itself, its finished children, and the fakes still running). */
+function cpuSnapshot(fakes) {
+    const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const [user, nice, system, , , irq, softirq, steal] = f;
+    const stat = (pid) => {
+        try {
+            const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+            const v = s.slice(s.lastIndexOf(')') + 2).split(' ').map(Number);
+            return v; // v[11] utime, v[12] stime, v[13] cutime, v[14] cstime (fields 14-17)
+        } catch {
+            return null;
+        }
+    };
+    const me = stat('self');
+    let ours = me[11] + me[12] + me[13] + me[14];
+    for (const fk of fakes) {
+        const v = fk && stat(fk.child.pid);
+        if (v) ours += v[11] + v[12];
+    }
+    return { busy: user + nice + system + irq + softirq + steal, ours };
+}
+
 let refImage;
 let refInfo;
 
@@ -593,11 +616,18 @@ async function main() {
     const rows = {};
     const t = {};
     const rowFns = { 1: () => row1(fakeSmall), 2: () => row2(fakeLarge), 3: () => row3(fakeLarge), 4: () => row4(fakeLarge), 5: () => row5(fakeLarge), 6: () => row6(fakeLarge) };
+    const fakes = [fakeLarge, fakeSmall];
     for (const k of ROWS) {
         const t0 = Date.now();
         const l = os.loadavg()[0];
+        const c0 = cpuSnapshot(fakes);
         rows[k] = await rowFns[k]();
-        t[k] = { seconds: (Date.now() - t0) / 1000, load_before: l };
+        const c1 = cpuSnapshot(fakes);
+        const seconds = (Date.now() - t0) / 1000;
+        // CPU that processes outside this benchmark used during the row, in cores
+        // (includes kernel threads such as writeback: an upper bound on interference).
+        const others = (c1.busy - c0.busy - (c1.ours - c0.ours)) / 100 / seconds;
+        t[k] = { seconds, load_before: l, others_cores: Math.max(0, others), ours_cores: (c1.ours - c0.ours) / 100 / seconds };
     }
     const load1 = os.loadavg();
     const results = {

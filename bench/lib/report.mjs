@@ -52,7 +52,10 @@ function machine(r, jsonRel) {
                 ['Libraries', `libuv ${l.libuv}, libcurl ${l.libcurl}, jansson ${l.jansson}, libvips ${l.libvips}, libmicrohttpd ${l.libmicrohttpd}, OpenSSL ${l.openssl}`],
                 ['Baselines', `Node ${m.node} (the fake upstream), Python ${m.python} with Pillow ${m.pillow}, ${m.curl.split(' ').slice(0, 2).join(' ')}`],
                 ...(r.rows[2] ? [['Disk', `${num(r.rows[2].disk_fdatasync_bytes_per_s / 1e6)} MB/s sequential write ending in fdatasync (256 MiB, this run)`]] : []),
-                ['Load average', `${r.load_average_start[0].toFixed(2)} at start, ${r.load_average_end[0].toFixed(2)} at end (1-minute); when each row started: ${Object.entries(r.row_timing || {}).map(([k, v]) => `row ${k} ${v.load_before.toFixed(2)}`).join(', ')}`],
+                ['Load average', `${r.load_average_start[0].toFixed(2)} at start, ${r.load_average_end[0].toFixed(2)} at end (1-minute); when each row started: ${Object.entries(r.row_timing || {}).map(([k, v]) => `row ${k} ${v.load_before.toFixed(2)}`).join(', ')}. The benchmark's own processes raise the load while it runs`],
+                ...(Object.values(r.row_timing || {}).some((v) => v.others_cores !== undefined)
+                    ? [['Other work during the run', `CPU used outside the benchmark's processes (including kernel threads such as disk writeback), in cores out of ${m.cores}: ${Object.entries(r.row_timing).map(([k, v]) => `row ${k} ${v.others_cores.toFixed(2)}`).join(', ')}`]]
+                    : []),
             ],
         ),
     ].join('\n');
