@@ -46,8 +46,11 @@
  * reading a readable socket while the sink accepts, so on loopback one socket
  * event could feed megabytes (and their hashing and copying) to the loop before
  * it looks at stdin again: a ping waited hundreds of ms behind 32 downloads.
- * Past this budget the transfer pauses itself and resumes on the next
- * iteration, after the loop has polled every other fd. */
+ * Past this budget the transfer pauses itself; a uv_idle handle counts the
+ * iterations and resumes it on the next one, after the loop has polled every
+ * fd (an active idle handle also keeps that poll from blocking). A 0 ms timer
+ * alone would not do: in libuv 1.44 a timer started from a timer callback
+ * runs again in the same pass, so the iteration would never end. */
 #define SINK_TURN_BUDGET (64u * 1024u)
 
 /* ------------------------------------------------------------------------------------
@@ -131,6 +134,8 @@ struct oai_client {
     CURLM *multi;
     uv_timer_t curl_timer;  /* curl's single timeout */
     uv_timer_t defer_timer; /* client-level work deferred out of curl callbacks */
+    uv_idle_t turn_idle;    /* starts a loop iteration: resumes budget-paused sinks */
+    uint64_t turn;          /* loop iterations counted by turn_idle while it runs */
 
     char *base_url;
     char *origin; /* scheme://host[:port] for messages */
@@ -207,10 +212,11 @@ struct oai_req {
     bool cancel_pending; /* cancelled inside a curl callback: remove at next wake-up */
     bool stalled;
     bool resumed_in_cb;
-    int abort_err;     /* set by a callback that made curl abort the transfer */
-    size_t skip;       /* bytes curl will redeliver after a pause that the sink already has */
-    uint64_t turn_ms;  /* loop time of the iteration that turn_bytes counts */
-    size_t turn_bytes; /* bytes given to the sink in that iteration */
+    int abort_err;      /* set by a callback that made curl abort the transfer */
+    size_t skip;        /* bytes curl will redeliver after a pause that the sink already has */
+    uint64_t turn;      /* the loop iteration that turn_bytes counts */
+    size_t turn_bytes;  /* bytes given to the sink in that iteration */
+    bool budget_paused; /* paused by SINK_TURN_BUDGET; turn_idle_cb resumes it */
     uint64_t last_rx;
     struct header *hdrs;
     size_t n_hdrs, hdr_bytes;
@@ -226,6 +232,7 @@ struct oai_req {
 
 static void attempt_done(struct oai_req *req, CURLcode code);
 static void req_timer_cb(uv_timer_t *t);
+static void turn_idle_cb(uv_idle_t *idle);
 static void pump(struct oai_client *c);
 static void maybe_free_client(struct oai_client *c);
 static void schedule_defer(struct oai_client *c);
@@ -799,8 +806,8 @@ static size_t on_body(char *buf, size_t size, size_t n, void *ud)
     rc = req->sink.on_data(req, buf, len, req->sink.data);
     req->in_on_data = false;
     req->received += len;
-    if (req->turn_ms != req->last_rx) {
-        req->turn_ms = req->last_rx; /* uv_now: fixed within one loop iteration */
+    if (req->turn != req->client->turn) {
+        req->turn = req->client->turn;
         req->turn_bytes = 0;
     }
     req->turn_bytes += len;
@@ -818,11 +825,13 @@ static size_t on_body(char *buf, size_t size, size_t n, void *ud)
         return CURL_WRITEFUNC_PAUSE;
     }
     if (rc == 0 && req->turn_bytes >= SINK_TURN_BUDGET) {
-        /* Enough for this iteration: pause, and resume on the next one. */
+        /* Enough for this iteration: pause; turn_idle_cb resumes it. */
         req->skip = size * n;
         req->paused = true;
-        req->resume_pending = true;
-        uv_timer_start(&req->timer, req_timer_cb, 0, 0);
+        req->budget_paused = true;
+        uv_timer_stop(&req->timer);
+        if (!uv_is_active((uv_handle_t *)&req->client->turn_idle))
+            uv_idle_start(&req->client->turn_idle, turn_idle_cb);
         return CURL_WRITEFUNC_PAUSE;
     }
     return size * n;
@@ -1253,6 +1262,7 @@ static void teardown(struct oai_client *c)
         sock_close(container_of(c->sockets.next, struct sock_ctx, link));
     uv_close((uv_handle_t *)&c->curl_timer, client_timer_closed);
     uv_close((uv_handle_t *)&c->defer_timer, client_timer_closed);
+    uv_close((uv_handle_t *)&c->turn_idle, client_timer_closed);
 }
 
 static void defer_cb(uv_timer_t *t)
@@ -1263,6 +1273,26 @@ static void defer_cb(uv_timer_t *t)
     if (c->closing && !c->torn_down && list_empty(&c->active) && list_empty(&c->queue) &&
         list_empty(&c->waiting))
         teardown(c);
+}
+
+/* A new iteration begins for the budgets, and the transfers that spent theirs
+ * resume (their data flows once this iteration has polled every fd). */
+static void turn_idle_cb(uv_idle_t *idle)
+{
+    struct oai_client *c = idle->data;
+    bool any = false;
+
+    c->turn++;
+    for (struct link *l = c->active.next; l != &c->active; l = l->next) {
+        struct oai_req *req = container_of(l, struct oai_req, link);
+        if (req->budget_paused) {
+            req->budget_paused = false;
+            any = true;
+            oai_req_resume(req);
+        }
+    }
+    if (!any)
+        uv_idle_stop(idle);
 }
 
 static void schedule_defer(struct oai_client *c)
@@ -1378,9 +1408,11 @@ int oai_client_new(uv_loop_t *loop, const struct sz_config *cfg, struct oai_clie
 
     uv_timer_init(loop, &c->curl_timer);
     uv_timer_init(loop, &c->defer_timer);
+    uv_idle_init(loop, &c->turn_idle);
     c->curl_timer.data = c;
     c->defer_timer.data = c;
-    c->open_handles = 2;
+    c->turn_idle.data = c;
+    c->open_handles = 3;
     *pclient = c;
     return 0;
 
