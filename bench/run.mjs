@@ -645,11 +645,23 @@ async function main() {
         problems,
         rows,
     };
+    for (const k of ROWS) results.row_timing[k] = { ...results.row_timing[k], date: results.date, build: results.build };
     const day = started.toISOString().slice(0, 10);
     const resultsDir = path.join(ROOT, 'bench/results');
     fs.mkdirSync(resultsDir, { recursive: true });
     const jsonPath = path.join(resultsDir, QUICK ? 'tmp/quick.json' : `${day}.json`);
     fs.mkdirSync(path.dirname(jsonPath), { recursive: true });
+    // A run of some rows (BENCH_ROWS) replaces those rows in the day's results and keeps
+    // the others, each with the date and build it was measured with.
+    if (!QUICK && fs.existsSync(jsonPath)) {
+        const old = JSON.parse(fs.readFileSync(jsonPath, 'utf8'));
+        for (const [k, v] of Object.entries(old.rows || {})) {
+            if (ROWS.includes(Number(k))) continue;
+            results.rows[k] = v;
+            results.row_timing[k] = { date: old.date, build: old.build, ...(old.row_timing || {})[k] };
+            for (const p of old.problems || []) if (p.startsWith(`row${k}`)) results.problems.push(p);
+        }
+    }
     fs.writeFileSync(jsonPath, JSON.stringify(results, null, 1) + '\n');
     log(`wrote ${path.relative(ROOT, jsonPath)}`);
     if (!QUICK || process.env.BENCH_WRITE_DOC === '1') {

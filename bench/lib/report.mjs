@@ -40,7 +40,10 @@ function machine(r, jsonRel) {
     const m = r.machine;
     const l = m.libs;
     return [
-        `Measured ${r.date.slice(0, 16).replace('T', ' ')} UTC by \`make bench\` (release build${r.build ? `, ${r.build}` : ''}), ${r.runs} runs per figure unless a row says otherwise; it took ${Math.round(r.total_seconds)} s. Raw figures: [${jsonRel}](../${jsonRel}).`,
+        `Measured ${r.date.slice(0, 16).replace('T', ' ')} UTC by \`make bench\` (release build${r.build ? `, ${r.build}` : ''}), ${r.runs} runs per figure unless a row says otherwise; it took ${Math.round(r.total_seconds)} s${r.rows_run.length < Object.keys(r.rows).length ? ` for row${r.rows_run.length > 1 ? 's' : ''} ${r.rows_run.join(', ')}` : ''}. Raw figures: [${jsonRel}](../${jsonRel}).`,
+        ...Object.entries(r.row_timing || {})
+            .filter(([k]) => !r.rows_run.includes(Number(k)))
+            .map(([k, v]) => `\nRow ${k} is from an earlier run: ${String(v.date).slice(0, 16).replace('T', ' ')} UTC, ${v.build}.`),
         '',
         table(
             ['Machine', ''],
