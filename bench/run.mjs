@@ -23,6 +23,7 @@ const { values: argv } = parseArgs({
         bin: { type: 'string', default: path.join(ROOT, 'build-release/sanzaru') },
         driver: { type: 'string', default: path.join(ROOT, 'build-release/bench/mcpdrive') },
         'build-info': { type: 'string', default: '' },
+        report: { type: 'string' }, // only rewrite docs/benchmarks.md from this results JSON
     },
 });
 const BIN = path.resolve(argv.bin);
@@ -672,6 +673,14 @@ async function main() {
     log(`done in ${results.total_seconds.toFixed(0)} s; load average ${load0[0].toFixed(2)} at start, ${load1[0].toFixed(2)} at end`);
 }
 
+if (argv.report) {
+    // `node bench/run.mjs --report bench/results/<date>.json`: the page again, from saved figures.
+    fs.rmSync(tmp, { recursive: true, force: true });
+    const rel = path.relative(ROOT, path.resolve(argv.report));
+    writeReport(path.join(ROOT, 'docs/benchmarks.md'), JSON.parse(fs.readFileSync(argv.report, 'utf8')), rel);
+    console.error(`bench: wrote docs/benchmarks.md from ${rel}`);
+    process.exit(0);
+}
 process.on('SIGINT', () => {
     cleanup().finally(() => process.exit(130));
 });

@@ -26,6 +26,8 @@ const ms = (sm) => spread(sm, 'ms');
 const mib = (sm) => spread(sm, 'MiB', 1 / 1024);
 const us = (sm) => spread(sm, 'µs');
 const x = (v) => `${num(v)}×`;
+// a ratio compared with a target: enough digits that the verdict is visible in the number
+const xt = (v) => `${v.toFixed(v < 10 ? 3 : 1)}×`;
 const kb = (b) => (b ? `${num(b / 1024)} KiB` : 'n/a');
 const GROWTH_KB = 16; // "no growth": anonymous memory at most 4 pages more after the second batch, every run
 const grew = (f) => f.growth_anon_kb.max > GROWTH_KB;
@@ -128,7 +130,7 @@ function section2(r2) {
         `${mib(i.f.hwm_kb)}; anonymous ${num(MiB(i.f.anon_kb.median))} MiB`,
         `${i.f.sha_ok_min}/${i.n} every run`,
         `${i.bestName}: ${ms(i.best)}`,
-        `**${x(i.ratio)}**`,
+        `**${xt(i.ratio)}**`,
         `≤ 1.25× curl: ${mark(i.timeOk)}; ≤ ${i.rssTarget} MiB: ${mark(i.rssOk)}`,
         i.k === 'fsync_on' ? `disk floor for ${i.n} synced files: ${num(i.diskFloor)} ms` : '',
     ]);
@@ -274,7 +276,7 @@ function glance(r) {
                 `${i.n} concurrent downloads, fsync ${i.k === 'fsync_on' ? 'on' : 'off'}`,
                 `${ms(i.f.wall_ms)}, ${mib(i.f.hwm_kb)} peak, ${i.f.sha_ok_min}/${i.n} sha256 ok`,
                 `curl ${num(i.best.median)} ms`,
-                x(i.ratio),
+                xt(i.ratio),
                 `≤ 1.25×; ≤ ${i.rssTarget} MiB`,
                 `time ${mark(i.timeOk)}, RSS ${mark(i.rssOk)}`,
             ]);
