@@ -9,6 +9,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+int tool_register_table(struct mcp_server *server, struct sz_app *app, struct mcp_tool *tools,
+                        size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int rc;
+        tools[i].data = app;
+        if ((rc = mcp_server_add_tool(server, &tools[i])) != 0)
+            return rc;
+    }
+    return 0;
+}
+
 const char *tool_arg_string(const json_t *args, const char *key, size_t *plen)
 {
     json_t *v = json_object_get(args, key);

@@ -12,6 +12,8 @@
 #include "tools/tools.h"
 
 struct mcp_call;
+struct mcp_server;
+struct mcp_tool;
 struct store;
 
 /* JSON Schema text of the optional `overwrite` parameter every writing tool takes. */
@@ -26,6 +28,11 @@ struct store;
     "\"size_bytes\":{\"type\":\"integer\"},\"modified_timestamp\":{\"type\":\"number\"},"          \
     "\"file_type\":{\"type\":\"string\"}},"                                                        \
     "\"required\":[\"filename\",\"size_bytes\",\"modified_timestamp\",\"file_type\"]}"
+
+/* Registers a group's table of n tools, each with app as its data (the rows
+ * are static and must outlive the server). Returns 0 or the first error. */
+int tool_register_table(struct mcp_server *server, struct sz_app *app, struct mcp_tool *tools,
+                        size_t n);
 
 /* A string argument (borrowed) and its byte length, or NULL when absent. */
 const char *tool_arg_string(const json_t *args, const char *key, size_t *plen);

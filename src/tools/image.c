@@ -496,11 +496,6 @@ static struct mcp_tool image_tools[] = {
 
 int tools_register_image(struct mcp_server *server, struct sz_app *app)
 {
-    for (size_t i = 0; i < sizeof(image_tools) / sizeof(image_tools[0]); i++) {
-        int rc;
-        image_tools[i].data = app;
-        if ((rc = mcp_server_add_tool(server, &image_tools[i])) != 0)
-            return rc;
-    }
-    return 0;
+    return tool_register_table(server, app, image_tools,
+                               sizeof(image_tools) / sizeof(image_tools[0]));
 }

@@ -304,11 +304,6 @@ static struct mcp_tool images_api_tools[] = {
 
 int tools_register_images_api(struct mcp_server *server, struct sz_app *app)
 {
-    for (size_t i = 0; i < sizeof(images_api_tools) / sizeof(images_api_tools[0]); i++) {
-        int rc;
-        images_api_tools[i].data = app;
-        if ((rc = mcp_server_add_tool(server, &images_api_tools[i])) != 0)
-            return rc;
-    }
-    return 0;
+    return tool_register_table(server, app, images_api_tools,
+                               sizeof(images_api_tools) / sizeof(images_api_tools[0]));
 }

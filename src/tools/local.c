@@ -124,11 +124,6 @@ static struct mcp_tool local_tools[] = {
 
 int tools_register_local(struct mcp_server *server, struct sz_app *app)
 {
-    for (size_t i = 0; i < sizeof(local_tools) / sizeof(local_tools[0]); i++) {
-        int rc;
-        local_tools[i].data = app;
-        if ((rc = mcp_server_add_tool(server, &local_tools[i])) != 0)
-            return rc;
-    }
-    return 0;
+    return tool_register_table(server, app, local_tools,
+                               sizeof(local_tools) / sizeof(local_tools[0]));
 }

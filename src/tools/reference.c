@@ -219,11 +219,6 @@ static struct mcp_tool reference_tools[] = {
 
 int tools_register_reference(struct mcp_server *server, struct sz_app *app)
 {
-    for (size_t i = 0; i < sizeof(reference_tools) / sizeof(reference_tools[0]); i++) {
-        int rc;
-        reference_tools[i].data = app;
-        if ((rc = mcp_server_add_tool(server, &reference_tools[i])) != 0)
-            return rc;
-    }
-    return 0;
+    return tool_register_table(server, app, reference_tools,
+                               sizeof(reference_tools) / sizeof(reference_tools[0]));
 }

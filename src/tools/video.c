@@ -896,11 +896,6 @@ static struct mcp_tool video_tools[] = {
 
 int tools_register_video(struct mcp_server *server, struct sz_app *app)
 {
-    for (size_t i = 0; i < sizeof(video_tools) / sizeof(video_tools[0]); i++) {
-        int rc;
-        video_tools[i].data = app;
-        if ((rc = mcp_server_add_tool(server, &video_tools[i])) != 0)
-            return rc;
-    }
-    return 0;
+    return tool_register_table(server, app, video_tools,
+                               sizeof(video_tools) / sizeof(video_tools[0]));
 }
