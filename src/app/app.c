@@ -5,10 +5,10 @@
 #include "fmacros.h"
 
 #include "app/app.h"
-#include "app/cli.h"
-#include "common/config.h"
-#include "common/err.h"
-#include "common/log.h"
+#include "app/args.h"
+#include "app/config.h"
+#include "core/err.h"
+#include "core/log.h"
 #include "imaging/imaging.h"
 #include "mcp/server.h"
 #include "openai/client.h"
@@ -121,12 +121,12 @@ static void open_stores(struct app_state *st)
 int sz_main(int argc, char **argv, sz_register_fn *extra)
 {
     struct app_state st;
-    struct sz_cli cli;
+    struct sz_args cli;
     char err[512];
     int rc;
 
     memset(&st, 0, sizeof(st));
-    if (sz_cli_parse(argc, argv, &cli, err, sizeof(err)) != 0) {
+    if (sz_args_parse(argc, argv, &cli, err, sizeof(err)) != 0) {
         fprintf(stderr, "sanzaru: %s\n", err);
         return 2;
     }

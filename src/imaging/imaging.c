@@ -27,8 +27,8 @@
 
 #include "imaging/vips_dl.h"
 
-#include "common/err.h"
-#include "common/log.h"
+#include "core/err.h"
+#include "core/log.h"
 
 /* libvips policy, applied once in img_init:
  *

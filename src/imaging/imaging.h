@@ -16,7 +16,7 @@
  * error (SZ_ECORRUPT) with a message, never a crash.
  *
  * Errors: every heavy function returns 0 or a negative code from
- * common/err.h and writes one user-readable sentence to errbuf (which may be
+ * core/err.h and writes one user-readable sentence to errbuf (which may be
  * NULL when errlen is 0); IMG_ERRMSG_LEN bytes are always enough. */
 #ifndef SZ_IMAGING_H
 #define SZ_IMAGING_H

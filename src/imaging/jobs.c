@@ -12,8 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/base64.h"
-#include "common/err.h"
+#include "core/base64.h"
+#include "core/err.h"
 #include "imaging/imaging.h"
 
 enum job_kind { KIND_FIT, KIND_DECODE_PROBE, KIND_ENCODE };

@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
-#include "common/err.h"
+#include "core/err.h"
 
 /* libuv's MAX_THREADPOOL_SIZE. */
 #define UV_POOL_LIMIT 1024

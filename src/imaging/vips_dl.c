@@ -5,8 +5,8 @@
 
 #define SZ_VIPS_DL_IMPL 1
 #include "imaging/vips_dl.h"
-#include "common/err.h"
-#include "common/log.h"
+#include "core/err.h"
+#include "core/log.h"
 
 #include <dlfcn.h>
 #include <pthread.h>

@@ -3,7 +3,7 @@
 #include "fmacros.h"
 
 #include "mcp/schema.h"
-#include "common/err.h"
+#include "core/err.h"
 
 #include <math.h>
 #include <regex.h>

@@ -9,7 +9,7 @@
 
 #include "mcp/server.h"
 #include "mcp/schema.h"
-#include "common/err.h"
+#include "core/err.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -25,7 +25,7 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "common/log.h"
+#include "core/log.h"
 
 struct mcp_server;
 struct mcp_session;

@@ -17,9 +17,9 @@
 #include "fmacros.h"
 
 #include "openai/client.h"
-#include "common/config.h"
-#include "common/err.h"
-#include "common/log.h"
+#include "app/config.h"
+#include "core/err.h"
+#include "core/log.h"
 
 #include <curl/curl.h>
 #include <errno.h>

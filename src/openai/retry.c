@@ -7,7 +7,7 @@
 #include "fmacros.h"
 
 #include "openai/retry.h"
-#include "common/err.h"
+#include "core/err.h"
 
 #include <ctype.h>
 #include <math.h>

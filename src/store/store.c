@@ -7,9 +7,9 @@
 
 #include "store/store_int.h"
 
-#include "common/config.h"
-#include "common/err.h"
-#include "common/log.h"
+#include "app/config.h"
+#include "core/err.h"
+#include "core/log.h"
 
 #include <ctype.h>
 #include <dirent.h>

@@ -6,7 +6,7 @@
 
 #include "store/store_int.h"
 
-#include "common/err.h"
+#include "core/err.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -18,8 +18,8 @@
 
 #include "store/store_int.h"
 
-#include "common/err.h"
-#include "common/log.h"
+#include "core/err.h"
+#include "core/log.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -10,8 +10,8 @@
  * the tool sent is a deep copy with type and model filled in. */
 #include "fmacros.h"
 
-#include "common/config.h"
-#include "common/err.h"
+#include "app/config.h"
+#include "core/err.h"
 #include "mcp/server.h"
 #include "openai/client.h"
 #include "store/store.h"

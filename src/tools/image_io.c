@@ -4,9 +4,9 @@
 #include "fmacros.h"
 
 #include "tools/image_io.h"
-#include "common/config.h"
-#include "common/err.h"
-#include "common/log.h"
+#include "app/config.h"
+#include "core/err.h"
+#include "core/log.h"
 #include "mcp/server.h"
 #include "openai/client.h"
 #include "tools/common.h"

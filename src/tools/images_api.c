@@ -11,8 +11,8 @@
  * images and the mask (read and checked by content). */
 #include "fmacros.h"
 
-#include "common/config.h"
-#include "common/err.h"
+#include "app/config.h"
+#include "core/err.h"
 #include "mcp/server.h"
 #include "openai/client.h"
 #include "store/store.h"

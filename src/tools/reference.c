@@ -4,7 +4,7 @@
  * bounded imaging pool; the PNG is published atomically by the store. */
 #include "fmacros.h"
 
-#include "common/err.h"
+#include "core/err.h"
 #include "imaging/imaging.h"
 #include "mcp/server.h"
 #include "store/store.h"

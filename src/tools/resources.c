@@ -6,8 +6,8 @@
  * RESOURCE_MAX_BYTES runs on the thread pool. */
 #include "fmacros.h"
 
-#include "common/base64.h"
-#include "common/err.h"
+#include "core/base64.h"
+#include "core/err.h"
 #include "mcp/server.h"
 #include "store/store.h"
 #include "tools/common.h"

@@ -10,9 +10,9 @@
  * Thread: everything here runs on the loop thread. */
 #include "fmacros.h"
 
-#include "common/config.h"
-#include "common/err.h"
-#include "common/sha256.h"
+#include "app/config.h"
+#include "core/err.h"
+#include "core/sha256.h"
 #include "imaging/imaging.h"
 #include "mcp/server.h"
 #include "openai/client.h"

@@ -18,9 +18,9 @@
 
 #include "transport/http.h"
 #include "transport/http_int.h"
-#include "common/config.h"
-#include "common/err.h"
-#include "common/log.h"
+#include "app/config.h"
+#include "core/err.h"
+#include "core/log.h"
 #include "mcp/server.h"
 
 #include <arpa/inet.h>

@@ -6,7 +6,7 @@
 #include "fmacros.h"
 
 #include "transport/http_int.h"
-#include "common/err.h"
+#include "core/err.h"
 
 #include <inttypes.h>
 #include <stdio.h>

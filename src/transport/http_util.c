@@ -5,7 +5,7 @@
 #include "fmacros.h"
 
 #include "transport/http_int.h"
-#include "common/err.h"
+#include "core/err.h"
 #include "mcp/server.h"
 
 #include <arpa/inet.h>

@@ -5,8 +5,8 @@
 #include "fmacros.h"
 
 #include "transport/stdio.h"
-#include "common/err.h"
-#include "common/log.h"
+#include "core/err.h"
+#include "core/log.h"
 #include "mcp/server.h"
 
 #include <stdbool.h>

@@ -10,8 +10,8 @@
  * shuts down cleanly on SIGINT/SIGTERM. */
 #include "fmacros.h"
 
-#include "common/err.h"
-#include "common/log.h"
+#include "core/err.h"
+#include "core/log.h"
 #include "mcp/server.h"
 #include "transport/http.h"
 

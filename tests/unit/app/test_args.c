@@ -10,12 +10,12 @@
 
 #include <string.h>
 
-#include "app/cli.h"
-#include "common/err.h"
+#include "app/args.h"
+#include "core/err.h"
 
 static char program[] = "sanzaru";
 
-static int parse(struct sz_cli *cli, char *err, size_t errlen, int argc, ...)
+static int parse(struct sz_args *cli, char *err, size_t errlen, int argc, ...)
 {
     char *argv[16] = {program};
     va_list ap;
@@ -24,12 +24,12 @@ static int parse(struct sz_cli *cli, char *err, size_t errlen, int argc, ...)
     for (int i = 1; i <= argc; i++)
         argv[i] = va_arg(ap, char *);
     va_end(ap);
-    return sz_cli_parse(argc + 1, argv, cli, err, errlen);
+    return sz_args_parse(argc + 1, argv, cli, err, errlen);
 }
 
 static void test_defaults(void **state)
 {
-    struct sz_cli cli;
+    struct sz_args cli;
     char err[256] = "";
     (void)state;
     assert_int_equal(parse(&cli, err, sizeof(err), 0), 0);
@@ -42,7 +42,7 @@ static void test_defaults(void **state)
 
 static void test_values(void **state)
 {
-    struct sz_cli cli;
+    struct sz_args cli;
     char err[256] = "";
     (void)state;
     assert_int_equal(parse(&cli, err, sizeof(err), 7, "--transport", "http", "--host=0.0.0.0",
@@ -78,13 +78,13 @@ static void test_refusals(void **state)
     };
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        struct sz_cli cli;
+        struct sz_args cli;
         char err[256] = "";
         char *argv[4] = {program, NULL, NULL, NULL};
         int argc = 1;
         for (int j = 0; j < 3 && cases[i].args[j] != NULL; j++)
             argv[argc++] = (char *)(uintptr_t)cases[i].args[j];
-        assert_int_equal(sz_cli_parse(argc, argv, &cli, err, sizeof(err)), SZ_EINVAL);
+        assert_int_equal(sz_args_parse(argc, argv, &cli, err, sizeof(err)), SZ_EINVAL);
         if (strstr(err, cases[i].reason) == NULL)
             fail_msg("case %zu: '%s' does not mention '%s'", i, err, cases[i].reason);
         assert_null(strchr(err, '\n'));

@@ -1,9 +1,9 @@
-/* Command-line parsing for cli.h. A bad command line is a one-line reason and
+/* Command-line parsing for args.h. A bad command line is a one-line reason and
  * exit status 2, never a half-started server. */
 #include "fmacros.h"
 
-#include "app/cli.h"
-#include "common/err.h"
+#include "app/args.h"
+#include "core/err.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -35,7 +35,7 @@ static bool is_option(const char *arg, const char *name)
     return strncmp(arg, name, n) == 0 && (arg[n] == '\0' || arg[n] == '=');
 }
 
-int sz_cli_parse(int argc, char **argv, struct sz_cli *cli, char *err, size_t errlen)
+int sz_args_parse(int argc, char **argv, struct sz_args *cli, char *err, size_t errlen)
 {
     memset(cli, 0, sizeof(*cli));
     cli->transport = SZ_TRANSPORT_STDIO;

@@ -3,17 +3,17 @@
  * sanzaru [--transport stdio|http] [--host H] [--port P] [--log-level L]
  *         [--stateless] [--allow-unauthenticated] [--version] [--help]
  * Both "--flag value" and "--flag=value" are accepted. */
-#ifndef SZ_APP_CLI_H
-#define SZ_APP_CLI_H
+#ifndef SZ_APP_ARGS_H
+#define SZ_APP_ARGS_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "common/log.h"
+#include "core/log.h"
 
 enum sz_transport_kind { SZ_TRANSPORT_STDIO, SZ_TRANSPORT_HTTP };
 
-struct sz_cli {
+struct sz_args {
     enum sz_transport_kind transport;
     const char *host; /* borrowed from argv or a literal */
     int port;
@@ -27,6 +27,6 @@ struct sz_cli {
 
 /* Fills *cli from argv (borrowed). Returns 0, or SZ_EINVAL with a one-line
  * reason in err (exit status 2). */
-int sz_cli_parse(int argc, char **argv, struct sz_cli *cli, char *err, size_t errlen);
+int sz_args_parse(int argc, char **argv, struct sz_args *cli, char *err, size_t errlen);
 
 #endif

@@ -6,8 +6,8 @@
  * padded, group. */
 #include "fmacros.h"
 
-#include "common/base64.h"
-#include "common/err.h"
+#include "core/base64.h"
+#include "core/err.h"
 
 #include <stdint.h>
 #include <stdlib.h>

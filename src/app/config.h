@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-#include "common/log.h"
+#include "core/log.h"
 
 struct sz_config {
     /* OpenAI */

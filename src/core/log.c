@@ -3,8 +3,8 @@
  * concurrently with them. */
 #include "fmacros.h"
 
-#include "common/log.h"
-#include "common/err.h"
+#include "core/log.h"
+#include "core/err.h"
 
 #include <stdarg.h>
 #include <stdio.h>

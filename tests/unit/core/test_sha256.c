@@ -11,8 +11,8 @@
 
 #include <cmocka.h>
 
-#include "common/err.h"
-#include "common/sha256.h"
+#include "core/err.h"
+#include "core/sha256.h"
 
 static void test_known_vectors(void **state)
 {

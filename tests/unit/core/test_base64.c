@@ -12,8 +12,8 @@
 
 #include <cmocka.h>
 
-#include "common/base64.h"
-#include "common/err.h"
+#include "core/base64.h"
+#include "core/err.h"
 
 /* Decodes s and compares with want (or expects rc). */
 static void check_decode(const char *s, int want_rc, const char *want)

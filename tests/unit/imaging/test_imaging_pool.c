@@ -22,7 +22,7 @@
 #include <cmocka.h>
 #include <uv.h>
 
-#include "common/err.h"
+#include "core/err.h"
 #include "imaging/pool.h"
 
 #define UV_THREADS 6

@@ -3,8 +3,8 @@
  * works with the default provider OpenSSL 3 loads on first use. */
 #include "fmacros.h"
 
-#include "common/sha256.h"
-#include "common/err.h"
+#include "core/sha256.h"
+#include "core/err.h"
 
 #include <openssl/evp.h>
 

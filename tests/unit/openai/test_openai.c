@@ -21,9 +21,9 @@
 #include <jansson.h>
 #include <uv.h>
 
-#include "common/config.h"
-#include "common/err.h"
-#include "common/log.h"
+#include "app/config.h"
+#include "core/err.h"
+#include "core/log.h"
 #include "openai/client.h"
 #include "openai/retry.h"
 

@@ -24,8 +24,8 @@
 #include <uv.h>
 #include <vips/vips.h>
 
-#include "common/base64.h"
-#include "common/err.h"
+#include "core/base64.h"
+#include "core/err.h"
 #include "imaging/imaging.h"
 
 /* ---- generating inputs ---- */

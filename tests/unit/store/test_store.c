@@ -28,8 +28,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/config.h"
-#include "common/err.h"
+#include "app/config.h"
+#include "core/err.h"
 #include "store/store.h"
 
 struct fx {

@@ -3,8 +3,8 @@
  * instead of silently becoming a default. */
 #include "fmacros.h"
 
-#include "common/config.h"
-#include "common/err.h"
+#include "app/config.h"
+#include "core/err.h"
 
 #include <errno.h>
 #include <stdio.h>

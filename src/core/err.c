@@ -1,7 +1,7 @@
 /* Text and names for the error table in err.h; libuv's own table for the rest. */
 #include "fmacros.h"
 
-#include "common/err.h"
+#include "core/err.h"
 
 #include <uv.h>
 
