@@ -118,6 +118,33 @@ static void open_stores(struct app_state *st)
         SZ_ERROR("%s", st->app.images_error);
 }
 
+/* Maps the SANZARU_HTTP_* settings and the command line onto the HTTP transport's options
+ * and starts it. Returns 0, or the exit status after saying why on stderr: 2 for a bad
+ * setting, 1 when the transport could not start. */
+static int start_http(struct app_state *st, const struct sz_args *cli)
+{
+    struct http_options opts;
+    char err[512];
+
+    if (sz_config_http(&st->cfg, &opts, err, sizeof(err)) != 0) {
+        fprintf(stderr, "sanzaru: %s\n", err);
+        return 2;
+    }
+    opts.host = cli->host;
+    opts.port = (unsigned)cli->port;
+    opts.stateless = cli->stateless;
+    opts.allow_unauthenticated = cli->allow_unauthenticated;
+    if (http_transport_start(&st->loop, st->server, &opts, &st->http, err, sizeof(err)) != 0) {
+        fprintf(stderr, "sanzaru: %s\n", err);
+        return 1;
+    }
+    SZ_INFO("sanzaru %s on http://%s:%u/mcp%s; videos: %s; images: %s", SZ_VERSION, cli->host,
+            http_transport_port(st->http), cli->stateless ? " (stateless)" : "",
+            st->app.videos ? store_path(st->app.videos) : "(unavailable)",
+            st->app.images ? store_path(st->app.images) : "(unavailable)");
+    return 0;
+}
+
 int sz_main(int argc, char **argv, sz_register_fn *extra)
 {
     struct app_state st;
@@ -184,26 +211,9 @@ int sz_main(int argc, char **argv, sz_register_fn *extra)
     }
 
     if (cli.transport == SZ_TRANSPORT_HTTP) {
-        struct http_options opts;
-        if (http_options_load(&opts, &st.cfg, err, sizeof(err)) != 0) {
-            fprintf(stderr, "sanzaru: %s\n", err);
-            st.exit_status = 2;
+        st.exit_status = start_http(&st, &cli);
+        if (st.exit_status != 0)
             goto out;
-        }
-        opts.host = cli.host;
-        opts.port = (unsigned)cli.port;
-        opts.stateless = cli.stateless;
-        opts.allow_unauthenticated = cli.allow_unauthenticated;
-        rc = http_transport_start(&st.loop, st.server, &opts, &st.http, err, sizeof(err));
-        if (rc != 0) {
-            fprintf(stderr, "sanzaru: %s\n", err);
-            st.exit_status = 1;
-            goto out;
-        }
-        SZ_INFO("sanzaru %s on http://%s:%u/mcp%s; videos: %s; images: %s", SZ_VERSION, cli.host,
-                http_transport_port(st.http), cli.stateless ? " (stateless)" : "",
-                st.app.videos ? store_path(st.app.videos) : "(unavailable)",
-                st.app.images ? store_path(st.app.images) : "(unavailable)");
     } else {
         struct stdio_options opts = {
             .in_fd = 0,

@@ -5,6 +5,8 @@
 
 #include "app/config.h"
 #include "core/err.h"
+#include "core/parse.h"
+#include "transport/http.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -139,4 +141,43 @@ void sz_config_free(struct sz_config *cfg)
     free(cfg->http_token);
     free(cfg->allowed_origins);
     memset(cfg, 0, sizeof(*cfg));
+}
+
+/* One SANZARU_HTTP_* number: *pv keeps its value when the variable is unset or empty. */
+static int http_num(const char *name, long long min, long long max, long long *pv, char *err,
+                    size_t errlen)
+{
+    return sz_parse_setting(name, getenv(name), min, max, pv, err, errlen);
+}
+
+int sz_config_http(const struct sz_config *cfg, struct http_options *o, char *err, size_t errlen)
+{
+    long long body, sessions, conns, idle, request, ttl;
+    int rc;
+
+    http_options_init(o);
+    body = (long long)o->max_body;
+    sessions = o->max_sessions;
+    conns = o->max_connections;
+    idle = o->connection_timeout_s;
+    request = o->request_timeout_s;
+    ttl = (long long)(o->session_ttl_ms / 1000);
+    if ((rc = http_num("SANZARU_HTTP_MAX_BODY", 1024, 1ll << 30, &body, err, errlen)) != 0 ||
+        (rc = http_num("SANZARU_HTTP_MAX_SESSIONS", 1, 1000000, &sessions, err, errlen)) != 0 ||
+        (rc = http_num("SANZARU_HTTP_MAX_CONNECTIONS", 1, 1000000, &conns, err, errlen)) != 0 ||
+        (rc = http_num("SANZARU_HTTP_CONNECTION_TIMEOUT", 1, 86400, &idle, err, errlen)) != 0 ||
+        (rc = http_num("SANZARU_HTTP_REQUEST_TIMEOUT", 1, 86400, &request, err, errlen)) != 0 ||
+        (rc = http_num("SANZARU_HTTP_SESSION_TTL", 1, 31ll * 86400, &ttl, err, errlen)) != 0)
+        return rc;
+    o->max_body = (size_t)body;
+    o->max_sessions = (unsigned)sessions;
+    o->max_connections = (unsigned)conns;
+    o->connection_timeout_s = (unsigned)idle;
+    o->request_timeout_s = (unsigned)request;
+    o->session_ttl_ms = (uint64_t)ttl * 1000;
+    if (cfg != NULL) {
+        o->token = cfg->http_token;
+        o->allowed_origins = cfg->allowed_origins;
+    }
+    return 0;
 }

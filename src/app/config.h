@@ -51,6 +51,16 @@ struct sz_config {
 int sz_config_load(struct sz_config *cfg, char *errbuf, size_t errlen);
 void sz_config_free(struct sz_config *cfg);
 
+/* The HTTP transport's options: http_options_init's defaults, then the SANZARU_HTTP_*
+ * numbers from the environment (SANZARU_HTTP_MAX_BODY, _MAX_SESSIONS, _MAX_CONNECTIONS,
+ * _CONNECTION_TIMEOUT, _REQUEST_TIMEOUT, _SESSION_TTL), then the token and allowed
+ * origins of cfg (borrowed: o's strings point into cfg, which must outlive o; cfg may be
+ * NULL to set neither). Returns 0, or SZ_EINVAL with a one-line reason naming the
+ * variable in err. Read only when the HTTP transport is chosen, so a stdio server does
+ * not fail on an HTTP setting. */
+struct http_options;
+int sz_config_http(const struct sz_config *cfg, struct http_options *o, char *err, size_t errlen);
+
 /* The process-wide configuration, set once by main (or a test) before the loop
  * runs. Borrowed; lives until exit. */
 const struct sz_config *sz_config_get(void);

@@ -28,7 +28,6 @@
 #include <uv.h>
 
 struct mcp_server;
-struct sz_config;
 struct http_transport;
 
 struct http_options {
@@ -49,14 +48,10 @@ struct http_options {
     uint64_t keepalive_ms;         /* SSE comment on idle streams; default 15 s */
 };
 
-/* Fills *o with the defaults above (host/path/token/origins point to static or NULL). */
+/* Fills *o with the defaults above (host/path/token/origins point to static or NULL). The
+ * transport reads no environment: app/ maps the SANZARU_HTTP_* variables onto these
+ * fields (sz_config_http). */
 void http_options_init(struct http_options *o);
-
-/* http_options_init, then the SANZARU_HTTP_* numbers from the environment, and token and
- * allowed origins from cfg (borrowed; may be NULL to read neither). Returns 0, or
- * SZ_EINVAL with a one-line reason naming the variable in err. */
-int http_options_load(struct http_options *o, const struct sz_config *cfg, char *err,
-                      size_t errlen);
 
 /* Binds and starts serving on loop. server is borrowed and must outlive the transport.
  * opts is copied (strings too). On success returns 0 and sets *pt. On failure returns a

@@ -16,33 +16,31 @@
 void http_sse_log_init(struct http_sse_log *l, size_t max_bytes, size_t max_count)
 {
     memset(l, 0, sizeof(*l));
+    sz_list_init(&l->events);
     l->next_seq = 1;
     l->max_bytes = max_bytes;
     l->max_count = max_count;
 }
 
-/* Drops old events until the log fits its budget or nothing more may go. */
+/* Drops old events until the log fits its budget or nothing more may go. The newest
+ * event is never dropped (it was just added). */
 static void trim_log(struct http_sse_log *l, uint64_t pinned)
 {
-    struct http_event **pp = &l->head;
-    struct http_event *prev = NULL;
+    struct sz_link *pos, *tmp;
 
-    while (*pp != NULL && (l->bytes > l->max_bytes || l->count > l->max_count)) {
-        struct http_event *ev = *pp;
-        if (ev->final || ev->seq == pinned || ev == l->tail) {
-            prev = ev;
-            pp = &ev->next;
+    SZ_LIST_FOREACH_SAFE(pos, tmp, &l->events)
+    {
+        struct http_event *ev = container_of(pos, struct http_event, link);
+        if (l->bytes <= l->max_bytes && l->count <= l->max_count)
+            break;
+        if (ev->final || ev->seq == pinned || pos == l->events.prev)
             continue;
-        }
-        *pp = ev->next;
+        sz_list_remove(pos);
         l->bytes -= ev->len;
         l->count--;
         l->dropped++;
         free(ev);
     }
-    if (*pp == NULL)
-        l->tail = prev;
-    /* The tail is never dropped, so it stays valid when the loop ends early. */
 }
 
 int http_sse_log_push(struct http_sse_log *l, uint64_t stream_id, const char *json, size_t len,
@@ -60,7 +58,6 @@ int http_sse_log_push(struct http_sse_log *l, uint64_t stream_id, const char *js
     ev = malloc(sizeof(*ev) + (size_t)hn + len + sizeof(tail));
     if (ev == NULL)
         return SZ_ENOMEM;
-    ev->next = NULL;
     ev->seq = l->next_seq++;
     ev->final = final;
     ev->data_off = (size_t)hn;
@@ -69,11 +66,7 @@ int http_sse_log_push(struct http_sse_log *l, uint64_t stream_id, const char *js
     memcpy(ev->text, head, (size_t)hn);
     memcpy(ev->text + hn, json, len);
     memcpy(ev->text + (size_t)hn + len, tail, sizeof(tail)); /* keeps a NUL after the event */
-    if (l->tail != NULL)
-        l->tail->next = ev;
-    else
-        l->head = ev;
-    l->tail = ev;
+    sz_list_push_back(&l->events, &ev->link);
     l->count++;
     l->bytes += ev->len;
     trim_log(l, pinned);
@@ -82,21 +75,38 @@ int http_sse_log_push(struct http_sse_log *l, uint64_t stream_id, const char *js
 
 const struct http_event *http_sse_log_find(const struct http_sse_log *l, uint64_t seq)
 {
-    for (const struct http_event *ev = l->head; ev != NULL; ev = ev->next)
+    struct sz_link *pos;
+
+    SZ_LIST_FOREACH(pos, &l->events)
+    {
+        const struct http_event *ev = container_of(pos, struct http_event, link);
         if (ev->seq >= seq)
             return ev;
+    }
     return NULL;
+}
+
+const struct http_event *http_sse_log_first(const struct http_sse_log *l)
+{
+    struct sz_link *pos = sz_list_first(&l->events);
+    return pos != NULL ? container_of(pos, struct http_event, link) : NULL;
+}
+
+const struct http_event *http_sse_log_last(const struct http_sse_log *l)
+{
+    struct sz_link *pos = l->events.prev;
+    return pos != &l->events ? container_of(pos, struct http_event, link) : NULL;
 }
 
 void http_sse_log_free(struct http_sse_log *l)
 {
-    struct http_event *ev = l->head;
-    while (ev != NULL) {
-        struct http_event *next = ev->next;
-        free(ev);
-        ev = next;
+    struct sz_link *pos, *tmp;
+
+    SZ_LIST_FOREACH_SAFE(pos, tmp, &l->events)
+    {
+        sz_list_remove(pos);
+        free(container_of(pos, struct http_event, link));
     }
-    l->head = l->tail = NULL;
     l->count = 0;
     l->bytes = 0;
 }

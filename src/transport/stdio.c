@@ -6,6 +6,7 @@
 
 #include "transport/stdio.h"
 #include "core/err.h"
+#include "core/list.h"
 #include "core/log.h"
 #include "mcp/server.h"
 
@@ -30,7 +31,7 @@ union stream_handle {
 };
 
 struct out_chunk {
-    struct out_chunk *next;
+    struct sz_link link; /* in file_queue (file mode) */
     uv_write_t write_req;
     uv_fs_t fs_req;
     size_t len;
@@ -56,8 +57,8 @@ struct stdio_transport {
     /* output */
     bool out_is_file;
     union stream_handle out;
-    struct out_chunk *file_head, *file_tail; /* file mode queue; head is being written */
-    size_t out_queued;                       /* bytes accepted but not yet written */
+    struct sz_link file_queue; /* file mode: chunks in order; the first is being written */
+    size_t out_queued;         /* bytes accepted but not yet written */
     bool out_broken;
 
     /* shutdown */
@@ -108,9 +109,7 @@ static void file_write_done(uv_fs_t *req)
         t->out_broken = true;
         SZ_WARN("stdout: %s", uv_strerror((int)n));
     }
-    t->file_head = c->next;
-    if (t->file_head == NULL)
-        t->file_tail = NULL;
+    sz_list_remove(&c->link);
     output_drained(t, c->len);
     free(c);
     file_write_next(t);
@@ -118,16 +117,16 @@ static void file_write_done(uv_fs_t *req)
 
 static void file_write_next(struct stdio_transport *t)
 {
-    struct out_chunk *c = t->file_head;
+    struct sz_link *first = sz_list_first(&t->file_queue);
+    struct out_chunk *c;
     uv_buf_t buf;
 
-    if (c == NULL)
+    if (first == NULL)
         return;
+    c = container_of(first, struct out_chunk, link);
     if (t->out_broken) {
         /* Drop the rest: nobody will read it. */
-        t->file_head = c->next;
-        if (t->file_head == NULL)
-            t->file_tail = NULL;
+        sz_list_remove(&c->link);
         output_drained(t, c->len);
         free(c);
         file_write_next(t);
@@ -138,9 +137,7 @@ static void file_write_next(struct stdio_transport *t)
     c->write_req.data = t;
     if (uv_fs_write(t->loop, &c->fs_req, t->opts.out_fd, &buf, 1, -1, file_write_done) < 0) {
         t->out_broken = true;
-        t->file_head = c->next;
-        if (t->file_head == NULL)
-            t->file_tail = NULL;
+        sz_list_remove(&c->link);
         output_drained(t, c->len);
         free(c);
     }
@@ -165,18 +162,14 @@ static void send_line(void *ctx, const char *msg, size_t len, const json_t *rela
     memcpy(c->data, msg, len);
     c->data[len] = '\n';
     c->len = len + 1;
-    c->next = NULL;
+    sz_list_init(&c->link);
     t->out_queued += c->len;
     if (t->out_queued > OUT_HIGH_WATER && t->reading)
         stop_reading(t); /* backpressure: the client is not draining stdout */
 
     if (t->out_is_file) {
-        bool idle = t->file_head == NULL;
-        if (t->file_tail)
-            t->file_tail->next = c;
-        else
-            t->file_head = c;
-        t->file_tail = c;
+        bool idle = sz_list_empty(&t->file_queue);
+        sz_list_push_back(&t->file_queue, &c->link);
         if (idle)
             file_write_next(t);
         return;
@@ -417,7 +410,7 @@ static void maybe_done(struct stdio_transport *t)
         return; /* flush first */
     if (t->in_is_file && t->reading)
         return; /* a read is in flight */
-    if (t->file_head != NULL)
+    if (!sz_list_empty(&t->file_queue))
         return;
     t->done = true;
     uv_close((uv_handle_t *)&t->drain_timer, handle_closed);
@@ -476,6 +469,7 @@ int stdio_transport_start(uv_loop_t *loop, struct mcp_server *server,
         return UV_ENOMEM;
     t->loop = loop;
     t->opts = *opts;
+    sz_list_init(&t->file_queue);
     if (t->opts.max_line == 0)
         t->opts.max_line = DEFAULT_MAX_LINE;
     if (t->opts.grace_ms == 0)

@@ -10,6 +10,7 @@
  * shuts down cleanly on SIGINT/SIGTERM. */
 #include "fmacros.h"
 
+#include "app/config.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "mcp/server.h"
@@ -522,7 +523,7 @@ int main(int argc, char **argv)
     memset(&app, 0, sizeof(app));
     if (env_level != NULL && sz_log_parse_level(env_level, &level) != 0)
         return usage("LOG_LEVEL is not a level");
-    if (http_options_load(&o, NULL, err, sizeof(err)) != 0)
+    if (sz_config_http(NULL, &o, err, sizeof(err)) != 0)
         return usage(err);
     o.token = getenv("SANZARU_HTTP_TOKEN");
     o.allowed_origins = getenv("SANZARU_ALLOWED_ORIGINS");
