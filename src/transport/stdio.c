@@ -18,8 +18,7 @@
 #define DEFAULT_MAX_LINE (16u * 1024u * 1024u)
 #define DEFAULT_GRACE_MS 10000
 #define READ_CHUNK       (64u * 1024u)
-#define OUT_HIGH_WATER   (64u * 1024u * 1024u)
-#define OUT_LOW_WATER    (16u * 1024u * 1024u)
+#define DEFAULT_MAX_OUT  (64u * 1024u * 1024u)
 #define DRAIN_POLL_MS    10
 
 union stream_handle {
@@ -78,7 +77,7 @@ static void maybe_done(struct stdio_transport *t);
 static void output_drained(struct stdio_transport *t, size_t len)
 {
     t->out_queued -= len;
-    if (!t->reading && !t->in_eof && !t->session_closed && t->out_queued < OUT_LOW_WATER)
+    if (!t->reading && !t->in_eof && !t->session_closed && t->out_queued < t->opts.max_output / 4)
         start_reading(t);
     maybe_done(t);
 }
@@ -164,7 +163,7 @@ static void send_line(void *ctx, const char *msg, size_t len, const json_t *rela
     c->len = len + 1;
     sz_list_init(&c->link);
     t->out_queued += c->len;
-    if (t->out_queued > OUT_HIGH_WATER && t->reading)
+    if (t->out_queued > t->opts.max_output && t->reading)
         stop_reading(t); /* backpressure: the client is not draining stdout */
 
     if (t->out_is_file) {
@@ -325,7 +324,7 @@ static void file_read_cb(uv_fs_t *req)
         input_ended(t);
         return;
     }
-    if (!t->in_eof && !t->session_closed && t->out_queued <= OUT_HIGH_WATER)
+    if (!t->in_eof && !t->session_closed && t->out_queued <= t->opts.max_output)
         start_reading(t);
 }
 
@@ -474,6 +473,8 @@ int stdio_transport_start(uv_loop_t *loop, struct mcp_server *server,
         t->opts.max_line = DEFAULT_MAX_LINE;
     if (t->opts.grace_ms == 0)
         t->opts.grace_ms = DEFAULT_GRACE_MS;
+    if (t->opts.max_output == 0)
+        t->opts.max_output = DEFAULT_MAX_OUT;
 
     if ((rc = open_stream(loop, opts->in_fd, &t->in, true, &t->in_is_file)) != 0) {
         snprintf(err, errlen, "cannot read stdin: %s", uv_strerror(rc));

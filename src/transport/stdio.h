@@ -27,6 +27,8 @@ struct stdio_options {
     int in_fd;              /* usually 0 */
     int out_fd;             /* usually 1 */
     size_t max_line;        /* bytes; 0 means 16 MiB */
+    size_t max_output;      /* bytes of replies waiting to be written before stdin is paused;
+                               0 means 64 MiB; reading resumes below a quarter of it */
     uint64_t grace_ms;      /* after stdin ends; 0 means 10 s */
     stdio_done_fn *on_done; /* runs once, when everything is flushed and closed */
     void *data;
