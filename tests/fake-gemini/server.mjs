@@ -70,7 +70,7 @@ const OUTCOMES = new Set(['completed', 'failed', 'safety', 'incomplete', 'cancel
 const TERMINAL = new Set(['completed', 'failed', 'cancelled', 'incomplete']);
 const FAULT_KEYS = new Set([
     'origin', 'method', 'path', 'count', 'status', 'style', 'error', 'retry_delay_s', 'retry_after', 'headers', 'body',
-    'reset_after_bytes', 'truncate', 'stall_ms', 'stall_after_bytes', 'invalid_json', 'delay_ms',
+    'reset_after_bytes', 'truncate', 'stall_ms', 'stall_after_bytes', 'invalid_json', 'delay_ms', 'drop',
 ]);
 
 const isObj = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -103,8 +103,8 @@ function normaliseFault(spec) {
     if (spec.status !== undefined && !(Number.isInteger(spec.status) && spec.status >= 400 && spec.status <= 599))
         throw new TypeError("fault 'status' must be an HTTP error status");
     if (spec.style !== undefined && spec.style !== 'rpc' && spec.style !== 'interactions') throw new TypeError("fault 'style' must be 'rpc' or 'interactions'");
-    const kinds = ['status', 'reset_after_bytes', 'truncate', 'stall_ms', 'invalid_json', 'delay_ms'].filter((k) => spec[k] !== undefined && spec[k] !== false);
-    if (!kinds.length) throw new TypeError('a fault needs one of status, reset_after_bytes, truncate, stall_ms, invalid_json, delay_ms');
+    const kinds = ['status', 'reset_after_bytes', 'truncate', 'stall_ms', 'invalid_json', 'delay_ms', 'drop'].filter((k) => spec[k] !== undefined && spec[k] !== false);
+    if (!kinds.length) throw new TypeError('a fault needs one of status, drop, reset_after_bytes, truncate, stall_ms, invalid_json, delay_ms');
     if (spec.reset_after_bytes !== undefined && spec.truncate !== undefined) throw new TypeError('reset_after_bytes and truncate cannot be combined');
     return {
         ...spec,
@@ -598,6 +598,13 @@ export async function startFakeGemini(options = {}) {
             fault = faults.take(origin, method, path);
             if (fault) rec.fault = faultSummary(fault);
             if (fault?.delay_ms) await pause(fault.delay_ms, res);
+            if (fault?.drop) {
+                // No response at all: the connection is reset once the request has arrived.
+                await rawPromise.catch(() => {});
+                rec.cut = 'drop';
+                req.socket.resetAndDestroy();
+                return;
+            }
             if (fault?.status !== undefined) {
                 await rawPromise;
                 reply = faultError(fault);
