@@ -327,6 +327,13 @@ describe('faults as the SDK sees them', () => {
         assert.equal(body(e).status, 'UNAVAILABLE');
     });
 
+    test('a raw HTML error body: the SDK still classes it by status, with no parsed error', async () => {
+        fake.faults.add({ path: 'interactions', status: 502, body: '<html><body>Bad Gateway</body></html>' });
+        const e = await sdkError(() => ai.interactions.create(video, NO_RETRY), InternalServerError, 502);
+        assert.equal(e.error?.error, undefined);
+        assert.equal(fake.requests.at(-1).status, 502);
+    });
+
     test('the Interactions service shape, when a fault asks for it', async () => {
         fake.faults.add({ path: 'interactions', status: 400, style: 'interactions', error: { message: 'bad thing' } });
         const e = await sdkError(() => ai.interactions.create(video, NO_RETRY), BadRequestError, 400);

@@ -608,8 +608,16 @@ export async function startFakeGemini(options = {}) {
             if (fault?.status !== undefined) {
                 await rawPromise;
                 reply = faultError(fault);
-                if (fault.body !== undefined)
-                    reply = { status: fault.status, buffer: Buffer.from(typeof fault.body === 'string' ? fault.body : JSON.stringify(fault.body)), contentType: 'application/json; charset=UTF-8' };
+                if (fault.body !== undefined) {
+                    const text = typeof fault.body === 'string' ? fault.body : JSON.stringify(fault.body);
+                    let json = true;
+                    try {
+                        JSON.parse(text);
+                    } catch {
+                        json = false; // e.g. the HTML page Google's front end sends for some 502s
+                    }
+                    reply = { status: fault.status, buffer: Buffer.from(text), contentType: json ? 'application/json; charset=UTF-8' : 'text/html; charset=UTF-8' };
+                }
             } else if (origin === 'api') {
                 reply = await routeApi(req, rec, method, path.split('/').filter(Boolean), query, rawPromise);
             } else {
