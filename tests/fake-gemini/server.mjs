@@ -74,6 +74,29 @@ const FAULT_KEYS = new Set([
 ]);
 
 const isObj = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
+// Stands for the inline video's base64 in a view on its way to the wire: send() splices in one
+// shared buffer instead, so N concurrent gets of an 8 MB video do not make N 11 MB strings.
+const INLINE_MARK = '@@fake-gemini:inline-video-data@@';
+
+/** A body made of buffers laid end to end (the shared video base64 among them), read in slices. */
+class Chunks {
+    constructor(parts) {
+        this.parts = parts;
+        this.length = parts.reduce((n, b) => n + b.length, 0);
+    }
+    subarray(start, end) {
+        const out = [];
+        let base = 0;
+        for (const b of this.parts) {
+            const lo = Math.max(start, base);
+            const hi = Math.min(end, base + b.length);
+            if (lo < hi) out.push(b.subarray(lo - base, hi - base));
+            base += b.length;
+            if (base >= end) break;
+        }
+        return out.length === 1 ? out[0] : Buffer.concat(out);
+    }
+}
 const iso = (ms) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
 const b64url = (n) => randomBytes(n).toString('base64url');
 
@@ -148,6 +171,8 @@ export async function startFakeGemini(options = {}) {
     const videoBytes = makeVideoBytes(initialConfig.videoBytes, initialConfig.videoSeed);
     const assets = { video: { bytes: videoBytes, length: videoBytes.length, sha256: sha256(videoBytes), contentType: 'video/mp4', base64: null } };
     const videoBase64 = () => (assets.video.base64 ??= videoBytes.toString('base64'));
+    let videoBase64Buffer = null;
+    const videoBase64Bytes = () => (videoBase64Buffer ??= Buffer.from(videoBase64(), 'latin1'));
 
     const requests = [];
     let requestSeq = 0;
@@ -233,7 +258,7 @@ export async function startFakeGemini(options = {}) {
         return o.status === 'safety' ? 'failed' : o.status;
     }
 
-    function videoContent(it) {
+    function videoContent(it, mark) {
         const delivery = it.delivery || config.delivery;
         if (delivery === 'uri') {
             if (!it.fileId) {
@@ -242,7 +267,7 @@ export async function startFakeGemini(options = {}) {
             }
             return { type: 'video', mime_type: 'video/mp4', uri: `${apiOrigin}/${it.version}/files/${it.fileId}:download?alt=media` };
         }
-        return { type: 'video', mime_type: 'video/mp4', data: videoBase64() };
+        return { type: 'video', mime_type: 'video/mp4', data: mark ? INLINE_MARK : videoBase64() };
     }
 
     function usageOf(it) {
@@ -259,7 +284,7 @@ export async function startFakeGemini(options = {}) {
     }
 
     /** The Interaction resource as a GET shows it (does not count as a poll). */
-    function view(it, { includeInput = false } = {}) {
+    function view(it, { includeInput = false, mark = false } = {}) {
         const status = statusOf(it);
         if (TERMINAL.has(status) && it.finalAtMs === undefined) it.finalAtMs = it.cancelled ? it.updatedMs : now();
         const out = { id: it.id, status, model: it.model, created: iso(it.createdMs), updated: iso(it.finalAtMs ?? it.updatedMs) };
@@ -275,7 +300,7 @@ export async function startFakeGemini(options = {}) {
         if (status === 'completed') {
             const content = [];
             if (typeof config.outputText === 'string') content.push({ type: 'text', text: config.outputText });
-            content.push(videoContent(it));
+            content.push(videoContent(it, mark));
             steps.push({ type: 'model_output', content });
             out.usage = usageOf(it);
         } else if (status === 'failed') {
@@ -401,14 +426,14 @@ export async function startFakeGemini(options = {}) {
             if (segs.length === 2 && method === 'POST') {
                 const it = createInteraction(rec, version, parseJson(req, await rawPromise, rec));
                 if (!it.background && config.syncDelayMs) await pause(config.syncDelayMs);
-                return { json: view(it) };
+                return { json: view(it, { mark: true }) };
             }
             if (segs.length === 3 && method === 'GET') {
                 await noBody();
                 if (query.stream === 'true') throw new GeminiError(400, "'stream=true' is not supported by this fake.", { style });
                 const it = getInteraction(b, style);
                 it.polls += 1;
-                return { json: view(it, { includeInput: query.include_input === 'true' }) };
+                return { json: view(it, { includeInput: query.include_input === 'true', mark: true }) };
             }
             if (segs.length === 3 && method === 'DELETE') {
                 await noBody();
@@ -499,7 +524,12 @@ export async function startFakeGemini(options = {}) {
             headers['content-type'] = reply.contentType;
             Object.assign(headers, reply.headers || {});
         } else {
-            buf = Buffer.from(JSON.stringify(reply.json));
+            const text = JSON.stringify(reply.json);
+            const at = text.indexOf(`"${INLINE_MARK}"`);
+            buf =
+                at < 0
+                    ? Buffer.from(text)
+                    : new Chunks([Buffer.from(text.slice(0, at + 1)), videoBase64Bytes(), Buffer.from(text.slice(at + 1 + INLINE_MARK.length))]);
             headers['content-type'] = 'application/json; charset=UTF-8';
         }
         if (fault?.invalid_json) {
