@@ -150,6 +150,9 @@ describe('the SDK drives the fake', () => {
         const location = new URL(hop.headers.get('location'));
         assert.equal(location.origin, fake.storageOrigin);
 
+        // The trap: fetch (like curl with FOLLOWLOCATION) keeps custom headers across origins.
+        const naive = await fetch(uri, { headers: { 'x-goog-api-key': KEY } });
+        assert.equal(naive.status, 400, 'a client that follows the redirect with the key is refused by storage');
         const leaked = await fetch(location, { headers: { 'x-goog-api-key': KEY } });
         assert.equal(leaked.status, 400, 'storage refuses a request that carries the key');
         const got = await fetch(location);
@@ -158,11 +161,12 @@ describe('the SDK drives the fake', () => {
         assert.equal(sha(Buffer.from(await got.arrayBuffer())), fake.assets.video.sha256);
 
         const storage = fake.requestsMatching({ origin: 'storage' });
-        assert.equal(storage.length, 2);
+        assert.equal(storage.length, 3);
         assert.equal(storage[0].headers['x-goog-api-key'], KEY, 'the leak is recorded');
-        assert.equal(storage[1].headers['x-goog-api-key'], undefined);
+        assert.equal(storage[1].headers['x-goog-api-key'], KEY);
+        assert.equal(storage[2].headers['x-goog-api-key'], undefined);
         const download = fake.requestsMatching({ origin: 'api', path: '/v1beta/files/**' });
-        assert.deepEqual(download.map((r) => r.status), [403, 302]);
+        assert.deepEqual(download.map((r) => r.status), [403, 302, 302]);
 
         const tampered = new URL(location);
         tampered.searchParams.set('Signature', '0'.repeat(64));
