@@ -61,6 +61,7 @@ struct audio_in {
     AVFrame *frame;
 
     struct audio_info info;
+    bool known;    /* info.duration is the header's or measured, not a bit-rate estimate */
     bool declared; /* info.duration was promised by the header: fewer samples are truncation */
     double header_duration;
 

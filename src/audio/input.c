@@ -450,6 +450,7 @@ int audio_in_open(struct audio_in *in, int fd, const struct audio_opts *opts, bo
         if (rc != 0)
             goto out;
     }
+    in->known = known || do_scan;
     /* A duration from the header is refused at the limit; an estimate from
      * the bit rate only when far past it (decoding stops at the limit anyway). */
     if (!allow_long && in->info.duration > in->opts.max_duration * (known || do_scan ? 1.0 : 1.5))

@@ -80,6 +80,11 @@ static void fill_result(struct audio_result *pres, const struct audio_in *in,
         return;
     memset(pres, 0, sizeof *pres);
     pres->input = in->info;
+    if (in->eof && !in->seeked && in->decoded > 0) {
+        /* Decoded whole: the count is better than any header. */
+        pres->input.duration = in->decoded;
+        pres->input.duration_source = AUDIO_DURATION_DECODE;
+    }
     pres->input_seconds = input_seconds;
     pres->duration = audio_out_seconds(out);
     pres->format = out->format;
@@ -236,8 +241,7 @@ int audio_cut(int in_fd, int out_fd, double start, double length, const struct a
     rc = audio_in_open(&in, in_fd, opts, false, false, errbuf, errlen);
     if (rc != 0)
         goto out;
-    if (in.info.duration > 0 && in.info.duration_source == AUDIO_DURATION_HEADER &&
-        start >= in.info.duration) {
+    if (in.known && start >= in.info.duration) {
         rc = audio_fail(SZ_EINVAL, errbuf, errlen,
                         "The cut starts at %.2f s but the audio lasts %.2f s.", start,
                         in.info.duration);
@@ -352,7 +356,8 @@ int audio_concat(const int *in_fds, size_t n, int out_fd, const struct audio_enc
     if (rc == 0)
         rc = audio_out_finish(&out);
     if (rc == 0) {
-        in.info = first;
+        in.info = first; /* the first part's probe, not the last part's decode */
+        in.eof = false;
         fill_result(pres, &in, &out, done, 1);
     }
 out:
