@@ -291,6 +291,11 @@ struct audio_mp3_setting {
     int channels;    /* 1 or 2 */
 };
 
+/* The bit rate LAME really encodes at for a request at sample_rate: MPEG-1
+ * rates (32-48 kHz) take 32-320 kbps, MPEG-2 (16-24 kHz) 8-160, MPEG-2.5
+ * (8-12 kHz) 8-64; outside that LAME clamps, so do we. Pure. */
+int audio_mp3_bit_rate(int bit_rate, int sample_rate);
+
 /* The largest size an MP3 of duration seconds at setting s can have: the
  * frames (CBR, so duration * bit_rate / 8 plus the encoder's priming and
  * padding frames), its Xing/LAME frame and ID3 tag, plus 1 % and 8 KiB of

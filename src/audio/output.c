@@ -159,6 +159,8 @@ static int open_encoder(struct audio_out *out, const AVCodec *codec, bool lossy,
         out->bit_rate = enc->bit_rate != 0                ? enc->bit_rate
                         : out->format == AUDIO_FORMAT_MP3 ? MP3_BIT_RATE
                                                           : OTHER_BIT_RATE * out->channels;
+    if (out->format == AUDIO_FORMAT_MP3)
+        out->bit_rate = audio_mp3_bit_rate(out->bit_rate, out->rate); /* report what LAME does */
     out->enc = avcodec_alloc_context3(codec);
     if (out->enc == NULL)
         return audio_fail(SZ_ENOMEM, out->err, out->errlen, "Out of memory opening the encoder.");

@@ -59,6 +59,14 @@ out:
 
 /* ---- compress_audio ---- */
 
+int audio_mp3_bit_rate(int bit_rate, int sample_rate)
+{
+    int lo = sample_rate >= 32000 ? 32000 : 8000;
+    int hi = sample_rate >= 32000 ? 320000 : sample_rate >= 16000 ? 160000 : 64000;
+
+    return bit_rate < lo ? lo : bit_rate > hi ? hi : bit_rate;
+}
+
 int64_t audio_mp3_estimate(double duration, const struct audio_mp3_setting *s)
 {
     /* MPEG-1 (32-48 kHz) frames hold 1152 samples, MPEG-2 and 2.5 ones 576;
@@ -104,6 +112,7 @@ int audio_plan_compress(double duration, int in_rate, int in_channels, int64_t m
         s.sample_rate = s.sample_rate == 44100 ? top : (s.sample_rate < top ? s.sample_rate : top);
         if (s.channels > in_channels)
             s.channels = in_channels >= 2 ? 2 : 1;
+        s.bit_rate = audio_mp3_bit_rate(s.bit_rate, s.sample_rate);
         if (audio_mp3_estimate(duration, &s) <= max_bytes) {
             *pset = s;
             *ptier = t;

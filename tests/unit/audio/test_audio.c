@@ -291,6 +291,19 @@ static void test_rates_and_channels(void **state)
     assert_near(info.duration, 1.0, 0.001);
     close(out);
 
+    /* LAME encodes MPEG-2.5 rates at 64 kbps at most: that is what is
+     * reported, and what the file holds. */
+    out = fx_tmpfd();
+    {
+        struct audio_encode enc = {AUDIO_FORMAT_MP3, 11025, 1, 128000};
+
+        assert_int_equal(audio_convert(in, out, &enc, NULL, &res, err, sizeof err), 0);
+    }
+    assert_int_equal(res.bit_rate, 64000);
+    assert_int_equal(audio_probe(out, 0, NULL, &info, err, sizeof err), 0);
+    assert_int_equal(info.bit_rate, 64000);
+    close(out);
+
     out = fx_tmpfd();
     {
         struct audio_encode enc = {AUDIO_FORMAT_WAV, 0, 3, 0};

@@ -114,6 +114,17 @@ static void test_mp3_estimate(void **state)
     assert_true(audio_mp3_estimate(3600, &s) < 3700000 + 16384);
 }
 
+static void test_mp3_bit_rates(void **state)
+{
+    (void)state;
+    assert_int_equal(audio_mp3_bit_rate(128000, 44100), 128000);
+    assert_int_equal(audio_mp3_bit_rate(8000, 44100), 32000);
+    assert_int_equal(audio_mp3_bit_rate(640000, 48000), 320000);
+    assert_int_equal(audio_mp3_bit_rate(192000, 24000), 160000);
+    assert_int_equal(audio_mp3_bit_rate(128000, 11025), 64000);
+    assert_int_equal(audio_mp3_bit_rate(8000, 8000), 8000);
+}
+
 static void test_compress_ladder(void **state)
 {
     struct audio_mp3_setting s;
@@ -425,13 +436,21 @@ static void test_no_libav(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_windows_table),    cmocka_unit_test(test_windows_properties),
-        cmocka_unit_test(test_windows_bad_args), cmocka_unit_test(test_mp3_estimate),
-        cmocka_unit_test(test_compress_ladder),  cmocka_unit_test(test_compress_fits_everywhere),
-        cmocka_unit_test(test_join_overlap),     cmocka_unit_test(test_join_ties),
-        cmocka_unit_test(test_join_span),        cmocka_unit_test(test_tts_short),
-        cmocka_unit_test(test_tts_priority),     cmocka_unit_test(test_tts_fallbacks),
-        cmocka_unit_test(test_tts_long),         cmocka_unit_test(test_no_libav),
+        cmocka_unit_test(test_windows_table),
+        cmocka_unit_test(test_windows_properties),
+        cmocka_unit_test(test_windows_bad_args),
+        cmocka_unit_test(test_mp3_estimate),
+        cmocka_unit_test(test_mp3_bit_rates),
+        cmocka_unit_test(test_compress_ladder),
+        cmocka_unit_test(test_compress_fits_everywhere),
+        cmocka_unit_test(test_join_overlap),
+        cmocka_unit_test(test_join_ties),
+        cmocka_unit_test(test_join_span),
+        cmocka_unit_test(test_tts_short),
+        cmocka_unit_test(test_tts_priority),
+        cmocka_unit_test(test_tts_fallbacks),
+        cmocka_unit_test(test_tts_long),
+        cmocka_unit_test(test_no_libav),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
