@@ -44,7 +44,8 @@
  *                    audio stream, an audio codec we do not decode;
  *   SZ_ECORRUPT      recognised but unreadable: bad header, undecodable
  *                    data, or truncated (fewer samples than the header
- *                    promises, by more than max(0.5 s, 1 %));
+ *                    promises, by more than max(0.5 s, 1 %); an Ogg
+ *                    stream without its end-of-stream page);
  *   SZ_ETOOBIG       longer than max_duration, too many channels, or (for
  *                    audio_compress) cannot fit max_bytes even at the
  *                    smallest settings;
@@ -153,7 +154,8 @@ struct audio_encode {
     int channels;    /* 1 or 2; 0: the input's, at most 2 (more are downmixed to stereo) */
     int bit_rate;    /* bits/s for MP3, Vorbis, AAC, Opus; 0: 128000 for MP3 (LAME's default,
                         what the original's pydub export produced), 96000 per channel for
-                        the others. Ignored for WAV and FLAC. */
+                        the others. MP3 rates are clamped by audio_mp3_bit_rate. Ignored
+                        for WAV and FLAC. */
 };
 
 /* The convert_audio rule of the original (AUDIO.md): stereo ("-ac 2"), the
@@ -162,7 +164,8 @@ struct audio_encode {
 
 /* What a job wrote. */
 struct audio_result {
-    struct audio_info input; /* the (first) input's probe, as audio_probe reports it */
+    struct audio_info input; /* the (first) input's probe, as audio_probe reports it; its
+                                duration counted by decoding when the job decoded it whole */
     double input_seconds;    /* seconds of input decoded and used (all inputs for concat;
                                 the part of the window present for a cut) */
     double duration;         /* seconds of audio written */
