@@ -115,6 +115,12 @@ static void on_connection(void *cls, struct MHD_Connection *connection, void **s
         *socket_context = c;
         return;
     }
+    /* A slot is free again. At its connection limit (or out of descriptors) libmicrohttpd
+     * took its listening socket out of its epoll set, and puts it back only at the start of
+     * its next run; when every connection that freed a slot closed in this run and nothing
+     * else is pending, MHD_get_timeout reports nothing and no next run would ever come:
+     * the server would never accept again. So run it once more. */
+    http_kick(t);
     if (c == NULL)
         return;
     /* MHD closes the fd only after this returns, so the sweep never touches a stale fd. */

@@ -551,9 +551,6 @@ void http_on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 {
     struct http_req *r = *req_cls;
 
-    /* MHD frees the connection at the end of this run and only then may listen again when it
-     * was at its connection limit: run it once more right after. */
-    http_kick(cls);
     http_conn_reading(cls, conn, true); /* a kept-alive connection waits for its next request */
     if (r == NULL)
         return;
