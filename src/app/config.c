@@ -152,27 +152,34 @@ static int http_num(const char *name, long long min, long long max, long long *p
 
 int sz_config_http(const struct sz_config *cfg, struct http_options *o, char *err, size_t errlen)
 {
-    long long body, sessions, conns, idle, request, ttl;
+    long long body, sessions, conns, client, idle, header, request, ttl;
     int rc;
 
     http_options_init(o);
     body = (long long)o->max_body;
     sessions = o->max_sessions;
     conns = o->max_connections;
+    client = o->max_client_connections;
     idle = o->connection_timeout_s;
+    header = o->header_timeout_s;
     request = o->request_timeout_s;
     ttl = (long long)(o->session_ttl_ms / 1000);
     if ((rc = http_num("SANZARU_HTTP_MAX_BODY", 1024, 1ll << 30, &body, err, errlen)) != 0 ||
         (rc = http_num("SANZARU_HTTP_MAX_SESSIONS", 1, 1000000, &sessions, err, errlen)) != 0 ||
         (rc = http_num("SANZARU_HTTP_MAX_CONNECTIONS", 1, 1000000, &conns, err, errlen)) != 0 ||
+        (rc = http_num("SANZARU_HTTP_MAX_CLIENT_CONNECTIONS", 1, 1000000, &client, err, errlen)) !=
+            0 ||
         (rc = http_num("SANZARU_HTTP_CONNECTION_TIMEOUT", 1, 86400, &idle, err, errlen)) != 0 ||
+        (rc = http_num("SANZARU_HTTP_HEADER_TIMEOUT", 1, 86400, &header, err, errlen)) != 0 ||
         (rc = http_num("SANZARU_HTTP_REQUEST_TIMEOUT", 1, 86400, &request, err, errlen)) != 0 ||
         (rc = http_num("SANZARU_HTTP_SESSION_TTL", 1, 31ll * 86400, &ttl, err, errlen)) != 0)
         return rc;
     o->max_body = (size_t)body;
     o->max_sessions = (unsigned)sessions;
     o->max_connections = (unsigned)conns;
+    o->max_client_connections = (unsigned)client;
     o->connection_timeout_s = (unsigned)idle;
+    o->header_timeout_s = (unsigned)header;
     o->request_timeout_s = (unsigned)request;
     o->session_ttl_ms = (uint64_t)ttl * 1000;
     if (cfg != NULL) {

@@ -53,7 +53,8 @@ void sz_config_free(struct sz_config *cfg);
 
 /* The HTTP transport's options: http_options_init's defaults, then the SANZARU_HTTP_*
  * numbers from the environment (SANZARU_HTTP_MAX_BODY, _MAX_SESSIONS, _MAX_CONNECTIONS,
- * _CONNECTION_TIMEOUT, _REQUEST_TIMEOUT, _SESSION_TTL), then the token and allowed
+ * _MAX_CLIENT_CONNECTIONS, _CONNECTION_TIMEOUT, _HEADER_TIMEOUT, _REQUEST_TIMEOUT,
+ * _SESSION_TTL), then the token and allowed
  * origins of cfg (borrowed: o's strings point into cfg, which must outlive o; cfg may be
  * NULL to set neither). Returns 0, or SZ_EINVAL with a one-line reason naming the
  * variable in err. Read only when the HTTP transport is chosen, so a stdio server does

@@ -1,9 +1,9 @@
 /* Streamable HTTP transport (http.h): libmicrohttpd in external-epoll mode under the libuv
  * loop. This file is the loop side of libmicrohttpd (its epoll fd under a uv_poll, its
- * timeout under a uv_timer), connection tracking for the whole-request deadline, the
- * sweep (deadlines, keepalives, idle sessions, lingering streams), and start and stop.
- * Requests are handled in http_request.c, sessions and streams live in http_session.c;
- * the objects and their lifetimes are described in http_int.h. */
+ * timeout under a uv_timer), the sweep (deadlines, keepalives, idle sessions, lingering
+ * streams), and start and stop. Connections are accepted and admitted in http_conn.c,
+ * requests handled in http_request.c, sessions and streams live in http_session.c; the
+ * objects and their lifetimes are described in http_int.h. */
 #include "fmacros.h"
 
 #include "transport/http.h"
@@ -35,7 +35,9 @@ void http_options_init(struct http_options *o)
     o->max_body = 4u * 1024u * 1024u;
     o->max_sessions = 10000;
     o->max_connections = 1000;
+    o->max_client_connections = 256;
     o->connection_timeout_s = 30;
+    o->header_timeout_s = 10;
     o->request_timeout_s = 30;
     o->session_ttl_ms = 30ull * 60ull * 1000ull;
     o->keepalive_ms = 15000;
@@ -43,7 +45,7 @@ void http_options_init(struct http_options *o)
 
 /* ---- the loop side of libmicrohttpd ----------------------------------------- */
 
-static void run_mhd(struct http_transport *t)
+void http_run(struct http_transport *t)
 {
     MHD_UNSIGNED_LONG_LONG to = 0;
 
@@ -63,12 +65,12 @@ static void on_poll(uv_poll_t *h, int status, int events)
 {
     (void)status;
     (void)events;
-    run_mhd(h->data);
+    http_run(h->data);
 }
 
 static void on_timer(uv_timer_t *h)
 {
-    run_mhd(h->data);
+    http_run(h->data);
 }
 
 void http_kick(struct http_transport *t)
@@ -90,59 +92,6 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
         line[--n] = '\0';
     snprintf(t->mhd_error, sizeof(t->mhd_error), "%s", line);
     SZ_DEBUG("http: libmicrohttpd: %s", line);
-}
-
-/* ---- connections: the whole-request deadline ---------------------------------- */
-
-static void on_connection(void *cls, struct MHD_Connection *connection, void **socket_context,
-                          enum MHD_ConnectionNotificationCode toe)
-{
-    struct http_transport *t = cls;
-    struct http_conn *c = *socket_context;
-
-    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-        const union MHD_ConnectionInfo *ci =
-            MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
-        c = calloc(1, sizeof(*c));
-        if (c == NULL || ci == NULL) {
-            free(c);
-            return;
-        }
-        c->fd = ci->connect_fd;
-        c->reading = true;
-        c->since = uv_now(t->loop);
-        sz_list_push_front(&t->conns, &c->link);
-        *socket_context = c;
-        return;
-    }
-    /* A slot is free again. At its connection limit (or out of descriptors) libmicrohttpd
-     * took its listening socket out of its epoll set, and puts it back only at the start of
-     * its next run; when every connection that freed a slot closed in this run and nothing
-     * else is pending, MHD_get_timeout reports nothing and no next run would ever come:
-     * the server would never accept again. So run it once more. */
-    http_kick(t);
-    if (c == NULL)
-        return;
-    /* MHD closes the fd only after this returns, so the sweep never touches a stale fd. */
-    sz_list_remove(&c->link);
-    free(c);
-    *socket_context = NULL;
-}
-
-static struct http_conn *conn_of(struct MHD_Connection *connection)
-{
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-    return ci != NULL ? ci->socket_context : NULL;
-}
-
-void http_conn_reading(struct http_transport *t, struct MHD_Connection *connection, bool reading)
-{
-    struct http_conn *c = conn_of(connection);
-    if (c == NULL || c->reading == reading)
-        return;
-    c->reading = reading;
-    c->since = uv_now(t->loop);
 }
 
 /* ---- sweeping: idle sessions, keepalives, lingering streams --------------------- */
@@ -177,17 +126,7 @@ static void on_sweep(uv_timer_t *h)
     uint64_t now = uv_now(t->loop);
     struct sz_link *pos, *tmp;
 
-    SZ_LIST_FOREACH(pos, &t->conns)
-    {
-        struct http_conn *c = container_of(pos, struct http_conn, link);
-        if (c->reading && !c->cut && now - c->since >= (uint64_t)t->o.request_timeout_s * 1000) {
-            /* shutdown, not close: the fd stays MHD's, which then sees the end and closes */
-            SZ_DEBUG("http: a request took over %u s to arrive; connection cut",
-                     t->o.request_timeout_s);
-            shutdown(c->fd, SHUT_RDWR);
-            c->cut = true;
-        }
-    }
+    http_conns_sweep(t, now);
     SZ_LIST_FOREACH(pos, &t->sse)
     {
         struct http_req *r = container_of(pos, struct http_req, link);
@@ -208,6 +147,7 @@ static void on_sweep(uv_timer_t *h)
 static void transport_free(struct http_transport *t)
 {
     free(t->buckets);
+    free(t->peers);
     free(t->host);
     free(t->path);
     free(t->token);
@@ -215,7 +155,7 @@ static void transport_free(struct http_transport *t)
     free(t);
 }
 
-static void on_handle_closed(uv_handle_t *h)
+void http_handle_closed(uv_handle_t *h)
 {
     struct http_transport *t = h->data;
     if (--t->open_handles > 0)
@@ -242,9 +182,10 @@ static void on_finish(uv_timer_t *h)
         MHD_stop_daemon(t->d);
         t->d = NULL;
     }
-    uv_close((uv_handle_t *)&t->poll, on_handle_closed);
-    uv_close((uv_handle_t *)&t->timer, on_handle_closed);
-    uv_close((uv_handle_t *)&t->sweep, on_handle_closed);
+    http_listen_stop(t);
+    uv_close((uv_handle_t *)&t->poll, http_handle_closed);
+    uv_close((uv_handle_t *)&t->timer, http_handle_closed);
+    uv_close((uv_handle_t *)&t->sweep, http_handle_closed);
 }
 
 void http_maybe_finish(struct http_transport *t)
@@ -264,11 +205,7 @@ void http_transport_close(struct http_transport *t, http_closed_fn *cb, void *da
     t->closing = true;
     t->closed_cb = cb;
     t->closed_data = data;
-    if (t->d != NULL) {
-        MHD_socket fd = MHD_quiesce_daemon(t->d);
-        if (fd != MHD_INVALID_SOCKET)
-            close(fd);
-    }
+    http_listen_stop(t); /* new connections are refused by the kernel from now on */
     uv_timer_stop(&t->sweep);
     while ((pos = sz_list_first(&t->sessions)) != NULL)
         http_session_close(container_of(pos, struct http_session, link));
@@ -344,9 +281,12 @@ static struct http_transport *transport_new(uv_loop_t *loop, struct mcp_server *
 {
     struct http_transport *t = calloc(1, sizeof(*t));
     size_t nb = 64;
+    size_t np = 64;
 
     if (t == NULL)
         return NULL;
+    t->lfd = -1;
+    t->spare_fd = -1;
     t->loop = loop;
     t->server = server;
     t->o = *opts;
@@ -365,38 +305,50 @@ static struct http_transport *transport_new(uv_loop_t *loop, struct mcp_server *
         t->o.session_ttl_ms = 30ull * 60ull * 1000ull;
     if (t->o.request_timeout_s == 0)
         t->o.request_timeout_s = 30;
+    if (t->o.header_timeout_s == 0)
+        t->o.header_timeout_s = 10;
+    if (t->o.max_client_connections == 0)
+        t->o.max_client_connections = t->o.max_connections;
+    /* Cut connections hold MHD's slots until its next run, a handful at a time. */
+    t->mhd_limit = t->o.max_connections + 64;
     while (nb < t->o.max_sessions && nb < 65536)
         nb *= 2;
+    while (np < t->o.max_connections / 2 && np < 65536)
+        np *= 2;
     t->nbuckets = nb;
+    t->npeer_buckets = np;
     t->buckets = calloc(nb, sizeof(*t->buckets));
+    t->peers = calloc(np, sizeof(*t->peers));
     sz_list_init(&t->sessions);
     sz_list_init(&t->sse);
     sz_list_init(&t->conns);
-    if (t->host == NULL || t->path == NULL || t->buckets == NULL) {
+    sz_list_init(&t->waiting);
+    sz_list_init(&t->refused);
+    if (t->host == NULL || t->path == NULL || t->buckets == NULL || t->peers == NULL) {
         transport_free(t);
         return NULL;
     }
     for (size_t i = 0; i < nb; i++)
         sz_list_init(&t->buckets[i]);
+    for (size_t i = 0; i < np; i++)
+        sz_list_init(&t->peers[i]);
     return t;
 }
 
-/* Starts libmicrohttpd on ss without threads of its own. Returns 0 or SZ_EIO with why. */
-static int start_daemon(struct http_transport *t, const struct sockaddr_storage *ss, char *err,
-                        size_t errlen)
+/* Starts libmicrohttpd without threads or a listening socket of its own (http_conn.c
+ * accepts and hands it each connection). Returns 0 or SZ_EIO with why. */
+static int start_daemon(struct http_transport *t, char *err, size_t errlen)
 {
-    unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    unsigned flags =
+        MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | MHD_USE_NO_LISTEN_SOCKET;
     const union MHD_DaemonInfo *info;
 
-    if (ss->ss_family == AF_INET6)
-        flags |= MHD_USE_IPv6;
-    t->d = MHD_start_daemon(
-        flags, (uint16_t)t->o.port, NULL, NULL, http_on_request, t, MHD_OPTION_EXTERNAL_LOGGER,
-        mhd_log, t, MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)ss, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)t->o.max_connections, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)HTTP_CONN_MEMORY, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)t->o.connection_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, http_on_completed, t,
-        MHD_OPTION_NOTIFY_CONNECTION, on_connection, t, MHD_OPTION_END);
+    t->d = MHD_start_daemon(flags, 0, NULL, NULL, http_on_request, t, MHD_OPTION_EXTERNAL_LOGGER,
+                            mhd_log, t, MHD_OPTION_CONNECTION_LIMIT, t->mhd_limit,
+                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
+                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)t->o.connection_timeout_s,
+                            MHD_OPTION_NOTIFY_COMPLETED, http_on_completed, t,
+                            MHD_OPTION_NOTIFY_CONNECTION, http_on_connection, t, MHD_OPTION_END);
     if (t->d == NULL) {
         snprintf(err, errlen, "cannot listen on %s port %u: %s", t->host, t->o.port,
                  t->mhd_error[0] ? t->mhd_error : "libmicrohttpd failed to start");
@@ -404,8 +356,6 @@ static int start_daemon(struct http_transport *t, const struct sockaddr_storage 
     }
     info = MHD_get_daemon_info(t->d, MHD_DAEMON_INFO_EPOLL_FD);
     t->epfd = info ? info->epoll_fd : -1;
-    info = MHD_get_daemon_info(t->d, MHD_DAEMON_INFO_BIND_PORT);
-    t->port = info ? info->port : t->o.port;
     if (t->epfd < 0) {
         snprintf(err, errlen, "libmicrohttpd has no epoll fd");
         return SZ_EIO;
@@ -423,6 +373,8 @@ static uint64_t sweep_interval(const struct http_transport *t)
 
     if ((uint64_t)t->o.request_timeout_s * 1000 < base)
         base = (uint64_t)t->o.request_timeout_s * 1000;
+    if ((uint64_t)t->o.header_timeout_s * 1000 < base)
+        base = (uint64_t)t->o.header_timeout_s * 1000;
     ms = base / 4;
     if (ms < 100)
         ms = 100;
@@ -460,14 +412,16 @@ int http_transport_start(uv_loop_t *loop, struct mcp_server *server,
         rc = SZ_EINVAL;
         goto fail;
     }
-    if ((rc = start_daemon(t, &ss, err, errlen)) != 0)
+    if ((rc = start_daemon(t, err, errlen)) != 0 ||
+        (rc = http_listen_open(t, &ss, err, errlen)) != 0)
         goto fail;
     uv_poll_init(loop, &t->poll, t->epfd);
     uv_timer_init(loop, &t->timer);
     uv_timer_init(loop, &t->sweep);
     t->poll.data = t->timer.data = t->sweep.data = t;
-    t->open_handles = 3;
+    t->open_handles = 4; /* with listen */
     uv_poll_start(&t->poll, UV_READABLE, on_poll);
+    http_listen_start(t);
     t->sweep_ms = sweep_interval(t);
     uv_timer_start(&t->sweep, on_sweep, t->sweep_ms, t->sweep_ms);
     http_kick(t);

@@ -16,7 +16,9 @@
  * Security: optional bearer token (401 + WWW-Authenticate), Origin allow-list (403), Host
  * check when bound to loopback (403, against DNS rebinding), refusal to listen on a
  * non-loopback address without a token unless allowed explicitly. Limits: body size (413),
- * sessions (503), connections, connection idle timeout. See docs/http.md.
+ * sessions (503), connections in all and per client address (an idle one makes room; 503 when none
+ * is idle), deadlines for request headers, whole requests and silence. See docs/http.md and
+ * docs/security.md.
  *
  * Thread: everything here runs on the loop thread. */
 #ifndef SZ_TRANSPORT_HTTP_H
@@ -31,21 +33,26 @@ struct mcp_server;
 struct http_transport;
 
 struct http_options {
-    const char *host;              /* address or name to bind; default "127.0.0.1" */
-    unsigned port;                 /* default 8000; 0 picks a free port (see http_transport_port) */
-    const char *path;              /* endpoint path; default "/mcp" */
-    bool stateless;                /* --stateless: no sessions; GET and DELETE answer 405 */
-    bool allow_unauthenticated;    /* --allow-unauthenticated: non-loopback bind without token */
-    const char *token;             /* SANZARU_HTTP_TOKEN, or NULL: no authentication */
-    const char *allowed_origins;   /* SANZARU_ALLOWED_ORIGINS: comma separated; "*" = any */
-    size_t max_body;               /* SANZARU_HTTP_MAX_BODY bytes; default 4 MiB */
-    unsigned max_sessions;         /* SANZARU_HTTP_MAX_SESSIONS; default 10000 */
-    unsigned max_connections;      /* SANZARU_HTTP_MAX_CONNECTIONS; default 1000 */
-    unsigned connection_timeout_s; /* SANZARU_HTTP_CONNECTION_TIMEOUT; idle seconds, default 30 */
-    unsigned request_timeout_s;    /* SANZARU_HTTP_REQUEST_TIMEOUT: seconds to send a whole
-                                      request, headers and body; default 30 */
-    uint64_t session_ttl_ms;       /* SANZARU_HTTP_SESSION_TTL (seconds); default 30 min */
-    uint64_t keepalive_ms;         /* SSE comment on idle streams; default 15 s */
+    const char *host;            /* address or name to bind; default "127.0.0.1" */
+    unsigned port;               /* default 8000; 0 picks a free port (see http_transport_port) */
+    const char *path;            /* endpoint path; default "/mcp" */
+    bool stateless;              /* --stateless: no sessions; GET and DELETE answer 405 */
+    bool allow_unauthenticated;  /* --allow-unauthenticated: non-loopback bind without token */
+    const char *token;           /* SANZARU_HTTP_TOKEN, or NULL: no authentication */
+    const char *allowed_origins; /* SANZARU_ALLOWED_ORIGINS: comma separated; "*" = any */
+    size_t max_body;             /* SANZARU_HTTP_MAX_BODY bytes; default 4 MiB */
+    unsigned max_sessions;       /* SANZARU_HTTP_MAX_SESSIONS; default 10000 */
+    unsigned max_connections;    /* SANZARU_HTTP_MAX_CONNECTIONS; default 1000 */
+    unsigned max_client_connections; /* SANZARU_HTTP_MAX_CLIENT_CONNECTIONS: from one client
+                                        address (IPv4, or IPv6 /64); default 256 */
+    unsigned connection_timeout_s;   /* SANZARU_HTTP_CONNECTION_TIMEOUT; idle seconds, default 30 */
+    unsigned header_timeout_s;       /* SANZARU_HTTP_HEADER_TIMEOUT: seconds to send a request's
+                                        headers, from connecting or the previous answer;
+                                        default 10 */
+    unsigned request_timeout_s;      /* SANZARU_HTTP_REQUEST_TIMEOUT: seconds to send a whole
+                                        request, headers and body; default 30 */
+    uint64_t session_ttl_ms;         /* SANZARU_HTTP_SESSION_TTL (seconds); default 30 min */
+    uint64_t keepalive_ms;           /* SSE comment on idle streams; default 15 s */
 };
 
 /* Fills *o with the defaults above (host/path/token/origins point to static or NULL). The

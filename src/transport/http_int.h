@@ -1,6 +1,8 @@
 /* Internals of the HTTP transport, shared by its files and visible to the unit tests:
  * - http.c: the loop side of libmicrohttpd (its epoll fd under a uv_poll, its timeout
- *   under a uv_timer), connection tracking and deadlines, the sweep, start and stop;
+ *   under a uv_timer), the sweep, start and stop;
+ * - http_conn.c: the door: the listening socket, admission of each connection (caps,
+ *   room made by closing idle ones, quick 503s), connection deadlines;
  * - http_request.c: the rules every request passes and the POST/GET/DELETE handlers;
  * - http_session.c: the session table, streams, the engine's send function and the SSE
  *   responses that carry streams;
@@ -17,7 +19,8 @@
  *   HTTP connection that carries it, so a client can reattach with GET + Last-Event-ID.
  * - http_req is one HTTP request (MHD's req_cls). When it carries an SSE response it is
  *   attached to a stream and also referenced by the response, hence the refcount.
- * - http_conn is one TCP connection (MHD's socket_context), for the deadlines.
+ * - http_conn is one TCP connection (MHD's socket_context), for admission and deadlines;
+ *   http_peer counts the connections of one client address.
  *
  * Thread: loop thread (the pure helpers may run anywhere). */
 #ifndef SZ_TRANSPORT_HTTP_INT_H
@@ -158,15 +161,34 @@ struct http_req {
     struct http_session *owned; /* stateless: the session this request alone uses */
 };
 
-/* One TCP connection, tracked so a client that takes too long to send a whole request
- * (headers and body, slowly, to hold a connection slot) can be cut off: MHD's own
- * timeout only measures silence. */
+/* Where a connection is in its request/response cycle. */
+enum http_conn_state {
+    HTTP_CONN_WAITING,   /* for a request's headers (new, or kept alive between requests) */
+    HTTP_CONN_READING,   /* the headers are in, the body is arriving */
+    HTTP_CONN_ANSWERING, /* the request is in: being answered (an SSE stream, say) */
+};
+
+/* One client address: an IPv4 address, or an IPv6 /64 ("4" or "6" then the bytes). */
+#define HTTP_PEER_KEY 9
+struct http_peer {
+    struct sz_link hlink; /* in its bucket of t->peers */
+    unsigned char key[HTTP_PEER_KEY];
+    unsigned live;        /* its connections not cut */
+    struct sz_link conns; /* its http_conn, oldest first */
+};
+
+/* One TCP connection, tracked so that it counts against the caps, can be closed to make
+ * room while it waits for a request, and is cut when it takes too long to send one (MHD's
+ * own timeout only measures silence, which a trickle of bytes defeats). */
 struct http_conn {
-    struct sz_link link; /* in t->conns */
+    struct sz_link link;  /* in t->conns, oldest first */
+    struct sz_link wlink; /* in t->waiting while WAITING and not cut */
+    struct sz_link plink; /* in peer->conns */
+    struct http_peer *peer;
     int fd;
-    bool reading; /* between the start of a request and the end of its body */
-    bool cut;
-    uint64_t since; /* when the current request (or the connection) started */
+    enum http_conn_state state;
+    bool cut;       /* shut down by us; MHD closes it in its next run */
+    uint64_t since; /* when it started waiting for the current request */
 };
 
 struct http_stream {
@@ -211,8 +233,13 @@ struct http_transport {
     char *token;
     char *origins;
     struct MHD_Daemon *d;
-    int epfd; /* MHD's epoll fd, under poll */
+    unsigned mhd_limit; /* MHD's own connection limit: ours plus room for cut ones */
+    int epfd;           /* MHD's epoll fd, under poll */
     uv_poll_t poll;
+    int lfd; /* the listening socket, under listen */
+    uv_poll_t listen;
+    bool listening;
+    int spare_fd; /* given back to accept one connection when out of descriptors */
     uv_timer_t timer;
     uv_timer_t sweep;
     int open_handles;
@@ -225,8 +252,16 @@ struct http_transport {
     struct sz_link sessions;
     size_t nsessions;
     size_t nclosing;
-    struct sz_link sse;   /* http_req carrying SSE responses */
-    struct sz_link conns; /* http_conn */
+    struct sz_link sse;     /* http_req carrying SSE responses */
+    struct sz_link conns;   /* http_conn, oldest first */
+    struct sz_link waiting; /* http_conn waiting for request headers, longest first */
+    unsigned live;          /* connections not cut */
+    struct sz_link *peers;  /* client address hash table: npeer_buckets list heads */
+    size_t npeer_buckets;
+    struct sz_link refused; /* sockets answered 503, being drained */
+    unsigned nrefused;
+    uint64_t refusals;      /* connections answered 503 since start */
+    uint64_t refuse_warned; /* when refusals were last logged */
     bool closing;
     bool finishing;
     http_closed_fn *closed_cb;
@@ -238,12 +273,33 @@ struct http_transport {
 
 /* Makes MHD look at its connections again soon (after a resume), from the loop. */
 void http_kick(struct http_transport *t);
+/* Runs MHD once now (never from inside one of its callbacks). */
+void http_run(struct http_transport *t);
 
-/* Marks where a connection is: reading a request, or past it (answering). */
-void http_conn_reading(struct http_transport *t, struct MHD_Connection *connection, bool reading);
-
-/* Frees t once every session is gone, when it is closing. */
+/* Closes and frees t once every session is gone, when it is closing. */
 void http_maybe_finish(struct http_transport *t);
+/* The close callback of t's own handles; frees t after the last. */
+void http_handle_closed(uv_handle_t *h);
+
+/* ---- the door (http_conn.c) ---------------------------------------------------- */
+
+/* Binds and listens on ss (not yet accepting); sets t->port. Returns 0, or SZ_EIO with
+ * "cannot listen on HOST port P: why" in err. */
+int http_listen_open(struct http_transport *t, const struct sockaddr_storage *ss, char *err,
+                     size_t errlen);
+/* Starts accepting (t->d must be running). */
+void http_listen_start(struct http_transport *t);
+/* Stops accepting and closes the socket (the handle counts in open_handles); idempotent. */
+void http_listen_stop(struct http_transport *t);
+/* MHD_OPTION_NOTIFY_CONNECTION: tracks each connection from start to close. */
+void http_on_connection(void *cls, struct MHD_Connection *connection, void **socket_context,
+                        enum MHD_ConnectionNotificationCode toe);
+/* Records where a connection is (its headers are in, it is being answered, it waits for
+ * its next request). */
+void http_conn_state(struct http_transport *t, struct MHD_Connection *connection,
+                     enum http_conn_state state);
+/* Cuts connections past their deadlines; closes refused sockets drained long enough. */
+void http_conns_sweep(struct http_transport *t, uint64_t now);
 
 /* ---- requests (http_request.c): MHD's callbacks ------------------------------ */
 

@@ -529,9 +529,10 @@ enum MHD_Result http_on_request(void *cls, struct MHD_Connection *conn, const ch
         r->kind = kind_of(method);
         sz_list_init(&r->link);
         *req_cls = r;
+        http_conn_state(t, conn, HTTP_CONN_READING); /* the headers are in */
         ret = on_headers(r, url, method);
         if (r->responded)
-            http_conn_reading(t, conn, false);
+            http_conn_state(t, conn, HTTP_CONN_ANSWERING);
         return ret;
     }
     if (r->responded) {
@@ -540,7 +541,7 @@ enum MHD_Result http_on_request(void *cls, struct MHD_Connection *conn, const ch
     }
     if (*upload_size > 0)
         return on_body(r, upload, upload_size);
-    http_conn_reading(t, conn, false); /* the whole request is in */
+    http_conn_state(t, conn, HTTP_CONN_ANSWERING); /* the whole request is in */
     if (r->kind != HTTP_REQ_POST)
         return respond_error(r, MHD_HTTP_BAD_REQUEST, NULL, -32000, "Bad Request");
     return handle_post(r);
@@ -551,7 +552,7 @@ void http_on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 {
     struct http_req *r = *req_cls;
 
-    http_conn_reading(cls, conn, true); /* a kept-alive connection waits for its next request */
+    http_conn_state(cls, conn, HTTP_CONN_WAITING); /* kept alive: waits for its next request */
     if (r == NULL)
         return;
     *req_cls = NULL;

@@ -1,14 +1,16 @@
 // The HTTP door under attack (issue 10), with raw sockets against the real binary: the
-// door stays open after the connection cap was reached. Small caps and short deadlines
-// come from settings; the tests assert outcomes, and a wait that takes too long fails (it
-// means the server stopped serving).
+// door stays open after the connection cap was reached; idle and slow sockets cannot lock
+// real clients out (they are closed to make room, and must send their headers quickly);
+// past the caps a client gets a quick 503 with Retry-After instead of a wait in the listen
+// queue. Small caps and short deadlines come from settings; the tests assert outcomes, and
+// a wait that takes too long fails (it means the server stopped serving).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { serverBin, sleep, startHttp } from './http-lib.mjs';
+import { openSession, post, request, serverBin, sleep, startHttp } from './http-lib.mjs';
 
 const PING = { jsonrpc: '2.0', id: 1, method: 'ping' };
-
+const V = '2025-11-25';
 /** Fails with `what` unless promise settles within ms (a hang means the server stopped serving). */
 function within(promise, ms, what) {
   let timer;
@@ -63,6 +65,27 @@ async function assertServed(port, what, localAddress) {
   assert.match(answer, /Mcp-Session-Id header is required/);
 }
 
+function assert503(answer, pattern) {
+  assert.match(answer, /^HTTP\/1\.1 503 /, answer.slice(0, 80));
+  assert.match(answer, /\r\nRetry-After: \d+\r\n/i);
+  const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4));
+  assert.equal(body.jsonrpc, '2.0');
+  assert.equal(body.id, null);
+  assert.match(body.error.message, pattern);
+}
+
+/** Opens a GET stream (a connection doing real work) for a new session. */
+async function openStream(url, headers = {}) {
+  const session = await openSession(url, { headers });
+  const g = await request(url, {
+    method: 'GET',
+    headers: { accept: 'text/event-stream', 'mcp-session-id': session, ...headers },
+  });
+  assert.equal(g.status, 200);
+  await g.nextEvent(); // the priming event: the stream is live
+  return { session, g };
+}
+
 test('the door stays open: at the connection cap, idle sockets that go away leave room for the next client', async () => {
   const srv = await startHttp({
     bin: serverBin,
@@ -101,6 +124,133 @@ test('1,000 idle sockets at the default connection cap do not take the server do
     await within(Promise.all(idle.map((s) => s.gone)), 20000, 'idle sockets closed by the server');
     await assertServed(srv.port, 'a request after 1,000 idle sockets timed out');
   } finally {
+    for (const s of idle) s.destroy();
+    await srv.stop();
+  }
+});
+
+test('1,000 idle sockets at the default caps do not lock a client out, nor take the server down', async (t) => {
+  const srv = await startHttp({ bin: serverBin });
+  const idle = [];
+  try {
+    for (let i = 0; i < 1000; i += 100) {
+      idle.push(...(await Promise.all(Array.from({ length: 100 }, () => idleSocket(srv.port)))));
+    }
+    // With all of them open, a real client is served at once: idle sockets make room.
+    const t0 = Date.now();
+    const session = await within(openSession(srv.url), 5000, 'initialize behind 1,000 idle sockets');
+    const r = await within(post(srv.url, PING, { session, version: V }), 5000, 'ping behind 1,000 idle sockets');
+    assert.equal(r.status, 200);
+    assert.deepEqual((await r.json()).result, {});
+    const servedMs = Date.now() - t0;
+    // One address holds at most SANZARU_HTTP_MAX_CLIENT_CONNECTIONS (256) of them; the rest were closed.
+    const deadline = Date.now() + 10000;
+    while (idle.filter((s) => s.closedByServer).length < 1000 - 256 && Date.now() < deadline) await sleep(50);
+    const closed = idle.filter((s) => s.closedByServer).length;
+    assert.ok(closed >= 1000 - 256, `only ${closed} idle sockets were closed`);
+    t.diagnostic(`served in ${servedMs} ms with 1,000 idle sockets opened; ${closed} closed by the server`);
+    for (const s of idle) s.destroy();
+    await assertServed(srv.port, 'a request after the idle sockets left');
+  } finally {
+    for (const s of idle) s.destroy();
+    await srv.stop();
+  }
+});
+
+test('slowloris: request headers must arrive within SANZARU_HTTP_HEADER_TIMEOUT, also between kept-alive requests', async () => {
+  const srv = await startHttp({
+    bin: serverBin,
+    env: { SANZARU_HTTP_HEADER_TIMEOUT: '1', SANZARU_HTTP_REQUEST_TIMEOUT: '60', SANZARU_HTTP_CONNECTION_TIMEOUT: '60' },
+  });
+  try {
+    // A byte every 100 ms beats the idle timeout but not the header deadline.
+    const text = `POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ${'z'.repeat(300)}`;
+    const cut = await within(
+      new Promise((resolve) => {
+        const sock = net.connect(srv.port, '127.0.0.1');
+        let i = 0;
+        let got = '';
+        const timer = setInterval(() => {
+          if (i < text.length) sock.write(text[i++]);
+        }, 100);
+        sock.on('data', (d) => (got += d));
+        sock.on('close', () => {
+          clearInterval(timer);
+          resolve({ sent: i, got });
+        });
+        sock.on('error', () => {});
+      }),
+      15000,
+      'a trickling client cut by the header deadline',
+    );
+    assert.ok(cut.sent < text.length, `cut after ${cut.sent} of ${text.length} bytes`);
+    assert.equal(cut.got, '', 'nothing is answered to a request whose headers never came');
+    // A kept-alive connection that sends no next request is closed by the same deadline.
+    const kept = await within(
+      new Promise((resolve) => {
+        const sock = net.connect(srv.port, '127.0.0.1');
+        let got = '';
+        sock.on('data', (d) => (got += d));
+        sock.on('close', () => resolve(got));
+        sock.on('error', () => {});
+        sock.write(pingText(srv.port).replace('Connection: close', 'Connection: keep-alive'));
+      }),
+      15000,
+      'an idle kept-alive connection closed by the header deadline',
+    );
+    assert.match(kept, /^HTTP\/1\.1 400 /); // it was answered, then closed while idle
+    await assertServed(srv.port, 'a normal request after the slow ones');
+  } finally {
+    await srv.stop();
+  }
+});
+
+test('past SANZARU_HTTP_MAX_CONNECTIONS with every connection busy: a quick 503 with Retry-After, not a wait', async () => {
+  const srv = await startHttp({ bin: serverBin, env: { SANZARU_HTTP_MAX_CONNECTIONS: '3' } });
+  const streams = [];
+  try {
+    for (let i = 0; i < 3; i++) streams.push(await openStream(srv.url));
+    const answer = await within(rawRequest(srv.port, pingText(srv.port)), 5000, 'a fourth connection');
+    assert503(answer, /too many connections \(3\)/);
+    // Every stream is still live, and once one ends the next client is served.
+    streams.pop().g.destroy();
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      const a = await rawRequest(srv.port, pingText(srv.port));
+      if (/^HTTP\/1\.1 400 /.test(a)) break;
+      assert503(a, /too many connections/); // the server may not have seen the hang-up yet
+      assert.ok(Date.now() < deadline, 'not served after a stream ended');
+      await sleep(50);
+    }
+  } finally {
+    for (const s of streams) s.g.destroy();
+    await srv.stop();
+  }
+});
+
+test('SANZARU_HTTP_MAX_CLIENT_CONNECTIONS: one address cannot take every slot; its idle sockets make room for it', async () => {
+  const srv = await startHttp({
+    bin: serverBin,
+    env: { SANZARU_HTTP_MAX_CONNECTIONS: '10', SANZARU_HTTP_MAX_CLIENT_CONNECTIONS: '2' },
+  });
+  const streams = [];
+  const idle = [];
+  try {
+    // 127.0.0.1 holds two busy connections: a third from it is refused, others are served.
+    for (let i = 0; i < 2; i++) streams.push(await openStream(srv.url));
+    assert503(await within(rawRequest(srv.port, pingText(srv.port)), 5000, 'a third connection'), /from your address \(2\)/);
+    await assertServed(srv.port, 'a client from another address', '127.0.0.2');
+    // 127.0.0.3 holds two idle sockets: its next connection closes the older one and is served.
+    idle.push(await idleSocket(srv.port, '127.0.0.3'));
+    await sleep(50);
+    idle.push(await idleSocket(srv.port, '127.0.0.3'));
+    await sleep(50);
+    await assertServed(srv.port, 'a client whose address holds two idle sockets', '127.0.0.3');
+    await within(idle[0].gone, 5000, 'the older idle socket closed');
+    assert.equal(idle[0].closedByServer, true);
+    assert.equal(idle[1].closedByServer, false, 'the newer idle socket stays');
+  } finally {
+    for (const s of streams) s.g.destroy();
     for (const s of idle) s.destroy();
     await srv.stop();
   }

@@ -297,8 +297,8 @@ test('limits: a silent client is cut after SANZARU_HTTP_CONNECTION_TIMEOUT, a tr
       setTimeout(() => reject(new Error('still open after 15 s')), 15000).unref();
     });
     assert.ok(cut.ms >= 1900 && cut.sent < 200, `cut after ${cut.ms} ms, ${cut.sent} bytes`);
-    // Three SSE streams hold the three connections; a fourth waits in the listen queue
-    // until one of them goes away (the server notices the hang-up at once).
+    // Three SSE streams hold the three connections; a fourth is answered 503 at once (not
+    // left in the listen queue), and once one of them goes away the next one is served.
     const streams = [];
     for (let i = 0; i < 3; i++) {
       const session = await openSession(s2.url);
@@ -307,15 +307,17 @@ test('limits: a silent client is cut after SANZARU_HTTP_CONNECTION_TIMEOUT, a tr
       await g.nextEvent();
       streams.push(g);
     }
-    let served = false;
-    const fourth = post(s2.url, PING).then((r) => {
-      served = true;
-      return r;
-    });
-    await sleep(500);
-    assert.equal(served, false, 'a fourth connection is not served while three are open');
+    const refused = await post(s2.url, PING);
+    await assertError(refused, 503, /too many connections \(3\)/);
+    assert.equal(refused.headers['retry-after'], '1');
     streams.pop().destroy();
-    const r = await fourth;
+    let r;
+    for (let i = 0; i < 100; i++) {
+      r = await post(s2.url, PING);
+      if (r.status !== 503) break;
+      await r.text(); // the server had not yet seen the hang-up
+      await sleep(50);
+    }
     await assertError(r, 400, /Mcp-Session-Id/); // served (and refused for want of a session)
     for (const g of streams) g.destroy();
   } finally {

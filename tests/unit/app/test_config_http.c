@@ -22,6 +22,7 @@ static const char *const vars[] = {
     "SANZARU_HTTP_MAX_BODY",        "SANZARU_HTTP_MAX_SESSIONS",
     "SANZARU_HTTP_MAX_CONNECTIONS", "SANZARU_HTTP_CONNECTION_TIMEOUT",
     "SANZARU_HTTP_REQUEST_TIMEOUT", "SANZARU_HTTP_SESSION_TTL",
+    "SANZARU_HTTP_HEADER_TIMEOUT",  "SANZARU_HTTP_MAX_CLIENT_CONNECTIONS",
 };
 
 static int clear_env(void **state)
@@ -48,7 +49,9 @@ static void test_defaults(void **state)
     assert_int_equal(o.max_body, 4u * 1024u * 1024u);
     assert_int_equal(o.max_sessions, 10000);
     assert_int_equal(o.max_connections, 1000);
+    assert_int_equal(o.max_client_connections, 256);
     assert_int_equal(o.connection_timeout_s, 30);
+    assert_int_equal(o.header_timeout_s, 10);
     assert_int_equal(o.request_timeout_s, 30);
     assert_int_equal(o.session_ttl_ms, 30u * 60u * 1000u);
     assert_ptr_equal(o.token, cfg.http_token); /* borrowed, not copied */
@@ -69,6 +72,8 @@ static void test_values(void **state)
     setenv("SANZARU_HTTP_CONNECTION_TIMEOUT", "86400", 1);
     setenv("SANZARU_HTTP_REQUEST_TIMEOUT", "1", 1);
     setenv("SANZARU_HTTP_SESSION_TTL", "2678400", 1);
+    setenv("SANZARU_HTTP_HEADER_TIMEOUT", "2", 1);
+    setenv("SANZARU_HTTP_MAX_CLIENT_CONNECTIONS", "7", 1);
     assert_int_equal(sz_config_http(NULL, &o, err, sizeof(err)), 0);
     assert_int_equal(o.max_body, 1024);
     assert_int_equal(o.max_sessions, 1000000);
@@ -76,6 +81,8 @@ static void test_values(void **state)
     assert_int_equal(o.connection_timeout_s, 86400);
     assert_int_equal(o.request_timeout_s, 1);
     assert_int_equal(o.session_ttl_ms, 2678400ull * 1000ull);
+    assert_int_equal(o.header_timeout_s, 2);
+    assert_int_equal(o.max_client_connections, 7);
     /* An empty value is the default, as when unset. */
     setenv("SANZARU_HTTP_MAX_CONNECTIONS", "", 1);
     assert_int_equal(sz_config_http(NULL, &o, err, sizeof(err)), 0);
@@ -109,6 +116,10 @@ static void test_bad_values(void **state)
          "SANZARU_HTTP_REQUEST_TIMEOUT must be an integer from 1 to 86400, got '0'"},
         {"SANZARU_HTTP_SESSION_TTL", "1.5",
          "SANZARU_HTTP_SESSION_TTL must be an integer from 1 to 2678400, got '1.5'"},
+        {"SANZARU_HTTP_HEADER_TIMEOUT", "0",
+         "SANZARU_HTTP_HEADER_TIMEOUT must be an integer from 1 to 86400, got '0'"},
+        {"SANZARU_HTTP_MAX_CLIENT_CONNECTIONS", "0",
+         "SANZARU_HTTP_MAX_CLIENT_CONNECTIONS must be an integer from 1 to 1000000, got '0'"},
         {"SANZARU_HTTP_SESSION_TTL", " 60",
          "SANZARU_HTTP_SESSION_TTL must be an integer from 1 to 2678400, got ' 60'"},
     };
