@@ -16,8 +16,9 @@
  * Security: optional bearer token (401 + WWW-Authenticate), Origin allow-list (403), Host
  * check when bound to loopback (403, against DNS rebinding), refusal to listen on a
  * non-loopback address without a token unless allowed explicitly. Limits: body size (413),
- * sessions (503), connections in all and per client address (an idle one makes room; 503 when none
- * is idle), deadlines for request headers, whole requests and silence. See docs/http.md and
+ * sessions (the least recently used idle one makes room; 503 when none is idle),
+ * connections in all and per client address (an idle one makes room; 503 when none is
+ * idle), deadlines for request headers, whole requests and silence. See docs/http.md and
  * docs/security.md.
  *
  * Thread: everything here runs on the loop thread. */

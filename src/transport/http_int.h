@@ -209,7 +209,7 @@ struct http_session {
     struct mcp_session *ms;
     char id[HTTP_SID_LEN + 1];
     struct sz_link hlink; /* in its bucket of t->buckets */
-    struct sz_link link;  /* in t->sessions */
+    struct sz_link link;  /* in t->sessions, least recently used first */
     uint64_t last_used;
     struct sz_link streams;
     struct http_stream *get;
@@ -317,6 +317,11 @@ void http_add_cors(struct http_req *r, struct MHD_Response *resp);
 struct http_session *http_session_new(struct http_transport *t, bool stateless);
 /* Enters s in the table (it then counts against max_sessions). */
 void http_session_register(struct http_session *s);
+/* Marks s used now: it becomes the most recently used session. */
+void http_session_touch(struct http_session *s);
+/* Closes the least recently used session that is idle (no call in flight, no stream with
+ * a connection), to make room in a full table. Returns false when every session is busy. */
+bool http_session_evict_idle(struct http_transport *t);
 /* The registered session with this id, or NULL. */
 struct http_session *http_session_find(struct http_transport *t, const char *sid);
 /* Ends a session: its streams end, its calls are cancelled; freed when the engine is

@@ -140,7 +140,7 @@ static enum MHD_Result handle_get(struct http_req *r, struct http_session *s)
     } else if (st->conn != NULL) {
         http_req_end(st->conn); /* the client came back on a new connection */
     }
-    s->last_used = uv_now(t->loop);
+    http_session_touch(s);
     return http_start_sse(r, st, from);
 }
 
@@ -216,10 +216,13 @@ static enum MHD_Result post_session(struct http_req *r, const struct post_peek *
                                  "Session not found: it expired or was deleted; initialize a new "
                                  "session");
     } else if (pk->is_init) {
-        if (t->nsessions >= t->o.max_sessions) {
+        /* A full table makes room by closing its least recently used idle session; it is
+         * full for good only while every session is busy. */
+        if (t->nsessions >= t->o.max_sessions && !http_session_evict_idle(t)) {
             static const char *const retry[] = {"Retry-After", "5", NULL};
             return respond_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, retry, -32000,
-                                 "Service Unavailable: too many sessions (%u); try again later",
+                                 "Service Unavailable: too many sessions (%u), all of them busy; "
+                                 "try again later",
                                  t->o.max_sessions);
         }
         s = http_session_new(t, false);
@@ -318,7 +321,7 @@ static enum MHD_Result handle_post(struct http_req *r)
     ret = post_session(r, &pk, &s, &new_session);
     if (s == NULL)
         goto out;
-    s->last_used = uv_now(t->loop);
+    http_session_touch(s);
     if (pk.is_request) {
         st = http_stream_new(s, pk.id);
         if (st == NULL) {
@@ -564,7 +567,7 @@ void http_on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
         st->conn = NULL;
         st->idle_since = uv_now(r->t->loop);
         r->stream = NULL;
-        s->last_used = st->idle_since;
+        http_session_touch(s);
         if ((done || st->cancelled) && st != s->get)
             http_stream_free(st);
         else if (st->finished)

@@ -49,9 +49,52 @@ void http_session_register(struct http_session *s)
     struct http_transport *t = s->t;
 
     sz_list_push_front(&t->buckets[sid_hash(s->id, t->nbuckets)], &s->hlink);
-    sz_list_push_front(&t->sessions, &s->link);
+    sz_list_push_back(&t->sessions, &s->link);
     t->nsessions++;
     s->registered = true;
+}
+
+void http_session_touch(struct http_session *s)
+{
+    s->last_used = uv_now(s->t->loop);
+    if (s->registered) { /* most recently used last */
+        sz_list_remove(&s->link);
+        sz_list_push_back(&s->t->sessions, &s->link);
+    }
+}
+
+/* True when nothing of s is running or attached: no call in flight, no stream with a
+ * connection. Such a session loses nothing but its id when it is closed. */
+static bool session_idle(const struct http_session *s)
+{
+    struct sz_link *pos;
+
+    if (mcp_session_calls_in_flight(s->ms) > 0)
+        return false;
+    SZ_LIST_FOREACH(pos, &s->streams)
+    {
+        if (container_of(pos, struct http_stream, link)->conn != NULL)
+            return false;
+    }
+    return true;
+}
+
+bool http_session_evict_idle(struct http_transport *t)
+{
+    struct sz_link *pos;
+
+    SZ_LIST_FOREACH(pos, &t->sessions)
+    {
+        struct http_session *s = container_of(pos, struct http_session, link);
+        if (session_idle(s)) {
+            SZ_INFO("http: session %.8s… closed to make room for a new one (the least recently "
+                    "used idle session; SANZARU_HTTP_MAX_SESSIONS is %u)",
+                    s->id, t->o.max_sessions);
+            http_session_close(s);
+            return true;
+        }
+    }
+    return false;
 }
 
 static void session_unregister(struct http_session *s)
@@ -203,7 +246,7 @@ static void on_send(void *ctx, const char *msg, size_t len, const json_t *rid, b
     }
     if (final) {
         st->finished = true;
-        s->last_used = uv_now(s->t->loop);
+        http_session_touch(s);
     }
     if (st->conn != NULL)
         http_req_wake(st->conn);

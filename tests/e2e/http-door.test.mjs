@@ -1,16 +1,24 @@
-// The HTTP door under attack (issue 10), with raw sockets against the real binary: the
-// door stays open after the connection cap was reached; idle and slow sockets cannot lock
-// real clients out (they are closed to make room, and must send their headers quickly);
-// past the caps a client gets a quick 503 with Retry-After instead of a wait in the listen
-// queue. Small caps and short deadlines come from settings; the tests assert outcomes, and
-// a wait that takes too long fails (it means the server stopped serving).
+// The HTTP door under attack (issue 10, items 1, 2 and 9), with raw sockets against the
+// real binary: the door stays open after the connection cap was reached; idle and slow
+// sockets cannot lock real clients out (they are closed to make room, and must send their
+// headers quickly); past the caps a client gets a quick 503 with Retry-After instead of a
+// wait in the listen queue; a full session table makes room by closing its least recently
+// used idle session. Small caps and short deadlines come from settings; the tests assert
+// outcomes, and a wait that takes too long fails (it means the server stopped serving).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { openSession, post, request, serverBin, sleep, startHttp } from './http-lib.mjs';
+import { openSession, post, request, serverBin, sleep, startHttp, testServerBin } from './http-lib.mjs';
 
 const PING = { jsonrpc: '2.0', id: 1, method: 'ping' };
 const V = '2025-11-25';
+const INIT = {
+  jsonrpc: '2.0',
+  id: 'init',
+  method: 'initialize',
+  params: { protocolVersion: V, capabilities: {}, clientInfo: { name: 'door', version: '1' } },
+};
+
 /** Fails with `what` unless promise settles within ms (a hang means the server stopped serving). */
 function within(promise, ms, what) {
   let timer;
@@ -252,6 +260,63 @@ test('SANZARU_HTTP_MAX_CLIENT_CONNECTIONS: one address cannot take every slot; i
   } finally {
     for (const s of streams) s.g.destroy();
     for (const s of idle) s.destroy();
+    await srv.stop();
+  }
+});
+
+test('a full session table closes its least recently used idle session for a new one; 503 only when all are busy', async () => {
+  const srv = await startHttp({ bin: testServerBin, env: { SANZARU_HTTP_MAX_SESSIONS: '3' } });
+  const streams = [];
+  try {
+    const a = await openSession(srv.url);
+    const b = await openSession(srv.url);
+    const c = await openSession(srv.url);
+    const ping = async (s) => {
+      const r = await post(srv.url, PING, { session: s, version: V });
+      await r.text();
+      return r.status;
+    };
+    assert.equal(await ping(a), 200); // a is now the most recently used; b the least
+    const d = await openSession(srv.url); // the table is full: b makes room
+    assert.match(d, /^[0-9a-f]{32}$/);
+    assert.equal(await ping(b), 404, 'the least recently used idle session was closed');
+    for (const s of [a, c, d]) assert.equal(await ping(s), 200);
+
+    // Busy sessions are kept: c has a call in flight (its connection dropped), a and d live GET streams.
+    const call = await post(
+      srv.url,
+      { jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'sleepy', arguments: { ms: 60000, steps: 600 } } },
+      { session: c, version: V },
+    );
+    assert.equal(call.status, 200);
+    call.destroy(); // a client that disconnects does not cancel its call
+    for (const s of [a, d]) {
+      const g = await request(srv.url, { method: 'GET', headers: { accept: 'text/event-stream', 'mcp-session-id': s } });
+      assert.equal(g.status, 200);
+      await g.nextEvent();
+      streams.push(g);
+    }
+    const full = await post(srv.url, INIT);
+    assert.equal(full.status, 503);
+    assert.ok(full.headers['retry-after']);
+    assert.match((await full.json()).error.message, /too many sessions \(3\), all of them busy/);
+    for (const s of [a, c, d]) assert.equal(await ping(s), 200, 'no busy session was closed');
+    // A stream that ends makes its session idle again, and so a candidate.
+    streams.shift().destroy();
+    const deadline = Date.now() + 5000;
+    let again;
+    for (;;) {
+      again = await post(srv.url, INIT);
+      if (again.status === 200) break;
+      await again.text();
+      assert.ok(Date.now() < deadline, 'no room after a stream ended');
+      await sleep(50);
+    }
+    await again.text();
+    assert.equal(await ping(a), 404, 'the session whose stream ended made room');
+    assert.equal(await ping(c), 200);
+  } finally {
+    for (const g of streams) g.destroy();
     await srv.stop();
   }
 });

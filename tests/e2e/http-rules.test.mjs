@@ -198,11 +198,18 @@ test('413: a body over 4 MiB is refused, by Content-Length or while streaming', 
   assert.deepEqual((await ok.json()).result, {});
 });
 
-test('503: past SANZARU_HTTP_MAX_SESSIONS a new session is refused until one ends', async () => {
+test('503: past SANZARU_HTTP_MAX_SESSIONS with every session busy a new session is refused until one ends', async () => {
   const s2 = await startHttp({ bin: serverBin, env: { SANZARU_HTTP_MAX_SESSIONS: '2' } });
+  const streams = [];
   try {
     const a = await openSession(s2.url);
-    await openSession(s2.url);
+    const b = await openSession(s2.url);
+    for (const session of [a, b]) {
+      const g = await request(s2.url, { method: 'GET', headers: { accept: 'text/event-stream', 'mcp-session-id': session } });
+      assert.equal(g.status, 200);
+      await g.nextEvent();
+      streams.push(g);
+    }
     const init = {
       jsonrpc: '2.0',
       id: 1,
@@ -218,6 +225,7 @@ test('503: past SANZARU_HTTP_MAX_SESSIONS a new session is refused until one end
     assert.equal(again.status, 200);
     assert.match(again.headers['mcp-session-id'], /^[0-9a-f]{32}$/);
   } finally {
+    for (const g of streams) g.destroy();
     await s2.stop();
   }
 });
