@@ -69,7 +69,7 @@ static void transport_done(void *data)
 {
     struct app_state *st = data;
     if (st->app.imaging != NULL) {
-        img_pool_close(st->app.imaging, NULL, NULL);
+        sz_pool_close(st->app.imaging, NULL, NULL);
         st->app.imaging = NULL;
     }
     if (st->app.oai != NULL) {
@@ -102,7 +102,7 @@ static void size_thread_pool(int image_jobs)
     char value[16];
     if (getenv("UV_THREADPOOL_SIZE") != NULL)
         return;
-    snprintf(value, sizeof(value), "%d", img_pool_threadpool_size(image_jobs));
+    snprintf(value, sizeof(value), "%d", sz_pool_threadpool_size(image_jobs));
     setenv("UV_THREADPOOL_SIZE", value, 0);
 }
 
@@ -184,7 +184,7 @@ int sz_main(int argc, char **argv, sz_register_fn *extra)
     st.app.cfg = &st.cfg;
     img_prepare(); /* libvips itself loads with the first image job */
     open_stores(&st);
-    st.app.imaging = img_pool_new(&st.loop, st.cfg.image_jobs);
+    st.app.imaging = sz_pool_new(&st.loop, st.cfg.image_jobs);
     if (oai_client_new(&st.loop, &st.cfg, &st.app.oai) != 0) {
         fprintf(stderr, "sanzaru: could not create the OpenAI client (OPENAI_BASE_URL=%s)\n",
                 st.cfg.base_url);
@@ -246,7 +246,7 @@ out:
     stdio_transport_free(st.stdio);
     mcp_server_free(st.server);
     if (st.app.imaging != NULL)
-        img_pool_close(st.app.imaging, NULL, NULL);
+        sz_pool_close(st.app.imaging, NULL, NULL);
     if (st.app.oai != NULL)
         oai_client_close(st.app.oai, NULL, NULL);
     store_close(st.app.videos);

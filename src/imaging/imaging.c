@@ -79,7 +79,7 @@ static char init_error[256] = "libvips is not available";
 
 static void init_vips(void)
 {
-    if (sz_vips_load(init_error, sizeof(init_error)) != 0)
+    if (img_vips_load(init_error, sizeof(init_error)) != 0)
         return;
     if (vips_init("sanzaru") != 0) {
         snprintf(init_error, sizeof(init_error), "libvips failed to start: %s",

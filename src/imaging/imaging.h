@@ -1,5 +1,5 @@
 /* Imaging: libvips behind a small, thread-safe API, plus async jobs on the
- * bounded pool of pool.h.
+ * bounded pool of core/pool.h.
  *
  * Three kinds of function live here:
  * - process setup (img_init / img_shutdown), on the main thread;
@@ -25,7 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "imaging/pool.h"
+#include "core/pool.h"
 
 #define IMG_MAX_PIXELS 100000000LL           /* 100 megapixels */
 #define IMG_MAX_BYTES  (50u * 1024u * 1024u) /* "50 MB" in messages */
@@ -130,8 +130,8 @@ int img_fit_fd(int fd, int target_w, int target_h, enum img_fit_mode mode, uint8
  * set res->data = NULL, then release it later with free(). Anything left in
  * res->data is freed when the callback returns.
  *
- * status: 0; SZ_ECANCELLED when the job was cancelled (img_job_cancel or
- * img_pool_close) before it started; else the error of the underlying
+ * status: 0; SZ_ECANCELLED when the job was cancelled (sz_pool_cancel or
+ * sz_pool_close) before it started; else the error of the underlying
  * function. errmsg: never NULL; "" on success. On any failure data is NULL. */
 struct img_result {
     int status;
@@ -144,7 +144,7 @@ struct img_result {
 typedef void img_result_fn(struct img_result *res, void *arg);
 
 /* Each submits one job and returns 0 and (when pjob is non-NULL) a handle for
- * img_job_cancel, valid until cb is called; cb(res, arg) then runs exactly
+ * sz_pool_cancel, valid until cb is called; cb(res, arg) then runs exactly
  * once. On a non-zero return (SZ_EINVAL, SZ_ENOMEM, SZ_ECANCELLED: pool
  * closing, SZ_ETOOBIG) cb is never called, and inputs the function takes
  * ownership of have already been released. A running job cannot be
@@ -154,13 +154,14 @@ typedef void img_result_fn(struct img_result *res, void *arg);
  * every path). Result: data = the PNG (png bytes), info = the ORIGINAL
  * image's header info (width, height, format, has_alpha); the output size is
  * target_w x target_h by contract. */
-int img_fit_async(struct img_pool *pool, void *buf, size_t len, int target_w, int target_h,
-                  enum img_fit_mode mode, img_result_fn *cb, void *arg, struct img_job **pjob);
+int img_fit_async(struct sz_pool *pool, void *buf, size_t len, int target_w, int target_h,
+                  enum img_fit_mode mode, img_result_fn *cb, void *arg, struct sz_pool_job **pjob);
 
 /* img_fit_fd on fd (takes ownership: closed by the job, on every path).
  * Result as img_fit_async. */
-int img_fit_fd_async(struct img_pool *pool, int fd, int target_w, int target_h,
-                     enum img_fit_mode mode, img_result_fn *cb, void *arg, struct img_job **pjob);
+int img_fit_fd_async(struct sz_pool *pool, int fd, int target_w, int target_h,
+                     enum img_fit_mode mode, img_result_fn *cb, void *arg,
+                     struct sz_pool_job **pjob);
 
 /* Decodes base64 text (b64, len bytes, borrowed: copied before returning, so
  * the caller may free it at once) and probes the decoded image — for the
@@ -168,15 +169,15 @@ int img_fit_fd_async(struct img_pool *pool, int fd, int target_w, int target_h,
  * bytes (len of them), info = the probe. Invalid base64 → SZ_ECORRUPT; an
  * image that does not probe → its error, and data is NULL. Text obviously
  * larger than IMG_MAX_BYTES encoded → SZ_ETOOBIG at once, nothing copied. */
-int img_b64_decode_probe_async(struct img_pool *pool, const char *b64, size_t len,
-                               img_result_fn *cb, void *arg, struct img_job **pjob);
+int img_b64_decode_probe_async(struct sz_pool *pool, const char *b64, size_t len, img_result_fn *cb,
+                               void *arg, struct sz_pool_job **pjob);
 
 /* Probes an encoded image (bytes, takes ownership: freed with free() by the
  * job) and encodes it as a data URL "data:<mime>;base64,<...>" — for
  * input_images of create_image. Result: data = the NUL-terminated URL (char *,
  * len excludes the NUL), info = the probe. Not PNG/JPEG/WEBP →
  * SZ_EUNSUPPORTED. */
-int img_b64_encode_async(struct img_pool *pool, void *bytes, size_t len, img_result_fn *cb,
-                         void *arg, struct img_job **pjob);
+int img_b64_encode_async(struct sz_pool *pool, void *bytes, size_t len, img_result_fn *cb,
+                         void *arg, struct sz_pool_job **pjob);
 
 #endif

@@ -165,9 +165,9 @@ static void done_cb(void *data, int status)
 }
 
 /* Submits job, or releases it and its inputs. */
-static int submit(struct img_pool *pool, struct async_job *job, struct img_job **pjob)
+static int submit(struct sz_pool *pool, struct async_job *job, struct sz_pool_job **pjob)
 {
-    int rc = img_pool_submit(pool, work_cb, done_cb, job, pjob);
+    int rc = sz_pool_submit(pool, work_cb, done_cb, job, pjob);
 
     if (rc < 0) {
         release_inputs(job);
@@ -189,8 +189,8 @@ static struct async_job *job_new(enum job_kind kind, img_result_fn *cb, void *ar
     return job;
 }
 
-int img_fit_async(struct img_pool *pool, void *buf, size_t len, int target_w, int target_h,
-                  enum img_fit_mode mode, img_result_fn *cb, void *arg, struct img_job **pjob)
+int img_fit_async(struct sz_pool *pool, void *buf, size_t len, int target_w, int target_h,
+                  enum img_fit_mode mode, img_result_fn *cb, void *arg, struct sz_pool_job **pjob)
 {
     struct async_job *job;
 
@@ -211,8 +211,9 @@ int img_fit_async(struct img_pool *pool, void *buf, size_t len, int target_w, in
     return submit(pool, job, pjob);
 }
 
-int img_fit_fd_async(struct img_pool *pool, int fd, int target_w, int target_h,
-                     enum img_fit_mode mode, img_result_fn *cb, void *arg, struct img_job **pjob)
+int img_fit_fd_async(struct sz_pool *pool, int fd, int target_w, int target_h,
+                     enum img_fit_mode mode, img_result_fn *cb, void *arg,
+                     struct sz_pool_job **pjob)
 {
     struct async_job *job;
 
@@ -233,8 +234,8 @@ int img_fit_fd_async(struct img_pool *pool, int fd, int target_w, int target_h,
     return submit(pool, job, pjob);
 }
 
-int img_b64_decode_probe_async(struct img_pool *pool, const char *b64, size_t len,
-                               img_result_fn *cb, void *arg, struct img_job **pjob)
+int img_b64_decode_probe_async(struct sz_pool *pool, const char *b64, size_t len, img_result_fn *cb,
+                               void *arg, struct sz_pool_job **pjob)
 {
     struct async_job *job;
 
@@ -258,8 +259,8 @@ int img_b64_decode_probe_async(struct img_pool *pool, const char *b64, size_t le
     return submit(pool, job, pjob);
 }
 
-int img_b64_encode_async(struct img_pool *pool, void *bytes, size_t len, img_result_fn *cb,
-                         void *arg, struct img_job **pjob)
+int img_b64_encode_async(struct sz_pool *pool, void *bytes, size_t len, img_result_fn *cb,
+                         void *arg, struct sz_pool_job **pjob)
 {
     struct async_job *job;
 

@@ -3,7 +3,7 @@
  * function. */
 #include "fmacros.h"
 
-#define SZ_VIPS_DL_IMPL 1
+#define IMG_VIPS_DL_IMPL 1
 #include "imaging/vips_dl.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -17,7 +17,7 @@
 #define SZ_VIPS_SONAME "libvips.so.42"
 #endif
 
-struct sz_vips_api sz_vips;
+struct img_vips_api img_vips;
 
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
 static int load_status = SZ_EIO;
@@ -37,13 +37,13 @@ static void load(void)
     }
     /* ISO C has no conversion from void * to a function pointer; copying the
      * representation is what POSIX guarantees to work for dlsym. */
-#define SZ_VIPS_RESOLVE_(name)                                                                     \
+#define IMG_VIPS_RESOLVE_(name)                                                                    \
     sym = dlsym(lib, #name);                                                                       \
     if (sym == NULL && missing == NULL)                                                            \
         missing = #name;                                                                           \
-    memcpy(&sz_vips.name, &sym, sizeof(sym));
-    SZ_VIPS_FUNCS(SZ_VIPS_RESOLVE_)
-#undef SZ_VIPS_RESOLVE_
+    memcpy(&img_vips.name, &sym, sizeof(sym));
+    IMG_VIPS_FUNCS(IMG_VIPS_RESOLVE_)
+#undef IMG_VIPS_RESOLVE_
     if (missing != NULL) {
         snprintf(load_error, sizeof(load_error), "libvips (%s) lacks %s", SZ_VIPS_SONAME, missing);
         SZ_ERROR("%s", load_error);
@@ -54,7 +54,7 @@ static void load(void)
     SZ_DEBUG("loaded %s", SZ_VIPS_SONAME);
 }
 
-int sz_vips_load(char *err, size_t errlen)
+int img_vips_load(char *err, size_t errlen)
 {
     pthread_once(&load_once, load);
     if (load_status != 0 && err != NULL && errlen > 0)
@@ -62,7 +62,7 @@ int sz_vips_load(char *err, size_t errlen)
     return load_status;
 }
 
-int sz_vips_loaded(void)
+int img_vips_loaded(void)
 {
     return load_status == 0;
 }

@@ -5,13 +5,13 @@
  * alone took over half of the server's spawn-to-initialize time, and their
  * pages were most of its idle RSS, although most sessions never touch an
  * image. So the server does not link libvips: the first image job dlopen()s it
- * on a pool thread and resolves the few functions we call into sz_vips.
+ * on a pool thread and resolves the few functions we call into img_vips.
  *
  * imaging.c includes this header after <vips/vips.h>; the macros below then
  * route every call (vips_resize(...)) through the table, and the linker
  * proves that nothing calls libvips directly (the binary would not link).
  *
- * Thread: sz_vips_load may be called from any thread, any number of times;
+ * Thread: img_vips_load may be called from any thread, any number of times;
  * the first call loads, the rest wait for it and share its outcome. */
 #ifndef SZ_IMAGING_VIPS_DL_H
 #define SZ_IMAGING_VIPS_DL_H
@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <vips/vips.h>
 
-#define SZ_VIPS_FUNCS(X)                                                                           \
+#define IMG_VIPS_FUNCS(X)                                                                          \
     X(vips_init)                                                                                   \
     X(vips_version)                                                                                \
     X(vips_shutdown)                                                                               \
@@ -61,61 +61,61 @@
     X(g_object_unref)
 
 /* One pointer per function, typed exactly as libvips declares it. */
-struct sz_vips_api {
-#define SZ_VIPS_MEMBER_(name) __typeof__(&name) name;
-    SZ_VIPS_FUNCS(SZ_VIPS_MEMBER_)
-#undef SZ_VIPS_MEMBER_
+struct img_vips_api {
+#define IMG_VIPS_MEMBER_(name) __typeof__(&name) name;
+    IMG_VIPS_FUNCS(IMG_VIPS_MEMBER_)
+#undef IMG_VIPS_MEMBER_
 };
 
-extern struct sz_vips_api sz_vips;
+extern struct img_vips_api img_vips;
 
-/* Loads libvips and fills sz_vips (once per process). Returns 0, or SZ_EIO
+/* Loads libvips and fills img_vips (once per process). Returns 0, or SZ_EIO
  * with the reason in err (the same reason on every later call). */
-int sz_vips_load(char *err, size_t errlen);
-/* True once sz_vips_load has succeeded. */
-int sz_vips_loaded(void);
+int img_vips_load(char *err, size_t errlen);
+/* True once img_vips_load has succeeded. */
+int img_vips_loaded(void);
 
-#ifndef SZ_VIPS_DL_IMPL
-#define SZ_VIPS_ROUTE_(name)            (sz_vips.name)
-#define vips_init                       SZ_VIPS_ROUTE_(vips_init)
-#define vips_version                    SZ_VIPS_ROUTE_(vips_version)
-#define vips_shutdown                   SZ_VIPS_ROUTE_(vips_shutdown)
-#define vips_error_buffer               SZ_VIPS_ROUTE_(vips_error_buffer)
-#define vips_error_buffer_copy          SZ_VIPS_ROUTE_(vips_error_buffer_copy)
-#define vips_error_clear                SZ_VIPS_ROUTE_(vips_error_clear)
-#define vips_cache_set_max              SZ_VIPS_ROUTE_(vips_cache_set_max)
-#define vips_cache_set_max_mem          SZ_VIPS_ROUTE_(vips_cache_set_max_mem)
-#define vips_cache_set_max_files        SZ_VIPS_ROUTE_(vips_cache_set_max_files)
-#define vips_concurrency_set            SZ_VIPS_ROUTE_(vips_concurrency_set)
-#define vips_block_untrusted_set        SZ_VIPS_ROUTE_(vips_block_untrusted_set)
-#define vips_operation_block_set        SZ_VIPS_ROUTE_(vips_operation_block_set)
-#define vips_source_new_from_descriptor SZ_VIPS_ROUTE_(vips_source_new_from_descriptor)
-#define vips_image_get_width            SZ_VIPS_ROUTE_(vips_image_get_width)
-#define vips_image_get_height           SZ_VIPS_ROUTE_(vips_image_get_height)
-#define vips_image_get_orientation_swap SZ_VIPS_ROUTE_(vips_image_get_orientation_swap)
-#define vips_image_hasalpha             SZ_VIPS_ROUTE_(vips_image_hasalpha)
-#define vips_bandjoin                   SZ_VIPS_ROUTE_(vips_bandjoin)
-#define vips_cast_uchar                 SZ_VIPS_ROUTE_(vips_cast_uchar)
-#define vips_colourspace                SZ_VIPS_ROUTE_(vips_colourspace)
-#define vips_extract_area               SZ_VIPS_ROUTE_(vips_extract_area)
-#define vips_extract_band               SZ_VIPS_ROUTE_(vips_extract_band)
-#define vips_flatten                    SZ_VIPS_ROUTE_(vips_flatten)
-#define vips_gravity                    SZ_VIPS_ROUTE_(vips_gravity)
-#define vips_resize                     SZ_VIPS_ROUTE_(vips_resize)
-#define vips_jpegload_buffer            SZ_VIPS_ROUTE_(vips_jpegload_buffer)
-#define vips_jpegload_source            SZ_VIPS_ROUTE_(vips_jpegload_source)
-#define vips_pngload_buffer             SZ_VIPS_ROUTE_(vips_pngload_buffer)
-#define vips_pngload_source             SZ_VIPS_ROUTE_(vips_pngload_source)
-#define vips_webpload_buffer            SZ_VIPS_ROUTE_(vips_webpload_buffer)
-#define vips_webpload_source            SZ_VIPS_ROUTE_(vips_webpload_source)
-#define vips_pngsave_buffer             SZ_VIPS_ROUTE_(vips_pngsave_buffer)
-#define vips_thumbnail                  SZ_VIPS_ROUTE_(vips_thumbnail)
-#define vips_thumbnail_buffer           SZ_VIPS_ROUTE_(vips_thumbnail_buffer)
-#define vips_thumbnail_image            SZ_VIPS_ROUTE_(vips_thumbnail_image)
-#define vips_thumbnail_source           SZ_VIPS_ROUTE_(vips_thumbnail_source)
-#define g_free                          SZ_VIPS_ROUTE_(g_free)
-#define g_log_set_handler               SZ_VIPS_ROUTE_(g_log_set_handler)
-#define g_object_unref                  SZ_VIPS_ROUTE_(g_object_unref)
+#ifndef IMG_VIPS_DL_IMPL
+#define IMG_VIPS_ROUTE_(name)           (img_vips.name)
+#define vips_init                       IMG_VIPS_ROUTE_(vips_init)
+#define vips_version                    IMG_VIPS_ROUTE_(vips_version)
+#define vips_shutdown                   IMG_VIPS_ROUTE_(vips_shutdown)
+#define vips_error_buffer               IMG_VIPS_ROUTE_(vips_error_buffer)
+#define vips_error_buffer_copy          IMG_VIPS_ROUTE_(vips_error_buffer_copy)
+#define vips_error_clear                IMG_VIPS_ROUTE_(vips_error_clear)
+#define vips_cache_set_max              IMG_VIPS_ROUTE_(vips_cache_set_max)
+#define vips_cache_set_max_mem          IMG_VIPS_ROUTE_(vips_cache_set_max_mem)
+#define vips_cache_set_max_files        IMG_VIPS_ROUTE_(vips_cache_set_max_files)
+#define vips_concurrency_set            IMG_VIPS_ROUTE_(vips_concurrency_set)
+#define vips_block_untrusted_set        IMG_VIPS_ROUTE_(vips_block_untrusted_set)
+#define vips_operation_block_set        IMG_VIPS_ROUTE_(vips_operation_block_set)
+#define vips_source_new_from_descriptor IMG_VIPS_ROUTE_(vips_source_new_from_descriptor)
+#define vips_image_get_width            IMG_VIPS_ROUTE_(vips_image_get_width)
+#define vips_image_get_height           IMG_VIPS_ROUTE_(vips_image_get_height)
+#define vips_image_get_orientation_swap IMG_VIPS_ROUTE_(vips_image_get_orientation_swap)
+#define vips_image_hasalpha             IMG_VIPS_ROUTE_(vips_image_hasalpha)
+#define vips_bandjoin                   IMG_VIPS_ROUTE_(vips_bandjoin)
+#define vips_cast_uchar                 IMG_VIPS_ROUTE_(vips_cast_uchar)
+#define vips_colourspace                IMG_VIPS_ROUTE_(vips_colourspace)
+#define vips_extract_area               IMG_VIPS_ROUTE_(vips_extract_area)
+#define vips_extract_band               IMG_VIPS_ROUTE_(vips_extract_band)
+#define vips_flatten                    IMG_VIPS_ROUTE_(vips_flatten)
+#define vips_gravity                    IMG_VIPS_ROUTE_(vips_gravity)
+#define vips_resize                     IMG_VIPS_ROUTE_(vips_resize)
+#define vips_jpegload_buffer            IMG_VIPS_ROUTE_(vips_jpegload_buffer)
+#define vips_jpegload_source            IMG_VIPS_ROUTE_(vips_jpegload_source)
+#define vips_pngload_buffer             IMG_VIPS_ROUTE_(vips_pngload_buffer)
+#define vips_pngload_source             IMG_VIPS_ROUTE_(vips_pngload_source)
+#define vips_webpload_buffer            IMG_VIPS_ROUTE_(vips_webpload_buffer)
+#define vips_webpload_source            IMG_VIPS_ROUTE_(vips_webpload_source)
+#define vips_pngsave_buffer             IMG_VIPS_ROUTE_(vips_pngsave_buffer)
+#define vips_thumbnail                  IMG_VIPS_ROUTE_(vips_thumbnail)
+#define vips_thumbnail_buffer           IMG_VIPS_ROUTE_(vips_thumbnail_buffer)
+#define vips_thumbnail_image            IMG_VIPS_ROUTE_(vips_thumbnail_image)
+#define vips_thumbnail_source           IMG_VIPS_ROUTE_(vips_thumbnail_source)
+#define g_free                          IMG_VIPS_ROUTE_(g_free)
+#define g_log_set_handler               IMG_VIPS_ROUTE_(g_log_set_handler)
+#define g_object_unref                  IMG_VIPS_ROUTE_(g_object_unref)
 #endif
 
 #endif

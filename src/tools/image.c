@@ -198,7 +198,7 @@ static void send_response(struct imgio *io)
         post_body(c);
         return;
     }
-    rc = img_pool_submit(io->app->imaging, build_body, body_built, c, &io->job);
+    rc = sz_pool_submit(io->app->imaging, build_body, body_built, c, &io->job);
     if (rc != 0)
         imgio_fail(io, "Could not build the request: %s", sz_strerror(rc));
 }

@@ -30,7 +30,7 @@ static void on_cancel(struct mcp_call *call, void *data)
     if (io->req != NULL)
         oai_req_cancel(io->req);
     if (io->job != NULL)
-        img_job_cancel(io->job);
+        sz_pool_cancel(io->job);
 }
 
 void imgio_init(struct imgio *io, struct mcp_call *call, struct sz_app *app, imgio_free_fn *free_fn)
@@ -300,7 +300,7 @@ static void mask_read(void *data, int err, const char *msg, char *buf, size_t le
     p->io = io;
     p->buf = io->mask.bytes;
     p->len = len;
-    rc = img_pool_submit(io->app->imaging, mask_probe_work, mask_probe_done, p, &io->job);
+    rc = sz_pool_submit(io->app->imaging, mask_probe_work, mask_probe_done, p, &io->job);
     if (rc != 0) {
         free(p);
         imgio_fail(io, "Could not check the mask: %s", sz_strerror(rc));
@@ -523,7 +523,7 @@ static void sent(struct oai_req *req, const struct oai_result *res, void *data)
     p->len = res->body_len;
     p->status = res->status;
     p->io = io;
-    rc = img_pool_submit(io->app->imaging, parse_work, parse_done, p, &io->job);
+    rc = sz_pool_submit(io->app->imaging, parse_work, parse_done, p, &io->job);
     if (rc != 0) {
         free(p->body);
         free(p);

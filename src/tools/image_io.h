@@ -13,7 +13,7 @@
  * free function.
  *
  * Cancellation: the cancel callback stops the request in flight
- * (oai_req_cancel) or the queued imaging job (img_job_cancel); a store
+ * (oai_req_cancel) or the queued imaging job (sz_pool_cancel); a store
  * operation cannot be stopped, so every step checks imgio_stopped first. A
  * file being written is aborted (nothing appears under its name) unless its
  * commit has already begun.
@@ -67,7 +67,7 @@ struct imgio {
 
     /* The one asynchronous operation that can be stopped, when outstanding. */
     struct oai_req *req;
-    struct img_job *job;
+    struct sz_pool_job *job;
     struct store_writer *writer;
 
     /* Inputs (imgio_load). */

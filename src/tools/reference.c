@@ -21,7 +21,7 @@
 struct prepare {
     struct mcp_call *call;
     struct sz_app *app;
-    struct img_job *job;
+    struct sz_pool_job *job;
     enum img_fit_mode mode;
     int width, height;
     int orig_w, orig_h;
@@ -45,7 +45,7 @@ static void on_cancel(struct mcp_call *call, void *data)
     /* A queued resize is dropped at once; a running one finishes and its result
      * is discarded (the stages below check mcp_call_cancelled). */
     if (p->job != NULL)
-        img_job_cancel(p->job);
+        sz_pool_cancel(p->job);
 }
 
 static void written(void *data, int err, const char *msg, const char *name, uint64_t size)

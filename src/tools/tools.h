@@ -10,7 +10,7 @@ struct mcp_server;
 struct sz_config;
 struct store;
 struct oai_client;
-struct img_pool;
+struct sz_pool;
 
 /* Everything a tool needs, owned by main (or a test harness) and borrowed by
  * every call. */
@@ -22,7 +22,7 @@ struct sz_app {
     char videos_error[512]; /* why videos is NULL, for the tools to say */
     char images_error[512];
     struct oai_client *oai; /* NULL-safe: tools report OPENAI_API_KEY is not set */
-    struct img_pool *imaging;
+    struct sz_pool *imaging;
 };
 
 /* Each returns 0 or a negative error after logging why. */

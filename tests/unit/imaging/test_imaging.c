@@ -1097,19 +1097,19 @@ static uint8_t *dup_blob(const struct blob *b)
 static void test_async_jobs(void **state)
 {
     uv_loop_t loop;
-    struct img_pool *pool;
+    struct sz_pool *pool;
     struct blob png = encode(gradient(2048, 2048), ".png");
     struct blob jpg = encode(gradient(640, 480), ".jpg");
     struct acall fit = {.take = true}, fit_left = {0}, bad = {0}, dec = {.take = true};
     struct acall dec_bad = {0}, dec_gif = {0}, enc = {.take = true}, enc_bad = {0};
     struct acall cancelled = {0};
-    struct img_job *job = NULL;
+    struct sz_pool_job *job = NULL;
     char *b64 = NULL;
     size_t b64len = 0;
     (void)state;
 
     assert_int_equal(uv_loop_init(&loop), 0);
-    pool = img_pool_new(&loop, 2);
+    pool = sz_pool_new(&loop, 2);
     assert_non_null(pool);
 
     /* fit: ownership of the input passes to the job. */
@@ -1132,8 +1132,8 @@ static void test_async_jobs(void **state)
     assert_int_equal(img_fit_async(pool, dup_blob(&png), png.len, 64, 64, IMG_FIT_CROP, on_result,
                                    &cancelled, &job),
                      0);
-    assert_int_equal(img_pool_queued(pool), 2);
-    assert_int_equal(img_job_cancel(job), 0);
+    assert_int_equal(sz_pool_queued(pool), 2);
+    assert_int_equal(sz_pool_cancel(job), 0);
 
     /* base64 decode + probe: the text is copied, so free ours at once. */
     assert_int_equal(sz_b64_encode_alloc(jpg.data, jpg.len, &b64, &b64len), 0);
@@ -1217,7 +1217,7 @@ static void test_async_jobs(void **state)
     free(enc.data);
     assert_int_equal(enc_bad.status, SZ_EUNSUPPORTED);
 
-    img_pool_close(pool, NULL, NULL);
+    sz_pool_close(pool, NULL, NULL);
     assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
     assert_int_equal(uv_loop_close(&loop), 0);
     blob_free(&png);
@@ -1228,12 +1228,12 @@ static void test_async_jobs(void **state)
 static void test_async_fd(void **state)
 {
     uv_loop_t loop;
-    struct img_pool *pool;
+    struct sz_pool *pool;
     struct blob b = encode(gradient(300, 200), ".webp");
     char path[] = "/tmp/sz_imaging_XXXXXX";
     int fd = mkstemp(path), fd2;
     struct acall a = {0}, c = {0}, first = {0};
-    struct img_job *job = NULL;
+    struct sz_pool_job *job = NULL;
     (void)state;
 
     assert_true(fd >= 0);
@@ -1243,13 +1243,13 @@ static void test_async_fd(void **state)
     unlink(path);
 
     assert_int_equal(uv_loop_init(&loop), 0);
-    pool = img_pool_new(&loop, 1);
+    pool = sz_pool_new(&loop, 1);
     assert_non_null(pool);
     assert_int_equal(
         img_fit_async(pool, dup_blob(&b), b.len, 32, 32, IMG_FIT_PAD, on_result, &first, NULL), 0);
     assert_int_equal(img_fit_fd_async(pool, fd, 1792, 1024, IMG_FIT_CROP, on_result, &a, NULL), 0);
     assert_int_equal(img_fit_fd_async(pool, fd2, 1792, 1024, IMG_FIT_CROP, on_result, &c, &job), 0);
-    assert_int_equal(img_job_cancel(job), 0);
+    assert_int_equal(sz_pool_cancel(job), 0);
     assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
     assert_int_equal(first.status, 0);
     assert_int_equal(a.status, 0);
@@ -1259,7 +1259,7 @@ static void test_async_fd(void **state)
     assert_int_equal(fcntl(fd, F_GETFD), -1);
     assert_int_equal(fcntl(fd2, F_GETFD), -1);
 
-    img_pool_close(pool, NULL, NULL);
+    sz_pool_close(pool, NULL, NULL);
     assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
     assert_int_equal(uv_loop_close(&loop), 0);
     blob_free(&b);

@@ -3,78 +3,48 @@
  * A job is in exactly one place: our FIFO (QUEUED), libuv's hands (SUBMITTED:
  * waiting for or running on a thread), or the list of cancelled jobs whose
  * done_fn is still owed (CANCELLED). Cancelled jobs are reported from an idle
- * handle on the next loop iteration rather than from inside img_job_cancel,
- * so no callback ever runs inside a call the user is still making. */
+ * handle on the next loop iteration rather than from inside sz_pool_cancel, so
+ * no callback ever runs inside a call the user is still making. */
 #include "fmacros.h"
 
-#include "imaging/pool.h"
+#include "core/pool.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
 
 #include "core/err.h"
+#include "core/list.h"
 
 /* libuv's MAX_THREADPOOL_SIZE. */
 #define UV_POOL_LIMIT 1024
 
 enum job_state { JOB_QUEUED, JOB_SUBMITTED, JOB_UV_CANCELLED, JOB_CANCELLED };
 
-struct img_job {
+struct sz_pool_job {
     uv_work_t req; /* req.data points back to the job */
-    struct img_pool *pool;
-    img_work_fn *work_fn;
-    img_done_fn *done_fn;
+    struct sz_pool *pool;
+    sz_pool_work_fn *work_fn;
+    sz_pool_done_fn *done_fn;
     void *data;
     enum job_state state;
-    struct img_job *prev, *next; /* in the queue or the cancelled list */
+    struct sz_link link; /* in the queue or the cancelled list; O(1) removal */
 };
 
-/* A doubly linked FIFO so a queued job can be cancelled in O(1). */
-struct job_list {
-    struct img_job *head, *tail;
-    unsigned count;
-};
-
-struct img_pool {
+struct sz_pool {
     uv_loop_t *loop;
     uv_idle_t idle; /* delivers done_fn of cancelled jobs; started only when needed */
     int max_jobs;
     unsigned running; /* handed to libuv, after_work not yet run */
-    struct job_list queue;
-    struct job_list cancelled;
+    struct sz_link queue;
+    unsigned queued;
+    struct sz_link cancelled;
     bool closing;
     bool close_started;
-    img_pool_closed_fn *closed_fn;
+    sz_pool_closed_fn *closed_fn;
     void *closed_arg;
 };
 
-static void list_push(struct job_list *l, struct img_job *j)
-{
-    j->next = NULL;
-    j->prev = l->tail;
-    if (l->tail != NULL)
-        l->tail->next = j;
-    else
-        l->head = j;
-    l->tail = j;
-    l->count++;
-}
-
-static void list_remove(struct job_list *l, struct img_job *j)
-{
-    if (j->prev != NULL)
-        j->prev->next = j->next;
-    else
-        l->head = j->next;
-    if (j->next != NULL)
-        j->next->prev = j->prev;
-    else
-        l->tail = j->prev;
-    j->prev = j->next = NULL;
-    l->count--;
-}
-
-int img_pool_threadpool_size(int max_jobs)
+int sz_pool_threadpool_size(int max_jobs)
 {
     if (max_jobs < 1)
         max_jobs = 1;
@@ -85,8 +55,8 @@ int img_pool_threadpool_size(int max_jobs)
 
 static void on_idle_closed(uv_handle_t *handle)
 {
-    struct img_pool *pool = handle->data;
-    img_pool_closed_fn *fn = pool->closed_fn;
+    struct sz_pool *pool = handle->data;
+    sz_pool_closed_fn *fn = pool->closed_fn;
     void *arg = pool->closed_arg;
 
     free(pool);
@@ -94,11 +64,11 @@ static void on_idle_closed(uv_handle_t *handle)
         fn(arg);
 }
 
-static void maybe_finish_close(struct img_pool *pool)
+static void maybe_finish_close(struct sz_pool *pool)
 {
     if (!pool->closing || pool->close_started)
         return;
-    if (pool->running != 0 || pool->queue.count != 0 || pool->cancelled.count != 0)
+    if (pool->running != 0 || !sz_list_empty(&pool->queue) || !sz_list_empty(&pool->cancelled))
         return;
     pool->close_started = true;
     uv_close((uv_handle_t *)&pool->idle, on_idle_closed);
@@ -106,16 +76,16 @@ static void maybe_finish_close(struct img_pool *pool)
 
 static void work_cb(uv_work_t *req)
 {
-    struct img_job *job = req->data;
+    struct sz_pool_job *job = req->data;
     job->work_fn(job->data);
 }
 
-static void pump(struct img_pool *pool);
+static void pump(struct sz_pool *pool);
 
 static void after_work_cb(uv_work_t *req, int status)
 {
-    struct img_job *job = req->data;
-    struct img_pool *pool = job->pool;
+    struct sz_pool_job *job = req->data;
+    struct sz_pool *pool = job->pool;
 
     pool->running--;
     /* Start the next job before reporting this one, so a slow done_fn does
@@ -126,11 +96,15 @@ static void after_work_cb(uv_work_t *req, int status)
     maybe_finish_close(pool);
 }
 
-static void pump(struct img_pool *pool)
+static void pump(struct sz_pool *pool)
 {
-    while (!pool->closing && pool->running < (unsigned)pool->max_jobs && pool->queue.head != NULL) {
-        struct img_job *job = pool->queue.head;
-        list_remove(&pool->queue, job);
+    struct sz_link *l;
+
+    while (!pool->closing && pool->running < (unsigned)pool->max_jobs &&
+           (l = sz_list_first(&pool->queue)) != NULL) {
+        struct sz_pool_job *job = container_of(l, struct sz_pool_job, link);
+        sz_list_remove(l);
+        pool->queued--;
         job->state = JOB_SUBMITTED;
         pool->running++;
         /* Fails only for a NULL work_cb. */
@@ -140,46 +114,49 @@ static void pump(struct img_pool *pool)
 
 static void idle_cb(uv_idle_t *handle)
 {
-    struct img_pool *pool = handle->data;
-    struct job_list batch = pool->cancelled;
+    struct sz_pool *pool = handle->data;
+    struct sz_link batch, *l;
 
     /* Take the whole list first: a done_fn may cancel more jobs, which then
      * land on a fresh list and restart the idle handle. */
-    pool->cancelled = (struct job_list){0};
+    sz_list_init(&batch);
+    sz_list_splice_back(&batch, &pool->cancelled);
     uv_idle_stop(handle);
-    while (batch.head != NULL) {
-        struct img_job *job = batch.head;
-        list_remove(&batch, job);
+    while ((l = sz_list_first(&batch)) != NULL) {
+        struct sz_pool_job *job = container_of(l, struct sz_pool_job, link);
+        sz_list_remove(l);
         job->done_fn(job->data, SZ_ECANCELLED);
         free(job);
     }
     maybe_finish_close(pool);
 }
 
-static void defer_cancelled(struct img_pool *pool, struct img_job *job)
+static void defer_cancelled(struct sz_pool *pool, struct sz_pool_job *job)
 {
     job->state = JOB_CANCELLED;
-    list_push(&pool->cancelled, job);
+    sz_list_push_back(&pool->cancelled, &job->link);
     uv_idle_start(&pool->idle, idle_cb);
 }
 
-struct img_pool *img_pool_new(uv_loop_t *loop, int max_jobs)
+struct sz_pool *sz_pool_new(uv_loop_t *loop, int max_jobs)
 {
-    struct img_pool *pool = calloc(1, sizeof *pool);
+    struct sz_pool *pool = calloc(1, sizeof *pool);
 
     if (pool == NULL)
         return NULL;
     pool->loop = loop;
     pool->max_jobs = max_jobs < 1 ? 1 : max_jobs;
+    sz_list_init(&pool->queue);
+    sz_list_init(&pool->cancelled);
     uv_idle_init(loop, &pool->idle);
     pool->idle.data = pool;
     return pool;
 }
 
-int img_pool_submit(struct img_pool *pool, img_work_fn *work_fn, img_done_fn *done_fn, void *data,
-                    struct img_job **pjob)
+int sz_pool_submit(struct sz_pool *pool, sz_pool_work_fn *work_fn, sz_pool_done_fn *done_fn,
+                   void *data, struct sz_pool_job **pjob)
 {
-    struct img_job *job;
+    struct sz_pool_job *job;
 
     if (pool == NULL || work_fn == NULL || done_fn == NULL)
         return SZ_EINVAL;
@@ -194,18 +171,20 @@ int img_pool_submit(struct img_pool *pool, img_work_fn *work_fn, img_done_fn *do
     job->done_fn = done_fn;
     job->data = data;
     job->state = JOB_QUEUED;
-    list_push(&pool->queue, job);
+    sz_list_push_back(&pool->queue, &job->link);
+    pool->queued++;
     if (pjob != NULL)
         *pjob = job;
     pump(pool);
     return 0;
 }
 
-int img_job_cancel(struct img_job *job)
+int sz_pool_cancel(struct sz_pool_job *job)
 {
     switch (job->state) {
     case JOB_QUEUED:
-        list_remove(&job->pool->queue, job);
+        sz_list_remove(&job->link);
+        job->pool->queued--;
         defer_cancelled(job->pool, job);
         return 0;
     case JOB_SUBMITTED:
@@ -223,29 +202,32 @@ int img_job_cancel(struct img_job *job)
     return SZ_EINVAL;
 }
 
-unsigned img_pool_running(const struct img_pool *pool)
+unsigned sz_pool_running(const struct sz_pool *pool)
 {
     return pool->running;
 }
 
-unsigned img_pool_queued(const struct img_pool *pool)
+unsigned sz_pool_queued(const struct sz_pool *pool)
 {
-    return pool->queue.count;
+    return pool->queued;
 }
 
-int img_pool_max_jobs(const struct img_pool *pool)
+int sz_pool_max_jobs(const struct sz_pool *pool)
 {
     return pool->max_jobs;
 }
 
-void img_pool_close(struct img_pool *pool, img_pool_closed_fn *closed_fn, void *arg)
+void sz_pool_close(struct sz_pool *pool, sz_pool_closed_fn *closed_fn, void *arg)
 {
+    struct sz_link *l;
+
     pool->closing = true;
     pool->closed_fn = closed_fn;
     pool->closed_arg = arg;
-    while (pool->queue.head != NULL) {
-        struct img_job *job = pool->queue.head;
-        list_remove(&pool->queue, job);
+    while ((l = sz_list_first(&pool->queue)) != NULL) {
+        struct sz_pool_job *job = container_of(l, struct sz_pool_job, link);
+        sz_list_remove(l);
+        pool->queued--;
         defer_cancelled(pool, job);
     }
     maybe_finish_close(pool);

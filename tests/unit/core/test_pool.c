@@ -1,4 +1,4 @@
-/* Unit tests for the bounded job pool (imaging/pool.h): the max_jobs bound
+/* Unit tests for the bounded job pool (core/pool.h): the max_jobs bound
  * under load, FIFO order, cancellation of queued jobs and of jobs waiting in
  * libuv's own queue, refusal to cancel running jobs, and closing with work
  * queued and running.
@@ -23,7 +23,7 @@
 #include <uv.h>
 
 #include "core/err.h"
-#include "imaging/pool.h"
+#include "core/pool.h"
 
 #define UV_THREADS 6
 
@@ -39,7 +39,7 @@ struct tjob {
     int done_status;
     int done_calls;
     int work_calls; /* written on the pool thread, read after done */
-    struct img_job *handle;
+    struct sz_pool_job *handle;
     int *order; /* start order log, shared */
     int *norder;
     void *ctx; /* the test's context, for callbacks */
@@ -90,15 +90,15 @@ static void wait_started(int n)
 static void test_threadpool_size(void **state)
 {
     (void)state;
-    assert_int_equal(img_pool_threadpool_size(2), 6);
-    assert_int_equal(img_pool_threadpool_size(0), 5);
-    assert_int_equal(img_pool_threadpool_size(5000), 1024);
+    assert_int_equal(sz_pool_threadpool_size(2), 6);
+    assert_int_equal(sz_pool_threadpool_size(0), 5);
+    assert_int_equal(sz_pool_threadpool_size(5000), 1024);
 }
 
 /* --- the bound --- */
 
 struct bound_ctx {
-    struct img_pool *pool;
+    struct sz_pool *pool;
     struct tjob jobs[12];
     int max_jobs;
     int finished;
@@ -113,13 +113,13 @@ struct bound_ctx {
 static void bound_tick(uv_timer_t *timer)
 {
     struct bound_ctx *c = timer->data;
-    unsigned running = img_pool_running(c->pool);
+    unsigned running = sz_pool_running(c->pool);
 
     if (running > c->max_running_seen)
         c->max_running_seen = running;
     if (!c->release_pending && running > 0 && (unsigned)atomic_load(&in_work) == running) {
         if (running == (unsigned)c->max_jobs && c->queued_at_full == 0)
-            c->queued_at_full = img_pool_queued(c->pool);
+            c->queued_at_full = sz_pool_queued(c->pool);
         c->release_pending = true;
         uv_sem_post(&release);
     }
@@ -146,19 +146,19 @@ static void test_max_jobs_bound(void **state)
     reset_counters();
     assert_int_equal(uv_loop_init(&loop), 0);
     c.max_jobs = 3;
-    c.pool = img_pool_new(&loop, c.max_jobs);
+    c.pool = sz_pool_new(&loop, c.max_jobs);
     assert_non_null(c.pool);
-    assert_int_equal(img_pool_max_jobs(c.pool), 3);
+    assert_int_equal(sz_pool_max_jobs(c.pool), 3);
     for (int i = 0; i < 12; i++) {
         c.jobs[i].id = i;
         c.jobs[i].block = true;
         c.jobs[i].ctx = &c;
-        assert_int_equal(img_pool_submit(c.pool, blocking_work, bound_done, &c.jobs[i], NULL), 0);
+        assert_int_equal(sz_pool_submit(c.pool, blocking_work, bound_done, &c.jobs[i], NULL), 0);
     }
     /* Submission dispatches at once: 3 handed to libuv, 9 waiting here, even
      * though libuv has UV_THREADS threads free. */
-    assert_int_equal(img_pool_running(c.pool), 3);
-    assert_int_equal(img_pool_queued(c.pool), 9);
+    assert_int_equal(sz_pool_running(c.pool), 3);
+    assert_int_equal(sz_pool_queued(c.pool), 9);
     wait_started(3);
 
     uv_timer_init(&loop, &c.tick);
@@ -175,10 +175,10 @@ static void test_max_jobs_bound(void **state)
     assert_int_equal(atomic_load(&max_in_work), 3);
     assert_int_equal(c.max_running_seen, 3);
     assert_int_equal(c.queued_at_full, 9);
-    assert_int_equal(img_pool_running(c.pool), 0);
-    assert_int_equal(img_pool_queued(c.pool), 0);
+    assert_int_equal(sz_pool_running(c.pool), 0);
+    assert_int_equal(sz_pool_queued(c.pool), 0);
 
-    img_pool_close(c.pool, NULL, NULL);
+    sz_pool_close(c.pool, NULL, NULL);
     assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
     assert_int_equal(uv_loop_close(&loop), 0);
 }
@@ -188,36 +188,36 @@ static void test_max_jobs_bound(void **state)
 static void test_fifo_and_cancel_queued(void **state)
 {
     uv_loop_t loop;
-    struct img_pool *pool;
+    struct sz_pool *pool;
     struct tjob a = {.id = 0, .block = true}, j[5];
     int order[8], norder = 0;
     (void)state;
 
     reset_counters();
     assert_int_equal(uv_loop_init(&loop), 0);
-    pool = img_pool_new(&loop, 1);
+    pool = sz_pool_new(&loop, 1);
     assert_non_null(pool);
     a.order = order;
     a.norder = &norder;
-    assert_int_equal(img_pool_submit(pool, blocking_work, record_done, &a, &a.handle), 0);
+    assert_int_equal(sz_pool_submit(pool, blocking_work, record_done, &a, &a.handle), 0);
     for (int i = 0; i < 5; i++) {
         j[i] = (struct tjob){.id = i + 1, .order = order, .norder = &norder};
-        assert_int_equal(img_pool_submit(pool, blocking_work, record_done, &j[i], &j[i].handle), 0);
+        assert_int_equal(sz_pool_submit(pool, blocking_work, record_done, &j[i], &j[i].handle), 0);
     }
-    assert_int_equal(img_pool_running(pool), 1);
-    assert_int_equal(img_pool_queued(pool), 5);
+    assert_int_equal(sz_pool_running(pool), 1);
+    assert_int_equal(sz_pool_queued(pool), 5);
     wait_started(1);
 
     /* A is running: it cannot be cancelled. */
-    assert_int_equal(img_job_cancel(a.handle), SZ_EBUSY);
+    assert_int_equal(sz_pool_cancel(a.handle), SZ_EBUSY);
     /* Queued jobs can; the callback is deferred to the loop, not called
-     * from inside img_job_cancel. */
-    assert_int_equal(img_job_cancel(j[1].handle), 0);
-    assert_int_equal(img_job_cancel(j[3].handle), 0);
-    assert_int_equal(img_job_cancel(j[3].handle), 0); /* twice is harmless */
+     * from inside sz_pool_cancel. */
+    assert_int_equal(sz_pool_cancel(j[1].handle), 0);
+    assert_int_equal(sz_pool_cancel(j[3].handle), 0);
+    assert_int_equal(sz_pool_cancel(j[3].handle), 0); /* twice is harmless */
     assert_int_equal(j[1].done_calls, 0);
     assert_int_equal(j[3].done_calls, 0);
-    assert_int_equal(img_pool_queued(pool), 3);
+    assert_int_equal(sz_pool_queued(pool), 3);
 
     uv_sem_post(&release);
     assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
@@ -241,7 +241,7 @@ static void test_fifo_and_cancel_queued(void **state)
     assert_int_equal(order[3], 5);
     assert_int_equal(atomic_load(&max_in_work), 1);
 
-    img_pool_close(pool, NULL, NULL);
+    sz_pool_close(pool, NULL, NULL);
     assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
     assert_int_equal(uv_loop_close(&loop), 0);
 }
@@ -265,7 +265,7 @@ static void test_cancel_waiting_in_libuv(void **state)
 {
     uv_loop_t loop;
     uv_work_t raw[UV_THREADS];
-    struct img_pool *pool;
+    struct sz_pool *pool;
     struct tjob t = {.id = 1};
     (void)state;
 
@@ -276,11 +276,11 @@ static void test_cancel_waiting_in_libuv(void **state)
         assert_int_equal(uv_queue_work(&loop, &raw[i], raw_block, raw_after), 0);
     wait_started(UV_THREADS);
 
-    pool = img_pool_new(&loop, 2);
+    pool = sz_pool_new(&loop, 2);
     assert_non_null(pool);
-    assert_int_equal(img_pool_submit(pool, blocking_work, record_done, &t, &t.handle), 0);
-    assert_int_equal(img_pool_running(pool), 1);   /* handed to libuv... */
-    assert_int_equal(img_job_cancel(t.handle), 0); /* ...but no thread took it */
+    assert_int_equal(sz_pool_submit(pool, blocking_work, record_done, &t, &t.handle), 0);
+    assert_int_equal(sz_pool_running(pool), 1);    /* handed to libuv... */
+    assert_int_equal(sz_pool_cancel(t.handle), 0); /* ...but no thread took it */
     assert_int_equal(t.done_calls, 0);
 
     for (int i = 0; i < UV_THREADS; i++)
@@ -289,9 +289,9 @@ static void test_cancel_waiting_in_libuv(void **state)
     assert_int_equal(t.done_calls, 1);
     assert_int_equal(t.done_status, SZ_ECANCELLED);
     assert_int_equal(t.work_calls, 0);
-    assert_int_equal(img_pool_running(pool), 0);
+    assert_int_equal(sz_pool_running(pool), 0);
 
-    img_pool_close(pool, NULL, NULL);
+    sz_pool_close(pool, NULL, NULL);
     assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
     assert_int_equal(uv_loop_close(&loop), 0);
 }
@@ -316,7 +316,7 @@ static void on_closed(void *arg)
 static void test_close_with_work(void **state)
 {
     uv_loop_t loop;
-    struct img_pool *pool;
+    struct sz_pool *pool;
     struct tjob jobs[5];
     struct close_ctx c = {.jobs = jobs, .njobs = 5};
     struct tjob late = {.id = 9};
@@ -324,16 +324,16 @@ static void test_close_with_work(void **state)
 
     reset_counters();
     assert_int_equal(uv_loop_init(&loop), 0);
-    pool = img_pool_new(&loop, 2);
+    pool = sz_pool_new(&loop, 2);
     assert_non_null(pool);
     for (int i = 0; i < 5; i++) {
         jobs[i] = (struct tjob){.id = i, .block = true};
-        assert_int_equal(img_pool_submit(pool, blocking_work, record_done, &jobs[i], NULL), 0);
+        assert_int_equal(sz_pool_submit(pool, blocking_work, record_done, &jobs[i], NULL), 0);
     }
     wait_started(2);
-    img_pool_close(pool, on_closed, &c);
+    sz_pool_close(pool, on_closed, &c);
     /* Closing refuses new work; nothing is reported synchronously. */
-    assert_int_equal(img_pool_submit(pool, blocking_work, record_done, &late, NULL), SZ_ECANCELLED);
+    assert_int_equal(sz_pool_submit(pool, blocking_work, record_done, &late, NULL), SZ_ECANCELLED);
     for (int i = 0; i < 5; i++)
         assert_int_equal(jobs[i].done_calls, 0);
     assert_int_equal(c.closed_calls, 0);
@@ -359,21 +359,21 @@ static void test_close_with_work(void **state)
 static void test_close_idle_and_bad_args(void **state)
 {
     uv_loop_t loop;
-    struct img_pool *pool;
+    struct sz_pool *pool;
     struct close_ctx c = {0};
     struct tjob t = {0};
     (void)state;
 
     assert_int_equal(uv_loop_init(&loop), 0);
-    pool = img_pool_new(&loop, 0); /* below 1 means 1 */
+    pool = sz_pool_new(&loop, 0); /* below 1 means 1 */
     assert_non_null(pool);
-    assert_int_equal(img_pool_max_jobs(pool), 1);
-    assert_int_equal(img_pool_submit(pool, NULL, record_done, &t, NULL), SZ_EINVAL);
-    assert_int_equal(img_pool_submit(pool, blocking_work, NULL, &t, NULL), SZ_EINVAL);
-    assert_int_equal(img_pool_submit(NULL, blocking_work, record_done, &t, NULL), SZ_EINVAL);
+    assert_int_equal(sz_pool_max_jobs(pool), 1);
+    assert_int_equal(sz_pool_submit(pool, NULL, record_done, &t, NULL), SZ_EINVAL);
+    assert_int_equal(sz_pool_submit(pool, blocking_work, NULL, &t, NULL), SZ_EINVAL);
+    assert_int_equal(sz_pool_submit(NULL, blocking_work, record_done, &t, NULL), SZ_EINVAL);
     /* An idle pool keeps no loop alive... */
     assert_int_equal(uv_run(&loop, UV_RUN_NOWAIT), 0);
-    img_pool_close(pool, on_closed, &c);
+    sz_pool_close(pool, on_closed, &c);
     assert_int_equal(c.closed_calls, 0); /* ...and closes on the next turn. */
     assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
     assert_int_equal(c.closed_calls, 1);
@@ -382,7 +382,7 @@ static void test_close_idle_and_bad_args(void **state)
 
 /* A done_fn that closes the pool, and one that submits more work. */
 struct chain_ctx {
-    struct img_pool *pool;
+    struct sz_pool *pool;
     struct tjob first, second;
     int closed;
 };
@@ -397,7 +397,7 @@ static void chain_second_done_real(void *data, int status)
 {
     struct chain_ctx *c = (struct chain_ctx *)((char *)data - offsetof(struct chain_ctx, second));
     record_done(data, status);
-    img_pool_close(c->pool, chain_closed, c);
+    sz_pool_close(c->pool, chain_closed, c);
 }
 
 static void chain_first_done(void *data, int status)
@@ -405,7 +405,7 @@ static void chain_first_done(void *data, int status)
     struct chain_ctx *c = (struct chain_ctx *)((char *)data - offsetof(struct chain_ctx, first));
     record_done(data, status);
     assert_int_equal(
-        img_pool_submit(c->pool, blocking_work, chain_second_done_real, &c->second, NULL), 0);
+        sz_pool_submit(c->pool, blocking_work, chain_second_done_real, &c->second, NULL), 0);
 }
 
 static void test_callbacks_reenter(void **state)
@@ -417,9 +417,9 @@ static void test_callbacks_reenter(void **state)
     memset(&c, 0, sizeof c);
     reset_counters();
     assert_int_equal(uv_loop_init(&loop), 0);
-    c.pool = img_pool_new(&loop, 1);
+    c.pool = sz_pool_new(&loop, 1);
     assert_non_null(c.pool);
-    assert_int_equal(img_pool_submit(c.pool, blocking_work, chain_first_done, &c.first, NULL), 0);
+    assert_int_equal(sz_pool_submit(c.pool, blocking_work, chain_first_done, &c.first, NULL), 0);
     assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
     assert_int_equal(c.first.done_calls, 1);
     assert_int_equal(c.second.done_calls, 1);
