@@ -1,6 +1,7 @@
-/* Table-driven base64 codec (see base64.h for the decoding rules).
+/* Base64 codec (see base64.h for the decoding rules and for why encoding is
+ * OpenSSL's and decoding is ours).
  *
- * Decoding has a fast path that converts whole 4-character groups while they
+ * Decoding is table driven, with a fast path that converts whole 4-character groups while they
  * hold only alphabet characters (the common case: one long unbroken line) and
  * a character-at-a-time path that handles whitespace and the final, possibly
  * padded, group. */
@@ -12,8 +13,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-static const char enc_table[65] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+#include <openssl/evp.h>
+
+/* Input bytes per EVP_EncodeBlock call: a multiple of 3 whose output (4/3 of
+ * it, plus the NUL) stays below INT_MAX. */
+#define ENC_CHUNK ((size_t)3 << 28)
 
 /* Decoding classes above the 6-bit values; each has bit 6 or 7 set so that
  * OR-ing four table entries tells at once whether a group is plain data. */
@@ -21,7 +25,8 @@ static const char enc_table[65] =
 #define WS 0x40 /* whitespace, skipped */
 #define PD 0x41 /* "=" padding */
 
-/* Indexed by byte value; the inverse of enc_table plus the classes above. */
+/* Indexed by byte value: the 6-bit value of each alphabet character
+ * ("A-Za-z0-9+/"), plus the classes above. */
 /* clang-format off */
 static const uint8_t dec_table[256] = {
     XX, XX, XX, XX, XX, XX, XX, XX, XX, WS, WS, WS, WS, WS, XX, XX,
@@ -53,35 +58,20 @@ size_t sz_b64_encoded_len(size_t n)
 
 size_t sz_b64_encode(const void *src, size_t n, char *dst)
 {
-    const uint8_t *in = src;
-    char *out = dst;
-    size_t i = 0;
+    const unsigned char *in = src;
+    unsigned char *out = (unsigned char *)dst;
 
-    for (; i + 3 <= n; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-        out[0] = enc_table[v >> 18];
-        out[1] = enc_table[(v >> 12) & 63];
-        out[2] = enc_table[(v >> 6) & 63];
-        out[3] = enc_table[v & 63];
-        out += 4;
-    }
-    if (n - i == 1) {
-        uint32_t v = (uint32_t)in[i] << 16;
-        out[0] = enc_table[v >> 18];
-        out[1] = enc_table[(v >> 12) & 63];
-        out[2] = '=';
-        out[3] = '=';
-        out += 4;
-    } else if (n - i == 2) {
-        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
-        out[0] = enc_table[v >> 18];
-        out[1] = enc_table[(v >> 12) & 63];
-        out[2] = enc_table[(v >> 6) & 63];
-        out[3] = '=';
-        out += 4;
-    }
+    /* EVP_EncodeBlock takes an int length: feed it whole groups of 3 bytes at
+     * most ENC_CHUNK at a time, so the output of each call fits an int too. */
     *out = '\0';
-    return (size_t)(out - dst);
+    while (n > 0) {
+        size_t chunk = n < ENC_CHUNK ? n : ENC_CHUNK;
+        int k = EVP_EncodeBlock(out, in, (int)chunk); /* NUL-terminates */
+        out += k;
+        in += chunk;
+        n -= chunk;
+    }
+    return (size_t)(out - (unsigned char *)dst);
 }
 
 int sz_b64_encode_alloc(const void *src, size_t n, char **pout, size_t *plen)

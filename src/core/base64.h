@@ -1,10 +1,22 @@
 /* Base64 (RFC 4648, standard alphabet "A-Za-z0-9+/") for MB-sized payloads.
  *
- * Images travel through the OpenAI APIs as base64: generated images come back
- * as `b64_json` / `result` strings and input images go out as `data:` URLs.
- * Both directions are table driven and allocation free; the `_alloc` variants
- * size the output themselves. All functions are pure and thread-safe: they are
- * meant to run on a pool thread for large inputs (see imaging.h).
+ * Binary data inside JSON (an image in a response field, a `data:` URL in a
+ * request) travels as base64, often several megabytes of it. Neither direction
+ * allocates; the `_alloc` variants size the output themselves. All functions
+ * are pure and thread-safe: they are meant to run on a pool thread for large
+ * inputs.
+ *
+ * Why encoding is OpenSSL's and decoding is ours (8 MiB of random bytes, 11.2 MB
+ * of base64, the size of a large generated image; bench/base64.c, best of 30
+ * runs on this project's 2-core machine, and callgrind instruction counts):
+ *   encode  ours 5.0 ms, 89.5 M instr   EVP_EncodeBlock 4.8 ms, 86.7 M instr
+ *   decode  ours 4.4 ms, 81.1 M instr   EVP_DecodeUpdate 24.9 ms, 416.6 M instr
+ *                                       (EVP_DecodeBlock 5.3 ms, 103.5 M instr,
+ *                                       but it keeps the zero bytes of "="
+ *                                       padding and refuses inner whitespace)
+ * So encoding uses EVP_EncodeBlock (libcrypto is linked already), and decoding
+ * keeps the table-driven decoder below: 5.1 times faster than OpenSSL's
+ * streaming decoder and stricter than its block decoder.
  *
  * Decoding rules (strict about structure, tolerant about layout):
  * - ASCII whitespace (space, \t, \n, \r, \f, \v) anywhere is skipped, so

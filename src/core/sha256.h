@@ -1,6 +1,6 @@
 /* SHA-256 with hex output: a thin, incremental wrapper over OpenSSL's EVP.
  *
- * Used to fingerprint media files and payloads (content hashes in results and
+ * Used to fingerprint files and payloads (content hashes in results and
  * logs) without pulling OpenSSL headers into every module. A context is
  * single-threaded: one thread updates it at a time, but any thread may use
  * its own context (EVP is thread-safe for independent contexts), so hashing
