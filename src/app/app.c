@@ -106,16 +106,31 @@ static void size_thread_pool(int image_jobs)
     setenv("UV_THREADPOOL_SIZE", value, 0);
 }
 
-/* Opens both media roots. A root that cannot be opened is not fatal: the tools
- * that need it say why, and the others keep working. */
+/* Opens one media root as the environment says. A root that cannot be opened
+ * is not fatal: the tools that need it say why (err), and the others keep
+ * working. */
+static struct store *open_store(uv_loop_t *loop, const struct sz_config *cfg, enum sz_media kind,
+                                char *err, size_t errlen)
+{
+    struct store_options opts;
+    struct store *store = NULL;
+    char *path = NULL;
+
+    if (sz_config_media_root(cfg, kind, &opts, &path, err, errlen) == 0 &&
+        store_open(loop, &opts, &store, err, errlen) == 0)
+        SZ_INFO("%s root: %s", kind == SZ_MEDIA_VIDEOS ? "video" : "image", path);
+    else
+        SZ_ERROR("%s", err);
+    free(path);
+    return store;
+}
+
 static void open_stores(struct app_state *st)
 {
-    if (store_open_root(&st->loop, &st->cfg, STORE_VIDEOS, &st->app.videos, st->app.videos_error,
-                        sizeof(st->app.videos_error)) != 0)
-        SZ_ERROR("%s", st->app.videos_error);
-    if (store_open_root(&st->loop, &st->cfg, STORE_IMAGES, &st->app.images, st->app.images_error,
-                        sizeof(st->app.images_error)) != 0)
-        SZ_ERROR("%s", st->app.images_error);
+    st->app.videos = open_store(&st->loop, &st->cfg, SZ_MEDIA_VIDEOS, st->app.videos_error,
+                                sizeof(st->app.videos_error));
+    st->app.images = open_store(&st->loop, &st->cfg, SZ_MEDIA_IMAGES, st->app.images_error,
+                                sizeof(st->app.images_error));
 }
 
 /* Maps the SANZARU_HTTP_* settings and the command line onto the HTTP transport's options
@@ -169,7 +184,7 @@ int sz_main(int argc, char **argv, sz_register_fn *extra)
         fprintf(stderr, "sanzaru: %s\n", err);
         return 2;
     }
-    sz_config_set(&st.cfg);
+    sz_log_set_ident("sanzaru");
     sz_log_set_level(cli.log_level_set ? cli.log_level : st.cfg.log_level);
     signal(SIGPIPE, SIG_IGN); /* a vanished client is an EPIPE, not a death */
     /* glibc gives every pool thread its own malloc arena and keeps what image

@@ -1,58 +1,124 @@
-/* Environment parsing for config.h. Numeric variables are validated strictly so
- * a typo ("SANZARU_MAX_RETRIES=two") stops the server with a clear reason
+/* Environment parsing for config.h, and the rules that turn it into the media
+ * roots' store options. Numbers go through core/parse.h, strictly, so a typo
+ * ("SANZARU_MAX_RETRIES=two", "10 ") stops the server with a clear reason
  * instead of silently becoming a default. */
 #include "fmacros.h"
 
 #include "app/config.h"
 #include "core/err.h"
 #include "core/parse.h"
+#include "store/store.h"
 #include "transport/http.h"
 
-#include <errno.h>
+#include <ctype.h>
+#include <pwd.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-static const struct sz_config *current;
-
-const struct sz_config *sz_config_get(void)
-{
-    return current;
-}
-
-void sz_config_set(const struct sz_config *cfg)
-{
-    current = cfg;
-}
-
-static char *env_dup(const char *name, const char *fallback)
+/* A copy of the variable, or of fallback when it is unset or empty; NULL when
+ * both are. Sets *pnomem when a copy could not be made. */
+static char *env_dup(const char *name, const char *fallback, bool *pnomem)
 {
     const char *v = getenv(name);
+    char *r;
+
     if (v == NULL || v[0] == '\0')
         v = fallback;
-    return v ? strdup(v) : NULL;
+    if (v == NULL)
+        return NULL;
+    r = strdup(v);
+    if (r == NULL)
+        *pnomem = true;
+    return r;
 }
 
+/* A copy of the variable without surrounding blanks (as the Python original
+ * strips the path variables), or NULL when that leaves nothing. */
+static char *env_trimmed(const char *name, bool *pnomem)
+{
+    const char *s = getenv(name);
+    size_t b = 0, e;
+    char *r;
+
+    if (s == NULL)
+        return NULL;
+    e = strlen(s);
+    while (b < e && isspace((unsigned char)s[b]))
+        b++;
+    while (e > b && isspace((unsigned char)s[e - 1]))
+        e--;
+    if (e == b)
+        return NULL;
+    r = strndup(s + b, e - b);
+    if (r == NULL)
+        *pnomem = true;
+    return r;
+}
+
+/* An integer variable within [min, max]; def when unset or empty. */
 static int env_long(const char *name, long def, long min, long max, long *out, char *errbuf,
                     size_t errlen)
 {
-    const char *v = getenv(name);
-    char *end = NULL;
-    long n;
+    long long n = def;
+    int rc = sz_parse_setting(name, getenv(name), min, max, &n, errbuf, errlen);
 
-    if (v == NULL || v[0] == '\0') {
-        *out = def;
-        return 0;
+    if (rc == 0)
+        *out = (long)n;
+    return rc;
+}
+
+/* HOME, else the passwd entry's home directory; NULL when neither is known. */
+static char *home_dir(bool *pnomem)
+{
+    char *home = env_dup("HOME", NULL, pnomem);
+    struct passwd pw, *ppw = NULL;
+    char pwbuf[4096];
+
+    if (home != NULL || *pnomem)
+        return home;
+    if (getpwuid_r(getuid(), &pw, pwbuf, sizeof(pwbuf), &ppw) != 0 || ppw == NULL ||
+        ppw->pw_dir == NULL || ppw->pw_dir[0] == '\0')
+        return NULL;
+    home = strdup(ppw->pw_dir);
+    if (home == NULL)
+        *pnomem = true;
+    return home;
+}
+
+static int load_strings(struct sz_config *cfg, char *errbuf, size_t errlen)
+{
+    bool nomem = false;
+    char *xdg;
+
+    cfg->api_key = env_dup("OPENAI_API_KEY", NULL, &nomem);
+    cfg->base_url = env_dup("OPENAI_BASE_URL", "https://api.openai.com/v1", &nomem);
+    cfg->org_id = env_dup("OPENAI_ORG_ID", NULL, &nomem);
+    cfg->project_id = env_dup("OPENAI_PROJECT_ID", NULL, &nomem);
+    cfg->video_model = env_dup("SANZARU_VIDEO_MODEL", "sora-2", &nomem);
+    cfg->image_model = env_dup("SANZARU_IMAGE_MODEL", "gpt-image-2", &nomem);
+    cfg->responses_model = env_dup("SANZARU_RESPONSES_MODEL", "gpt-5.2", &nomem);
+    cfg->media_path = env_trimmed("SANZARU_MEDIA_PATH", &nomem);
+    cfg->video_path = env_trimmed("VIDEO_PATH", &nomem);
+    cfg->image_path = env_trimmed("IMAGE_PATH", &nomem);
+    xdg = env_dup("XDG_DATA_HOME", NULL, &nomem);
+    if (xdg != NULL && xdg[0] != '/') { /* the XDG spec: a relative value is ignored */
+        free(xdg);
+        xdg = NULL;
     }
-    errno = 0;
-    n = strtol(v, &end, 10);
-    if (errno != 0 || end == v || *end != '\0' || n < min || n > max) {
-        snprintf(errbuf, errlen, "%s must be an integer from %ld to %ld, got '%s'", name, min, max,
-                 v);
-        return SZ_EINVAL;
+    cfg->data_home = xdg;
+    cfg->home = home_dir(&nomem);
+    cfg->http_token = env_dup("SANZARU_HTTP_TOKEN", NULL, &nomem);
+    cfg->allowed_origins = env_dup("SANZARU_ALLOWED_ORIGINS", NULL, &nomem);
+    if (nomem) {
+        snprintf(errbuf, errlen, "out of memory reading the environment");
+        return SZ_ENOMEM;
     }
-    *out = n;
+    /* "https://host/v1/" and "https://host/v1" must build the same URLs. */
+    for (size_t len = strlen(cfg->base_url); len > 0 && cfg->base_url[len - 1] == '/'; len--)
+        cfg->base_url[len - 1] = '\0';
     return 0;
 }
 
@@ -64,27 +130,8 @@ int sz_config_load(struct sz_config *cfg, char *errbuf, size_t errlen)
     const char *lvl;
 
     memset(cfg, 0, sizeof(*cfg));
-    cfg->api_key = env_dup("OPENAI_API_KEY", NULL);
-    cfg->base_url = env_dup("OPENAI_BASE_URL", "https://api.openai.com/v1");
-    cfg->org_id = env_dup("OPENAI_ORG_ID", NULL);
-    cfg->project_id = env_dup("OPENAI_PROJECT_ID", NULL);
-    cfg->video_model = env_dup("SANZARU_VIDEO_MODEL", "sora-2");
-    cfg->image_model = env_dup("SANZARU_IMAGE_MODEL", "gpt-image-2");
-    cfg->responses_model = env_dup("SANZARU_RESPONSES_MODEL", "gpt-5.2");
-    cfg->media_path = env_dup("SANZARU_MEDIA_PATH", NULL);
-    cfg->video_path = env_dup("VIDEO_PATH", NULL);
-    cfg->image_path = env_dup("IMAGE_PATH", NULL);
-    cfg->http_token = env_dup("SANZARU_HTTP_TOKEN", NULL);
-    cfg->allowed_origins = env_dup("SANZARU_ALLOWED_ORIGINS", NULL);
-    if (cfg->base_url == NULL || cfg->video_model == NULL || cfg->image_model == NULL ||
-        cfg->responses_model == NULL) {
-        snprintf(errbuf, errlen, "out of memory reading the environment");
-        rc = SZ_ENOMEM;
+    if ((rc = load_strings(cfg, errbuf, errlen)) != 0)
         goto fail;
-    }
-    /* "https://host/v1/" and "https://host/v1" must build the same URLs. */
-    for (size_t len = strlen(cfg->base_url); len > 0 && cfg->base_url[len - 1] == '/'; len--)
-        cfg->base_url[len - 1] = '\0';
 
     if ((rc = env_long("SANZARU_MAX_RETRIES", 2, 0, 10, &n, errbuf, errlen)) != 0)
         goto fail;
@@ -138,9 +185,64 @@ void sz_config_free(struct sz_config *cfg)
     free(cfg->media_path);
     free(cfg->video_path);
     free(cfg->image_path);
+    free(cfg->data_home);
+    free(cfg->home);
     free(cfg->http_token);
     free(cfg->allowed_origins);
     memset(cfg, 0, sizeof(*cfg));
+}
+
+static char *join(const char *a, const char *b)
+{
+    size_t n = strlen(a) + 1 + strlen(b) + 1;
+    char *r = malloc(n);
+    if (r != NULL)
+        snprintf(r, n, "%s/%s", a, b);
+    return r;
+}
+
+int sz_config_media_root(const struct sz_config *cfg, enum sz_media kind,
+                         struct store_options *opts, char **ppath, char *err, size_t errlen)
+{
+    bool videos = kind == SZ_MEDIA_VIDEOS;
+    const char *sub = videos ? "videos" : "images";
+    const char *own = videos ? cfg->video_path : cfg->image_path;
+    char *path = NULL;
+    int rc = 0;
+
+    *ppath = NULL;
+    memset(opts, 0, sizeof(*opts));
+    opts->flags = STORE_OPEN_CREATE | STORE_OPEN_NOFOLLOW | (cfg->fsync ? 0 : STORE_OPEN_NO_FSYNC);
+    if (own != NULL) {
+        path = strdup(own);
+        opts->flags &= ~STORE_OPEN_CREATE;
+        opts->label = videos ? "VIDEO_PATH" : "IMAGE_PATH";
+    } else if (cfg->media_path != NULL) {
+        path = join(cfg->media_path, sub);
+        opts->label = "SANZARU_MEDIA_PATH";
+    } else if (cfg->data_home != NULL || cfg->home != NULL) {
+        path = cfg->data_home != NULL
+                   ? join(cfg->data_home, videos ? "sanzaru/videos" : "sanzaru/images")
+                   : join(cfg->home,
+                          videos ? ".local/share/sanzaru/videos" : ".local/share/sanzaru/images");
+        opts->label = videos ? "Video directory" : "Image directory";
+    } else {
+        snprintf(err, errlen,
+                 "Cannot find a place for media files: set %s or SANZARU_MEDIA_PATH (HOME is "
+                 "not set)",
+                 videos ? "VIDEO_PATH" : "IMAGE_PATH");
+        rc = SZ_EINVAL;
+        goto out;
+    }
+    if (path == NULL) {
+        snprintf(err, errlen, "out of memory");
+        rc = SZ_ENOMEM;
+        goto out;
+    }
+    opts->path = path;
+    *ppath = path;
+out:
+    return rc;
 }
 
 /* One SANZARU_HTTP_* number: *pv keeps its value when the variable is unset or empty. */

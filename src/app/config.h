@@ -1,15 +1,23 @@
-/* Configuration read from the environment once at start.
+/* The parsed environment: every variable a user can set, read once at start.
  *
- * Every knob a user can turn lives here with its default, so docs/configuration.md
- * and this struct can be checked against each other. Strings are owned by the
- * struct (sz_config_free releases them). The loaded config is read-only after
- * start and may be read from any thread. */
+ * app/ is the only code that reads the environment. sz_config_load turns it
+ * into this struct (strictly: a malformed value stops the server with a
+ * reason), and app.c maps the struct onto each layer's own options (the
+ * store's, the OpenAI client's, the HTTP transport's, the job pool's size).
+ * Nothing below app/ includes this header, so docs/configuration.md and this
+ * struct can be checked against each other in one place.
+ *
+ * Strings are owned by the struct (sz_config_free releases them). A loaded
+ * config is read-only and may be read from any thread. */
 #ifndef SZ_CONFIG_H
 #define SZ_CONFIG_H
 
 #include <stddef.h>
 
 #include "core/log.h"
+
+struct http_options;
+struct store_options;
 
 struct sz_config {
     /* OpenAI */
@@ -30,9 +38,11 @@ struct sz_config {
     char *responses_model; /* SANZARU_RESPONSES_MODEL, default gpt-5.2 */
 
     /* Media */
-    char *media_path; /* SANZARU_MEDIA_PATH */
-    char *video_path; /* VIDEO_PATH */
-    char *image_path; /* IMAGE_PATH */
+    char *media_path; /* SANZARU_MEDIA_PATH, blanks trimmed; NULL when unset or blank */
+    char *video_path; /* VIDEO_PATH, likewise */
+    char *image_path; /* IMAGE_PATH, likewise */
+    char *data_home;  /* XDG_DATA_HOME when absolute (a relative one is ignored), else NULL */
+    char *home;       /* HOME, else the passwd entry's home; NULL when neither is known */
     int fsync;        /* SANZARU_FSYNC, default 1: fdatasync before a file is published */
     int image_jobs;   /* SANZARU_IMAGE_JOBS, default: number of cores */
 
@@ -46,9 +56,14 @@ struct sz_config {
     enum sz_log_level log_level; /* LOG_LEVEL, default INFO */
 };
 
-/* Fills *cfg from getenv. On a malformed value returns SZ_EINVAL and writes a
- * one-line reason naming the variable to errbuf; *cfg is then freed. */
+/* Fills *cfg from the environment (getenv; main thread, at start). On a
+ * malformed value returns SZ_EINVAL and writes a one-line reason naming the
+ * variable to errbuf ("SANZARU_FSYNC must be an integer from 0 to 1, got
+ * 'yes'"); on SZ_ENOMEM "out of memory reading the environment". On failure
+ * *cfg holds nothing to free. */
 int sz_config_load(struct sz_config *cfg, char *errbuf, size_t errlen);
+
+/* Releases the strings; *cfg is zeroed. */
 void sz_config_free(struct sz_config *cfg);
 
 /* The HTTP transport's options: http_options_init's defaults, then the SANZARU_HTTP_*
@@ -59,12 +74,22 @@ void sz_config_free(struct sz_config *cfg);
  * NULL to set neither). Returns 0, or SZ_EINVAL with a one-line reason naming the
  * variable in err. Read only when the HTTP transport is chosen, so a stdio server does
  * not fail on an HTTP setting. */
-struct http_options;
 int sz_config_http(const struct sz_config *cfg, struct http_options *o, char *err, size_t errlen);
 
-/* The process-wide configuration, set once by main (or a test) before the loop
- * runs. Borrowed; lives until exit. */
-const struct sz_config *sz_config_get(void);
-void sz_config_set(const struct sz_config *cfg);
+enum sz_media { SZ_MEDIA_VIDEOS, SZ_MEDIA_IMAGES };
+
+/* The store options of the media root of one kind, in this order:
+ *   VIDEO_PATH / IMAGE_PATH: must exist, must not be a symlink;
+ *   else SANZARU_MEDIA_PATH/{videos,images},
+ *   else XDG_DATA_HOME/sanzaru/{videos,images},
+ *   else HOME/.local/share/sanzaru/{videos,images}, each created when missing.
+ * A root that is itself a symlink is refused in every case; SANZARU_FSYNC=0
+ * adds STORE_OPEN_NO_FSYNC. Messages name the variable that chose the path
+ * ("VIDEO_PATH does not exist: /srv/v"; "Video directory" for the XDG and
+ * HOME defaults). On success *ppath is malloc'd (the caller frees it) and
+ * opts->path points at it; opts->label is static. Returns 0, SZ_EINVAL (no
+ * HOME either; a sentence in err) or SZ_ENOMEM. Pure; any thread. */
+int sz_config_media_root(const struct sz_config *cfg, enum sz_media kind,
+                         struct store_options *opts, char **ppath, char *err, size_t errlen);
 
 #endif

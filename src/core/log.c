@@ -12,6 +12,8 @@
 #include <time.h>
 
 static enum sz_log_level current_level = SZ_LOG_INFO;
+static const char *ident_prefix = ""; /* "name: " or "" */
+static char ident_buf[64];
 
 static const char *const level_names[] = {"DEBUG", "INFO", "WARNING", "ERROR", "OFF"};
 
@@ -52,6 +54,16 @@ enum sz_log_level sz_log_get_level(void)
     return current_level;
 }
 
+void sz_log_set_ident(const char *ident)
+{
+    if (ident == NULL || ident[0] == '\0') {
+        ident_prefix = "";
+        return;
+    }
+    snprintf(ident_buf, sizeof(ident_buf), "%s: ", ident);
+    ident_prefix = ident_buf;
+}
+
 void sz_log(enum sz_log_level level, const char *fmt, ...)
 {
     char line[2048];
@@ -68,6 +80,6 @@ void sz_log(enum sz_log_level level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
-    fprintf(stderr, "%s.%03ldZ %s sanzaru: %s\n", stamp, now.tv_nsec / 1000000L, level_names[level],
-            line);
+    fprintf(stderr, "%s.%03ldZ %s %s%s\n", stamp, now.tv_nsec / 1000000L, level_names[level],
+            ident_prefix, line);
 }

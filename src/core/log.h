@@ -2,8 +2,9 @@
  *
  * stdout carries the protocol in stdio mode, so every diagnostic goes through
  * here to stderr. Lines are short and written with one fprintf each; stderr is
- * unbuffered, so a line is never interleaved with another. The level comes from
- * LOG_LEVEL or --log-level (DEBUG, INFO, WARNING, ERROR; default INFO). */
+ * unbuffered, so a line is never interleaved with another. The level and the
+ * program name a line carries are set by the caller at start (default: INFO,
+ * no name). */
 #ifndef SZ_LOG_H
 #define SZ_LOG_H
 
@@ -17,7 +18,13 @@ const char *sz_log_level_name(enum sz_log_level level);
 void sz_log_set_level(enum sz_log_level level);
 enum sz_log_level sz_log_get_level(void);
 
-/* Writes one line "LEVEL message" to stderr when level is enabled. */
+/* The program name written after the level ("<time> INFO name: message");
+ * NULL or "" for none. Borrowed: a static string, or one that outlives every
+ * log call. Set once at start, before other threads log. */
+void sz_log_set_ident(const char *ident);
+
+/* Writes one line "<UTC time> LEVEL [ident: ]message" to stderr when level is
+ * enabled. Any thread. */
 void sz_log(enum sz_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define SZ_DEBUG(...) sz_log(SZ_LOG_DEBUG, __VA_ARGS__)

@@ -1,5 +1,4 @@
-/* Media roots and names: opening a root (store_open, store_open_root and the
- * environment rules that choose it), the pure checks every user-given name goes
+/* Media roots and names: opening a root (store_open), the pure checks every user-given name goes
  * through (one path component, no traversal, not hidden, not too long), the
  * extension sets and MIME types, the glob matcher used by listings, and the
  * openat2 resolution that every read of a user-given name goes through. */
@@ -7,7 +6,6 @@
 
 #include "store/store_int.h"
 
-#include "app/config.h"
 #include "core/err.h"
 #include "core/log.h"
 
@@ -16,7 +14,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,12 +62,6 @@ void store_close(struct store *store)
 const char *store_path(const struct store *store)
 {
     return store->path;
-}
-
-bool store_fsync_enabled(void)
-{
-    const struct sz_config *cfg = sz_config_get();
-    return cfg == NULL || cfg->fsync != 0;
 }
 
 double store_mtime(const struct stat *st)
@@ -775,143 +766,9 @@ out:
     return rc;
 }
 
-int store_open(uv_loop_t *loop, const char *path, int flags, struct store **pstore, char *err,
+int store_open(uv_loop_t *loop, const struct store_options *opts, struct store **pstore, char *err,
                size_t errlen)
 {
-    return open_root(loop, path, flags, "Directory", pstore, err, errlen);
-}
-
-/* A copy of s without surrounding blanks (as the Python original strips the
- * variables), or NULL when that leaves nothing. */
-static char *trimmed(const char *s, bool *pnomem)
-{
-    size_t b = 0;
-    size_t e;
-    char *r;
-
-    if (s == NULL)
-        return NULL;
-    e = strlen(s);
-    while (b < e && isspace((unsigned char)s[b]))
-        b++;
-    while (e > b && isspace((unsigned char)s[e - 1]))
-        e--;
-    if (e == b)
-        return NULL;
-    r = strndup(s + b, e - b);
-    if (r == NULL)
-        *pnomem = true;
-    return r;
-}
-
-static char *join(const char *a, const char *b)
-{
-    size_t n = strlen(a) + 1 + strlen(b) + 1;
-    char *r = malloc(n);
-    if (r != NULL)
-        snprintf(r, n, "%s/%s", a, b);
-    return r;
-}
-
-int store_root_path(const struct sz_config *cfg, enum store_kind kind, char **ppath, int *pflags,
-                    const char **pvar, char *err, size_t errlen)
-{
-    const char *sub = kind == STORE_VIDEOS ? "videos" : "images";
-    const char *var = kind == STORE_VIDEOS ? "VIDEO_PATH" : "IMAGE_PATH";
-    char *own = NULL;
-    char *media = NULL;
-    char *path = NULL;
-    char subpath[64];
-    bool nomem = false;
-    const char *xdg;
-    const char *home;
-    struct passwd pw;
-    struct passwd *ppw = NULL;
-    char pwbuf[4096];
-    int rc;
-
-    *ppath = NULL;
-    if (cfg == NULL)
-        cfg = sz_config_get();
-    if (cfg != NULL) {
-        own = trimmed(kind == STORE_VIDEOS ? cfg->video_path : cfg->image_path, &nomem);
-        media = trimmed(cfg->media_path, &nomem);
-    }
-    if (nomem)
-        goto nomem;
-    if (own != NULL) {
-        path = own;
-        own = NULL;
-        *pflags = STORE_OPEN_NOFOLLOW;
-        *pvar = var;
-        goto done;
-    }
-    if (media != NULL) {
-        path = join(media, sub);
-        *pflags = STORE_OPEN_CREATE | STORE_OPEN_NOFOLLOW;
-        *pvar = "SANZARU_MEDIA_PATH";
-        goto done;
-    }
-    *pflags = STORE_OPEN_CREATE | STORE_OPEN_NOFOLLOW;
-    xdg = getenv("XDG_DATA_HOME");
-    if (xdg != NULL && xdg[0] == '/') { /* the spec: a relative value is ignored */
-        snprintf(subpath, sizeof(subpath), "sanzaru/%s", sub);
-        path = join(xdg, subpath);
-        *pvar = "XDG_DATA_HOME";
-        goto done;
-    }
-    home = getenv("HOME");
-    if (home == NULL || home[0] == '\0') {
-        if (getpwuid_r(getuid(), &pw, pwbuf, sizeof(pwbuf), &ppw) == 0 && ppw != NULL)
-            home = ppw->pw_dir;
-    }
-    if (home == NULL || home[0] == '\0') {
-        snprintf(err, errlen,
-                 "Cannot find a place for media files: set %s or SANZARU_MEDIA_PATH (HOME is "
-                 "not set)",
-                 var);
-        rc = SZ_EINVAL;
-        goto out;
-    }
-    snprintf(subpath, sizeof(subpath), ".local/share/sanzaru/%s", sub);
-    path = join(home, subpath);
-    *pvar = "HOME";
-done:
-    if (path == NULL)
-        goto nomem;
-    *ppath = path;
-    rc = 0;
-    goto out;
-nomem:
-    snprintf(err, errlen, "out of memory");
-    rc = SZ_ENOMEM;
-out:
-    free(own);
-    free(media);
-    return rc;
-}
-
-int store_open_root(uv_loop_t *loop, const struct sz_config *cfg, enum store_kind kind,
-                    struct store **pstore, char *err, size_t errlen)
-{
-    char *path = NULL;
-    int flags = 0;
-    const char *var = NULL;
-    const char *label;
-    int rc;
-
-    *pstore = NULL;
-    rc = store_root_path(cfg, kind, &path, &flags, &var, err, errlen);
-    if (rc != 0)
-        goto out;
-    if (strcmp(var, "XDG_DATA_HOME") == 0 || strcmp(var, "HOME") == 0)
-        label = kind == STORE_VIDEOS ? "Video directory" : "Image directory";
-    else
-        label = var;
-    rc = open_root(loop, path, flags, label, pstore, err, errlen);
-    if (rc == 0)
-        SZ_INFO("%s root: %s", kind == STORE_VIDEOS ? "video" : "image", path);
-out:
-    free(path);
-    return rc;
+    return open_root(loop, opts->path, opts->flags, opts->label != NULL ? opts->label : "Directory",
+                     pstore, err, errlen);
 }

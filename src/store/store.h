@@ -37,7 +37,6 @@
 #include <jansson.h>
 #include <uv.h>
 
-struct sz_config;
 struct store;
 struct store_writer;
 
@@ -58,17 +57,32 @@ enum store_open_flags {
     /* Never use O_TMPFILE; always write through a hidden named temporary. For
      * tests, and for filesystems whose O_TMPFILE misbehaves. */
     STORE_OPEN_NO_TMPFILE = 1 << 2,
+    /* Publish new files without fdatasync'ing them and their directory first:
+     * faster, but a power loss may leave an empty or partial file under a
+     * final name. */
+    STORE_OPEN_NO_FSYNC = 1 << 3,
 };
 
-/* Opens the media root at path and keeps one directory fd on it.
- * VIDEO_PATH/IMAGE_PATH semantics are STORE_OPEN_NOFOLLOW (must exist, must not be
- * a symlink); default locations use STORE_OPEN_CREATE | STORE_OPEN_NOFOLLOW.
+/* What a root is and how it behaves; the caller (app/, from the environment,
+ * or a test) fills it. */
+struct store_options {
+    const char *path;  /* the root directory; borrowed for the duration of store_open */
+    const char *label; /* names the root in messages: "<label> does not exist: <path>";
+                          static; NULL means "Directory" */
+    int flags;         /* enum store_open_flags */
+};
+
+/* Opens the media root opts->path and keeps one directory fd on it. A root
+ * given by the user would typically be STORE_OPEN_NOFOLLOW (must exist, must not
+ * be a symlink); a default location STORE_OPEN_CREATE | STORE_OPEN_NOFOLLOW.
  * Hidden ".sanzaru-tmp-*" files older than an hour (left by a crash where
  * O_TMPFILE is unavailable) are removed.
- * Blocking (mkdir, open): call at start, before the loop runs. path is borrowed.
+ * Blocking (mkdir, open): call at start, before the loop runs. opts is borrowed.
  * On success *pstore is owned by the caller (store_close). On failure returns a
- * negative code and writes one sentence naming the path to err. */
-int store_open(uv_loop_t *loop, const char *path, int flags, struct store **pstore, char *err,
+ * negative code and writes one sentence naming the label and the path to err,
+ * e.g. "VIDEO_PATH does not exist: /srv/v", "VIDEO_PATH cannot be a symbolic
+ * link: /srv/v", "IMAGE_PATH is not a directory: /srv/i". */
+int store_open(uv_loop_t *loop, const struct store_options *opts, struct store **pstore, char *err,
                size_t errlen);
 
 /* Drops the caller's reference. Operations still in flight keep the store (and
@@ -79,29 +93,6 @@ void store_close(struct store *store);
 /* The root's path as opened, for logs only (never put it in a tool result).
  * Borrowed; lives as long as the store. Any thread. */
 const char *store_path(const struct store *store);
-
-enum store_kind { STORE_VIDEOS, STORE_IMAGES };
-
-/* Where the root of kind lives, in this order:
- *   VIDEO_PATH / IMAGE_PATH when set: must exist, must not be a symlink;
- *   else SANZARU_MEDIA_PATH/{videos,images}: created when missing;
- *   else $XDG_DATA_HOME/sanzaru/{videos,images} ($XDG_DATA_HOME when absolute),
- *   else ~/.local/share/sanzaru/{videos,images} ($HOME, else the passwd entry),
- *   created when missing.
- * A subdirectory that is itself a symlink is refused in every case.
- * cfg is borrowed; NULL means sz_config_get(), and when that is NULL too only the
- * XDG/HOME fallback applies. On success *ppath is malloc'd (caller frees),
- * *pflags holds the store_open flags, *pvar names the variable that chose the
- * path ("VIDEO_PATH", "SANZARU_MEDIA_PATH", "XDG_DATA_HOME" or "HOME"; static).
- * Pure except for getenv/getpwuid_r; any thread. */
-int store_root_path(const struct sz_config *cfg, enum store_kind kind, char **ppath, int *pflags,
-                    const char **pvar, char *err, size_t errlen);
-
-/* store_root_path + store_open, with messages that name the variable, e.g.
- * "VIDEO_PATH does not exist: /srv/v" or "VIDEO_PATH cannot be a symbolic link:
- * /srv/v". Blocking: call at start. *pstore is owned by the caller. */
-int store_open_root(uv_loop_t *loop, const struct sz_config *cfg, enum store_kind kind,
-                    struct store **pstore, char *err, size_t errlen);
 
 /* ---- Names (pure; any thread) ----------------------------------------------- */
 
@@ -272,9 +263,9 @@ uint64_t store_writer_size(const struct store_writer *w);
 /* The writer's sticky error (0 if none) and its message (NULL if none). */
 int store_writer_error(const struct store_writer *w, const char **pmsg);
 
-/* Publishes the file: waits for writes in flight, fdatasyncs (unless
- * SANZARU_FSYNC=0), links it into place under its name (see store_writer_open
- * for the rules) and syncs the directory. Takes ownership of w: after cb runs w
+/* Publishes the file: waits for writes in flight, fdatasyncs (unless the
+ * store was opened with STORE_OPEN_NO_FSYNC), links it into place under its name (see
+ * store_writer_open for the rules) and syncs the directory. Takes ownership of w: after cb runs w
  * is gone. On any failure nothing appears under the final name and no temporary
  * remains. data is borrowed until cb runs. Returns 0 (cb will run) or SZ_EINVAL
  * (already committing or aborted; cb will not run). Loop thread. */

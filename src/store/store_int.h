@@ -43,9 +43,11 @@ int store_resolve(const struct store *s, const char *name, size_t len, const cha
  * to write <name>"). Returns -e. Any thread. */
 int store_write_errmsg(int e, const char *name, char *msg, size_t msglen);
 
-/* Whether new files are fdatasync'ed before they are published: sz_config's
- * fsync, and on when there is no configuration. */
-bool store_fsync_enabled(void);
+/* Whether new files are fdatasync'ed before they are published. Any thread. */
+static inline bool store_fsync_enabled(const struct store *s)
+{
+    return (s->flags & STORE_OPEN_NO_FSYNC) == 0;
+}
 
 /* Seconds with fractions from a stat's mtime. */
 double store_mtime(const struct stat *st);

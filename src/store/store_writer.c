@@ -483,7 +483,7 @@ static void finish_work(uv_work_t *req)
         drop_tmp(w);
         return;
     }
-    if (store_fsync_enabled() && fdatasync(w->fd) != 0) {
+    if (store_fsync_enabled(w->store) && fdatasync(w->fd) != 0) {
         w->fin_err = store_write_errmsg(errno, w->name, w->fin_msg, sizeof(w->fin_msg));
         drop_tmp(w);
         return;
@@ -494,7 +494,7 @@ static void finish_work(uv_work_t *req)
     }
     drop_tmp(w); /* after a link, the named temporary's own name goes */
     /* The new directory entry must survive a crash too. */
-    if (store_fsync_enabled() && fsync(w->store->dirfd) != 0)
+    if (store_fsync_enabled(w->store) && fsync(w->store->dirfd) != 0)
         SZ_DEBUG("fsync of %s failed: %s", w->store->path, uv_strerror(-errno));
 }
 

@@ -1,6 +1,6 @@
 /* Unit tests for the media store (src/store/): the name battery against the pure
  * check and against real files (symlinks inside and outside, a directory, a
- * FIFO, a device), root resolution from the environment, reads with a cap,
+ * FIFO, a device), opening roots (and their messages), reads with a cap,
  * listings, and the atomic writer (commit, no-clobber, overwrite, unique names,
  * abort with writes in flight, disk full on a small tmpfs). Every test gets a
  * fresh mkdtemp root and a real uv loop; asynchronous calls are driven by
@@ -28,7 +28,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "app/config.h"
 #include "core/err.h"
 #include "store/store.h"
 
@@ -55,6 +54,14 @@ static void rm_rf(const char *path)
     nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* store_open on path with flags and no label. */
+static int open_path(uv_loop_t *loop, const char *path, int flags, struct store **ps, char *err,
+                     size_t errlen)
+{
+    struct store_options o = {.path = path, .flags = flags};
+    return store_open(loop, &o, ps, err, errlen);
+}
+
 static int setup_flags(void **state, int flags)
 {
     struct fx *fx = calloc(1, sizeof(*fx));
@@ -64,7 +71,7 @@ static int setup_flags(void **state, int flags)
     assert_int_equal(uv_loop_init(&fx->loop), 0);
     snprintf(fx->root, sizeof(fx->root), "/tmp/sz-store-XXXXXX");
     assert_non_null(mkdtemp(fx->root));
-    assert_int_equal(store_open(&fx->loop, fx->root, flags, &fx->s, err, sizeof(err)), 0);
+    assert_int_equal(open_path(&fx->loop, fx->root, flags, &fx->s, err, sizeof(err)), 0);
     fx->flags = flags;
     *state = fx;
     return 0;
@@ -649,177 +656,72 @@ static void test_close_with_op_in_flight(void **state)
 
 /* ---- Roots ----------------------------------------------------------------------------- */
 
-static const char *const env_vars[] = {"VIDEO_PATH", "IMAGE_PATH", "SANZARU_MEDIA_PATH",
-                                       "XDG_DATA_HOME", "HOME"};
-
-static void clear_env(void)
+/* Opens path with the label "VIDEO_PATH" and flags; expects rc and, on
+ * failure, "VIDEO_PATH <what>: <shown>" (shown defaults to path). */
+static void expect_open(struct fx *fx, const char *path, int flags, int rc, const char *what,
+                        const char *shown)
 {
-    for (size_t i = 0; i < sizeof(env_vars) / sizeof(env_vars[0]); i++)
-        unsetenv(env_vars[i]);
+    struct store_options o = {.path = path, .label = "VIDEO_PATH", .flags = flags};
+    struct store *s = (struct store *)1;
+    char err[STORE_MSG_MAX] = "";
+    char want[2 * PATH_MAX + 128];
+
+    assert_int_equal(store_open(&fx->loop, &o, &s, err, sizeof(err)), rc);
+    if (rc == 0) {
+        assert_non_null(s);
+        store_close(s);
+        return;
+    }
+    assert_null(s);
+    snprintf(want, sizeof(want), "VIDEO_PATH %s: %s", what, shown != NULL ? shown : path);
+    assert_string_equal(err, want);
 }
 
-static void load(struct sz_config *cfg)
-{
-    char err[256];
-    assert_int_equal(sz_config_load(cfg, err, sizeof(err)), 0);
-}
-
-static void expect_root(const struct sz_config *cfg, enum store_kind kind, const char *path,
-                        int flags, const char *var)
-{
-    char *got = NULL;
-    int gflags = -1;
-    const char *gvar = NULL;
-    char err[STORE_MSG_MAX];
-
-    assert_int_equal(store_root_path(cfg, kind, &got, &gflags, &gvar, err, sizeof(err)), 0);
-    assert_string_equal(got, path);
-    assert_int_equal(gflags, flags);
-    assert_string_equal(gvar, var);
-    free(got);
-}
-
-static void test_root_resolution(void **state)
+static void test_open_root(void **state)
 {
     struct fx *fx = *state;
-    struct sz_config cfg;
     char a[PATH_MAX + 64];
-    char b[PATH_MAX + 64];
-    char padded[PATH_MAX + 64];
+    char b[2 * PATH_MAX + 128];
+    char err[STORE_MSG_MAX];
     struct store *s = NULL;
     struct stat st;
-    char err[STORE_MSG_MAX];
-    char *saved_home = getenv("HOME") ? strdup(getenv("HOME")) : NULL;
 
-    clear_env();
-    snprintf(a, sizeof(a), "%s/v", fx->root);
-    assert_int_equal(mkdir(a, 0755), 0);
-    assert_true(snprintf(padded, sizeof(padded), "  %s  ", a) < (int)sizeof(padded));
-    setenv("VIDEO_PATH", padded, 1);
-    snprintf(b, sizeof(b), "%s/m", fx->root);
-    setenv("SANZARU_MEDIA_PATH", b, 1);
-    load(&cfg);
-    /* VIDEO_PATH wins (blanks trimmed); images fall back to the media root. */
-    expect_root(&cfg, STORE_VIDEOS, a, STORE_OPEN_NOFOLLOW, "VIDEO_PATH");
+    /* CREATE makes the directory, parents included; the path is kept for logs. */
     snprintf(a, sizeof(a), "%s/m/images", fx->root);
-    expect_root(&cfg, STORE_IMAGES, a, STORE_OPEN_CREATE | STORE_OPEN_NOFOLLOW,
-                "SANZARU_MEDIA_PATH");
-    /* ... which is created on first use, parents included. */
-    assert_int_equal(store_open_root(&fx->loop, &cfg, STORE_IMAGES, &s, err, sizeof(err)), 0);
+    assert_int_equal(
+        open_path(&fx->loop, a, STORE_OPEN_CREATE | STORE_OPEN_NOFOLLOW, &s, err, sizeof(err)), 0);
     assert_int_equal(stat(a, &st), 0);
     assert_true(S_ISDIR(st.st_mode));
     assert_string_equal(store_path(s), a);
     store_close(s);
-    assert_int_equal(store_open_root(&fx->loop, &cfg, STORE_VIDEOS, &s, err, sizeof(err)), 0);
-    store_close(s);
-    sz_config_free(&cfg);
 
-    /* Nothing set: XDG_DATA_HOME when absolute. */
-    clear_env();
-    snprintf(b, sizeof(b), "%s/xdg", fx->root);
-    setenv("XDG_DATA_HOME", b, 1);
-    load(&cfg);
-    snprintf(a, sizeof(a), "%s/xdg/sanzaru/videos", fx->root);
-    expect_root(&cfg, STORE_VIDEOS, a, STORE_OPEN_CREATE | STORE_OPEN_NOFOLLOW, "XDG_DATA_HOME");
-    assert_int_equal(store_open_root(&fx->loop, &cfg, STORE_VIDEOS, &s, err, sizeof(err)), 0);
-    assert_int_equal(stat(a, &st), 0);
-    store_close(s);
-    sz_config_free(&cfg);
-
-    /* A relative XDG_DATA_HOME is ignored: ~/.local/share. */
-    clear_env();
-    setenv("XDG_DATA_HOME", "relative/dir", 1);
-    snprintf(b, sizeof(b), "%s/home", fx->root);
-    setenv("HOME", b, 1);
-    load(&cfg);
-    snprintf(a, sizeof(a), "%s/home/.local/share/sanzaru/images", fx->root);
-    expect_root(&cfg, STORE_IMAGES, a, STORE_OPEN_CREATE | STORE_OPEN_NOFOLLOW, "HOME");
-    assert_int_equal(store_open_root(&fx->loop, &cfg, STORE_IMAGES, &s, err, sizeof(err)), 0);
-    assert_int_equal(stat(a, &st), 0);
-    store_close(s);
-    /* No configuration at all behaves the same. */
-    expect_root(NULL, STORE_IMAGES, a, STORE_OPEN_CREATE | STORE_OPEN_NOFOLLOW, "HOME");
-    sz_config_free(&cfg);
-
-    clear_env();
-    if (saved_home != NULL)
-        setenv("HOME", saved_home, 1);
-    free(saved_home);
-}
-
-static void test_root_errors(void **state)
-{
-    struct fx *fx = *state;
-    struct sz_config cfg;
-    char a[PATH_MAX + 64];
-    char b[PATH_MAX + 64];
-    char want[PATH_MAX + 128];
-    char err[STORE_MSG_MAX];
-    struct store *s = (struct store *)1;
-
-    clear_env();
+    /* Without CREATE a missing path is an error naming the label. */
     snprintf(a, sizeof(a), "%s/missing", fx->root);
-    setenv("VIDEO_PATH", a, 1);
-    load(&cfg);
-    assert_int_equal(store_open_root(&fx->loop, &cfg, STORE_VIDEOS, &s, err, sizeof(err)),
-                     SZ_ENOTFOUND);
-    assert_null(s);
-    snprintf(want, sizeof(want), "VIDEO_PATH does not exist: %s", a);
-    assert_string_equal(err, want);
-    sz_config_free(&cfg);
+    expect_open(fx, a, STORE_OPEN_NOFOLLOW, SZ_ENOTFOUND, "does not exist", NULL);
+    assert_int_equal(stat(a, &st), -1);
 
     /* A symlinked directory is refused, with or without a trailing slash. */
     snprintf(b, sizeof(b), "%s/realdir", fx->root);
     assert_int_equal(mkdir(b, 0755), 0);
     snprintf(a, sizeof(a), "%s/linkdir", fx->root);
     assert_int_equal(symlink(b, a), 0);
-    setenv("VIDEO_PATH", a, 1);
-    load(&cfg);
-    assert_int_equal(store_open_root(&fx->loop, &cfg, STORE_VIDEOS, &s, err, sizeof(err)),
-                     SZ_ESYMLINK);
-    snprintf(want, sizeof(want), "VIDEO_PATH cannot be a symbolic link: %s", a);
-    assert_string_equal(err, want);
-    sz_config_free(&cfg);
+    expect_open(fx, a, STORE_OPEN_NOFOLLOW, SZ_ESYMLINK, "cannot be a symbolic link", NULL);
     assert_true(snprintf(b, sizeof(b), "%s/", a) < (int)sizeof(b));
-    setenv("VIDEO_PATH", b, 1);
-    load(&cfg);
-    assert_int_equal(store_open_root(&fx->loop, &cfg, STORE_VIDEOS, &s, err, sizeof(err)),
-                     SZ_ESYMLINK);
-    assert_string_equal(err, want);
-    sz_config_free(&cfg);
+    expect_open(fx, b, STORE_OPEN_NOFOLLOW, SZ_ESYMLINK, "cannot be a symbolic link", a);
+    /* ... also when CREATE would make it. */
+    expect_open(fx, a, STORE_OPEN_CREATE | STORE_OPEN_NOFOLLOW, SZ_ESYMLINK,
+                "cannot be a symbolic link", NULL);
 
-    /* IMAGE_PATH naming a file. */
-    clear_env();
+    /* A file is not a directory. */
     put_file(fx, "plain", "x", 1);
     snprintf(a, sizeof(a), "%s/plain", fx->root);
-    setenv("IMAGE_PATH", a, 1);
-    load(&cfg);
-    assert_int_equal(store_open_root(&fx->loop, &cfg, STORE_IMAGES, &s, err, sizeof(err)),
-                     SZ_ENOTREG);
-    snprintf(want, sizeof(want), "IMAGE_PATH is not a directory: %s", a);
-    assert_string_equal(err, want);
-    sz_config_free(&cfg);
+    expect_open(fx, a, STORE_OPEN_NOFOLLOW, SZ_ENOTREG, "is not a directory", NULL);
 
-    /* SANZARU_MEDIA_PATH whose videos/ is a symlink. */
-    clear_env();
-    snprintf(a, sizeof(a), "%s/media", fx->root);
-    assert_int_equal(mkdir(a, 0755), 0);
-    snprintf(b, sizeof(b), "%s/media/videos", fx->root);
-    assert_int_equal(symlink("/tmp", b), 0);
-    setenv("SANZARU_MEDIA_PATH", a, 1);
-    load(&cfg);
-    assert_int_equal(store_open_root(&fx->loop, &cfg, STORE_VIDEOS, &s, err, sizeof(err)),
-                     SZ_ESYMLINK);
-    snprintf(want, sizeof(want), "SANZARU_MEDIA_PATH cannot be a symbolic link: %s", b);
-    assert_string_equal(err, want);
-    sz_config_free(&cfg);
-
-    /* store_open without CREATE on a missing path. */
+    /* Without a label, messages say "Directory". */
     snprintf(a, sizeof(a), "%s/nothing", fx->root);
-    assert_int_equal(store_open(&fx->loop, a, 0, &s, err, sizeof(err)), SZ_ENOTFOUND);
-    snprintf(want, sizeof(want), "Directory does not exist: %s", a);
-    assert_string_equal(err, want);
-    clear_env();
+    assert_int_equal(open_path(&fx->loop, a, 0, &s, err, sizeof(err)), SZ_ENOTFOUND);
+    snprintf(b, sizeof(b), "Directory does not exist: %s", a);
+    assert_string_equal(err, b);
 }
 
 /* ---- Listing ---------------------------------------------------------------------------- */
@@ -1269,7 +1171,7 @@ static void test_sweep_stale(void **state)
     put_file(fx, ".sanzaru-tmp-new", "x", 1);
     put_file(fx, ".other-old", "x", 1);
     set_mtime(fx, ".other-old", time(NULL) - 7200, 0);
-    assert_int_equal(store_open(&fx->loop, fx->root, 0, &s, err, sizeof(err)), 0);
+    assert_int_equal(open_path(&fx->loop, fx->root, 0, &s, err, sizeof(err)), 0);
     store_close(s);
     dir_entries(fx, entries, sizeof(entries));
     assert_string_equal(entries, ".other-old,.sanzaru-tmp-new");
@@ -1323,9 +1225,9 @@ static void test_write_enospc(void **state)
 
     for (int mode = 0; mode < 2; mode++) {
         /* mode 1: the hidden-temporary path */
-        assert_int_equal(store_open(&fx->loop, fx->root,
-                                    STORE_OPEN_NOFOLLOW | (mode ? STORE_OPEN_NO_TMPFILE : 0),
-                                    &fx->s, err, sizeof(err)),
+        assert_int_equal(open_path(&fx->loop, fx->root,
+                                   STORE_OPEN_NOFOLLOW | (mode ? STORE_OPEN_NO_TMPFILE : 0), &fx->s,
+                                   err, sizeof(err)),
                          0);
         w = open_writer(fx, "big.mp4", 0, &ro);
         assert_int_equal(ro.err, 0);
@@ -1370,7 +1272,7 @@ static void test_write_sticky_error(void **state)
         skip();
     }
     snprintf(fx->mnt, sizeof(fx->mnt), "%s", fx->root);
-    assert_int_equal(store_open(&fx->loop, fx->root, 0, &fx->s, err, sizeof(err)), 0);
+    assert_int_equal(open_path(&fx->loop, fx->root, 0, &fx->s, err, sizeof(err)), 0);
     w = open_writer(fx, "s.mp4", 0, &ro);
     for (int i = 0; i < 4; i++) {
         memset(&rw, 0, sizeof(rw));
@@ -1401,8 +1303,7 @@ int main(void)
         T(test_stat_and_open),
         T(test_read_cap),
         T(test_close_with_op_in_flight),
-        T(test_root_resolution),
-        T(test_root_errors),
+        T(test_open_root),
         T(test_list),
         T(test_list_bad_pattern),
         T(test_write_commit),
