@@ -755,6 +755,7 @@ static int open_root(uv_loop_t *loop, const char *path, int flags, const char *l
     s->flags = flags;
     s->refs = 1;
     s->path = p;
+    sz_list_init(&s->sync_queue);
     fd = -1;
     p = NULL;
     *pstore = s;

@@ -220,6 +220,10 @@ enum store_write_flags {
     /* On a collision publish name-1.ext, name-2.ext, ... instead (for default
      * names). Ignored with STORE_OVERWRITE. */
     STORE_UNIQUE = 1 << 1,
+    /* Compute the SHA-256 of the bytes written, in the writer's jobs on the
+     * pool (never on the loop), in file order; store_writer_sha256 gives it at
+     * commit. */
+    STORE_SHA256 = 1 << 2,
 };
 
 /* Generic completion: err 0 or a code, msg the sentence (NULL on success). */
@@ -244,8 +248,9 @@ typedef void store_commit_fn(void *data, int err, const char *msg, const char *n
 int store_writer_open(struct store *store, const char *name, size_t len, int flags,
                       store_writer_open_fn *cb, void *data);
 
-/* Queues len bytes at the next offset (writes land at explicit offsets, so
- * several may be in flight). buf is borrowed until cb runs; cb may be NULL when
+/* Queues len bytes at the next offset. Writes are done in order by one pool
+ * job at a time, which takes every write queued so far (so queuing many small
+ * writes costs few thread hops). buf is borrowed until cb runs; cb may be NULL when
  * the caller needs no notice (then buf must outlive the writer's commit or abort
  * callback). cb gets the write's outcome; after an abort it gets SZ_ECANCELLED.
  * Returns 0 (cb will run), or, without calling cb: the writer's first error
@@ -264,12 +269,19 @@ uint64_t store_writer_size(const struct store_writer *w);
 int store_writer_error(const struct store_writer *w, const char **pmsg);
 
 /* Publishes the file: waits for writes in flight, fdatasyncs (unless the
- * store was opened with STORE_OPEN_NO_FSYNC), links it into place under its name (see
+ * store was opened with STORE_OPEN_NO_FSYNC; at most a few writers of a store
+ * fdatasync at once, the others wait their turn), links it into place under its name (see
  * store_writer_open for the rules) and syncs the directory. Takes ownership of w: after cb runs w
  * is gone. On any failure nothing appears under the final name and no temporary
  * remains. data is borrowed until cb runs. Returns 0 (cb will run) or SZ_EINVAL
  * (already committing or aborted; cb will not run). Loop thread. */
 int store_writer_commit(struct store_writer *w, store_commit_fn *cb, void *data);
+
+/* The lowercase hex SHA-256 of the published bytes, for a writer opened with
+ * STORE_SHA256: valid only inside a commit callback that reports success (the
+ * caller kept its pointer to w), borrowed until it returns. NULL otherwise.
+ * Loop thread. */
+const char *store_writer_sha256(const struct store_writer *w);
 
 /* Abandons the file: nothing appears under the final name and the temporary is
  * removed. Works with writes in flight (their callbacks get SZ_ECANCELLED and the

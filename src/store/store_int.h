@@ -6,6 +6,8 @@
 
 #include "store/store.h"
 
+#include "core/list.h"
+
 #include <sys/stat.h>
 
 /* Hidden temporaries used where O_TMPFILE is not available (and, for an
@@ -19,6 +21,9 @@ struct store {
     int flags;     /* enum store_open_flags */
     unsigned refs; /* the owner's plus one per operation in flight (loop thread only) */
     char *path;    /* for logs */
+    /* Writers' publishing jobs that fdatasync, running and waiting (loop thread). */
+    unsigned syncing;
+    struct sz_link sync_queue;
 };
 
 /* Loop thread only. */

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "core/err.h"
+#include "core/sha256.h"
 #include "store/store.h"
 
 struct fx {
@@ -1158,6 +1159,117 @@ static void test_write_abort(void **state)
     assert_string_equal(entries, "");
 }
 
+/* A commit callback that also takes the digest while the writer still lives. */
+struct hashed {
+    struct result r;
+    struct store_writer *w;
+    bool have_hex;
+    char hex[SZ_SHA256_HEX_LEN + 1];
+};
+
+static void on_commit_hashed(void *data, int err, const char *msg, const char *name, uint64_t size)
+{
+    struct hashed *h = data;
+    const char *hex = store_writer_sha256(h->w);
+
+    on_commit(&h->r, err, msg, name, size);
+    h->have_hex = hex != NULL;
+    if (hex != NULL)
+        snprintf(h->hex, sizeof(h->hex), "%s", hex);
+}
+
+/* STORE_SHA256: the digest of what was written, in file order, across many
+ * writes and several batches; none without the flag. */
+static void test_write_sha256(void **state)
+{
+    struct fx *fx = *state;
+    enum { NBLK = 300, BLK = 4099 };
+    static char data[NBLK * BLK];
+    char want[SZ_SHA256_HEX_LEN + 1];
+    struct result ro;
+    struct hashed h;
+    struct store_writer *w;
+    char *content;
+    size_t len;
+
+    for (size_t i = 0; i < sizeof(data); i++)
+        data[i] = (char)(i * 7 + i / 251);
+    assert_int_equal(sz_sha256_hex(data, sizeof(data), want), 0);
+
+    w = open_writer(fx, "h.bin", STORE_SHA256, &ro);
+    assert_int_equal(ro.err, 0);
+    for (int i = 0; i < NBLK; i++) {
+        assert_int_equal(store_writer_write(w, data + (size_t)i * BLK, BLK, NULL, NULL), 0);
+        if (i % 37 == 0) /* let some batches go before others are queued */
+            uv_run(&fx->loop, UV_RUN_ONCE);
+    }
+    memset(&h, 0, sizeof(h));
+    h.w = w;
+    assert_int_equal(store_writer_commit(w, on_commit_hashed, &h), 0);
+    run(fx);
+    assert_int_equal(h.r.err, 0);
+    assert_int_equal(h.r.size, sizeof(data));
+    assert_true(h.have_hex);
+    assert_string_equal(h.hex, want);
+    content = slurp(fx, "h.bin", &len);
+    assert_int_equal(len, sizeof(data));
+    assert_memory_equal(content, data, len);
+    free(content);
+
+    /* Without the flag there is no digest. */
+    w = open_writer(fx, "plain.bin", 0, &ro);
+    assert_int_equal(store_writer_write(w, "abc", 3, NULL, NULL), 0);
+    memset(&h, 0, sizeof(h));
+    h.w = w;
+    assert_int_equal(store_writer_commit(w, on_commit_hashed, &h), 0);
+    run(fx);
+    assert_int_equal(h.r.err, 0);
+    assert_false(h.have_hex);
+}
+
+/* Commits that fdatasync take turns: a few publish at once, the others wait
+ * holding no data, and one still waiting can be aborted (it is not too late),
+ * unlike one already publishing. Every waiting commit gets its turn. */
+static void test_write_sync_turns(void **state)
+{
+    struct fx *fx = *state;
+    enum { N = 6 };
+    struct result ro[N], rc[N], ra;
+    struct store_writer *w[N];
+    char name[32];
+    char entries[512];
+    int busy = 0;
+
+    for (int i = 0; i < N; i++) {
+        snprintf(name, sizeof(name), "t%d.bin", i);
+        w[i] = open_writer(fx, name, 0, &ro[i]);
+        assert_int_equal(store_writer_write(w[i], "data", 4, NULL, NULL), 0);
+    }
+    run(fx); /* every write done: each commit below goes straight to publishing or waits */
+    memset(rc, 0, sizeof(rc));
+    for (int i = 0; i < N; i++)
+        assert_int_equal(store_writer_commit(w[i], on_commit, &rc[i]), 0);
+    /* The first commits publish (too late to abort); the last one waits. */
+    for (int i = 0; i < N - 1; i++)
+        if (store_writer_abort(w[i], NULL, NULL) == SZ_EBUSY)
+            busy++;
+    assert_true(busy >= 1 && busy < N - 1);
+    memset(&ra, 0, sizeof(ra));
+    assert_int_equal(store_writer_abort(w[N - 1], on_status, &ra), 0);
+    run(fx);
+    for (int i = 0; i < N; i++)
+        assert_true(rc[i].done);
+    assert_int_equal(rc[N - 1].err, SZ_ECANCELLED);
+    assert_string_equal(rc[N - 1].msg, "Writing t5.bin was cancelled");
+    assert_true(ra.done);
+    dir_entries(fx, entries, sizeof(entries));
+    /* The busy ones published; the aborted ones did not. */
+    for (int i = 0; i < N; i++) {
+        snprintf(name, sizeof(name), "t%d.bin", i);
+        assert_int_equal(strstr(entries, name) != NULL, rc[i].err == 0);
+    }
+}
+
 /* store_open removes hidden temporaries a crash left behind, not fresh ones. */
 static void test_sweep_stale(void **state)
 {
@@ -1321,6 +1433,10 @@ int main(void)
         T(test_write_abort),
         TN(test_write_abort),
         T(test_write_abort_too_late),
+        T(test_write_sha256),
+        TN(test_write_sha256),
+        T(test_write_sync_turns),
+        TN(test_write_sync_turns),
         T(test_sweep_stale),
         T(test_write_enospc),
         T(test_write_sticky_error),
