@@ -1,13 +1,13 @@
 /* Base64 (RFC 4648, standard alphabet "A-Za-z0-9+/") for MB-sized payloads.
  *
- * Binary data inside JSON (an image in a response field, a `data:` URL in a
+ * Binary data inside JSON (a file in a response field, a `data:` URL in a
  * request) travels as base64, often several megabytes of it. Neither direction
  * allocates; the `_alloc` variants size the output themselves. All functions
  * are pure and thread-safe: they are meant to run on a pool thread for large
  * inputs.
  *
  * Why encoding is OpenSSL's and decoding is ours (8 MiB of random bytes, 11.2 MB
- * of base64, the size of a large generated image; bench/base64.c, best of 30
+ * of base64, a large payload of that kind; bench/base64.c, best of 30
  * runs on this project's 2-core machine, and callgrind instruction counts):
  *   encode  ours 5.0 ms, 89.5 M instr   EVP_EncodeBlock 4.8 ms, 86.7 M instr
  *   decode  ours 4.4 ms, 81.1 M instr   EVP_DecodeUpdate 24.9 ms, 416.6 M instr

@@ -9,11 +9,18 @@
 
 #include "core/pool.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "core/err.h"
 #include "core/list.h"
+
+/* How much nicer pool threads are than the thread that started them. */
+#define BACKGROUND_NICE 10
 
 /* libuv's MAX_THREADPOOL_SIZE. */
 #define UV_POOL_LIMIT 1024
@@ -74,9 +81,30 @@ static void maybe_finish_close(struct sz_pool *pool)
     uv_close((uv_handle_t *)&pool->idle, on_idle_closed);
 }
 
+void sz_pool_thread_background(void)
+{
+    static _Thread_local bool done;
+    id_t tid;
+    int nice;
+
+    if (done)
+        return;
+    done = true;
+    /* On Linux the nice value is per thread: PRIO_PROCESS with a thread id
+     * reads and changes that thread alone. Failure only costs latency. */
+    tid = (id_t)syscall(SYS_gettid);
+    errno = 0;
+    nice = getpriority(PRIO_PROCESS, tid);
+    if (nice == -1 && errno != 0)
+        return;
+    nice += BACKGROUND_NICE;
+    (void)setpriority(PRIO_PROCESS, tid, nice > 19 ? 19 : nice);
+}
+
 static void work_cb(uv_work_t *req)
 {
     struct sz_pool_job *job = req->data;
+    sz_pool_thread_background();
     job->work_fn(job->data);
 }
 

@@ -15,7 +15,10 @@
  *
  * Threads: every function here is called on the loop thread. work_fn runs on a
  * pool thread and must touch only its own data (no libuv handles, no shared
- * json_t); done_fn runs on the loop thread. done_fn is never called from
+ * json_t); done_fn runs on the loop thread. A pool thread runs its jobs below
+ * the loop's CPU priority (sz_pool_thread_background), so that on a machine
+ * whose cores are all busy with CPU jobs the loop still gets a core the
+ * moment it has something to do. done_fn is never called from
  * inside sz_pool_submit, sz_pool_cancel or sz_pool_close, so callers need not
  * guard against re-entrance; it may itself submit, cancel or close. */
 #ifndef SZ_CORE_POOL_H
@@ -39,6 +42,16 @@ typedef void sz_pool_done_fn(void *data, int status);
 
 /* Called on the loop thread once the pool is fully closed and freed. */
 typedef void sz_pool_closed_fn(void *arg);
+
+/* Lowers the calling thread's CPU priority (nice +10 up to 19, once per thread; later
+ * calls cost one thread-local test). Meant for the first line of any work
+ * function run on libuv's pool (sz_pool's jobs call it themselves): a nice-10
+ * thread weighs a tenth of the loop thread, so the loop preempts it on wake-up
+ * instead of waiting for its time slice (with CPU jobs on every core, a
+ * loop waiting out a slice answers in ~10 ms instead of well under 1). libuv's threads are shared,
+ * so the thread stays at that priority for the file I/O it runs later, which is fine for I/O:
+ * raising a priority back needs a privilege. Never call it on the loop thread. */
+void sz_pool_thread_background(void);
 
 /* The libuv thread pool size recommended for max_jobs concurrent pool jobs:
  * max_jobs + 4, capped at libuv's limit of 1024. Pure; any thread. */

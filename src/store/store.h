@@ -263,6 +263,13 @@ int store_writer_write(struct store_writer *w, const void *buf, size_t len, stor
 /* Bytes queued but not yet written: apply backpressure when this grows (e.g.
  * pause a download above a few MiB, resume from a write callback). Loop thread. */
 size_t store_writer_inflight(const struct store_writer *w);
+/* This writer's share of the bytes a store's writers should keep queued
+ * together (8 MiB, split evenly among the writers open now): a caller that
+ * streams into many writers at once pauses its source above the smaller of
+ * this and its own high-water mark, so that memory stays bounded however many
+ * downloads run, also while a disk busy with fdatasync writes slowly.
+ * Loop thread. */
+size_t store_writer_queue_share(const struct store_writer *w);
 /* Bytes queued so far (the file's size if every write succeeds). Loop thread. */
 uint64_t store_writer_size(const struct store_writer *w);
 /* The writer's sticky error (0 if none) and its message (NULL if none). */

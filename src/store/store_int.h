@@ -17,10 +17,11 @@
 
 struct store {
     uv_loop_t *loop;
-    int dirfd;     /* O_RDONLY | O_DIRECTORY; fsync()able, fdopendir() via reopen */
-    int flags;     /* enum store_open_flags */
-    unsigned refs; /* the owner's plus one per operation in flight (loop thread only) */
-    char *path;    /* for logs */
+    int dirfd;        /* O_RDONLY | O_DIRECTORY; fsync()able, fdopendir() via reopen */
+    int flags;        /* enum store_open_flags */
+    unsigned refs;    /* the owner's plus one per operation in flight (loop thread only) */
+    char *path;       /* for logs */
+    unsigned writers; /* writers open (from open to commit or abort done; loop thread) */
     /* Writers' publishing jobs that fdatasync, running and waiting (loop thread). */
     unsigned syncing;
     struct sz_link sync_queue;

@@ -32,6 +32,7 @@
 #include "core/err.h"
 #include "core/list.h"
 #include "core/log.h"
+#include "core/pool.h"
 #include "core/sha256.h"
 
 #include <errno.h>
@@ -47,6 +48,9 @@
 #define UNIQUE_MAX 9999
 /* Blocks one write job takes at most (one pwritev). */
 #define BATCH_MAX 64
+/* Bytes all the writers of a store should keep queued at most, together
+ * (store_writer_queue_share). */
+#define STORE_QUEUE_BUDGET ((size_t)8 << 20)
 /* Publishing jobs that fdatasync, at once per store (see above). */
 #define STORE_SYNC_MAX 2
 
@@ -356,6 +360,8 @@ static void open_work(uv_work_t *req)
 static void free_writer(struct store_writer *w)
 {
     struct store *s = w->store;
+    if (w->state != W_OPENING)
+        s->writers--;
     sz_sha256_discard(&w->sha);
     free(w);
     store_unref(s);
@@ -372,6 +378,7 @@ static void open_after(uv_work_t *req, int status)
         return;
     }
     w->state = W_OPEN;
+    w->store->writers++;
     w->open_cb(w->open_data, 0, NULL, w);
 }
 
@@ -463,6 +470,15 @@ static void write_work(uv_work_t *req)
         while (i < n && iov[i].iov_len == 0)
             i++;
     }
+    /* With fsync on, start writing the batch to disk now rather than leaving
+     * it to the commit's fdatasync: the page cache would otherwise hold every
+     * byte of every download until its commit, and the disk would sit idle
+     * while the network delivers. This only starts the writeback; when the
+     * disk's queue is full it waits, and that wait is the backpressure the
+     * transfer should feel. */
+    if (store_fsync_enabled(w->store))
+        (void)sync_file_range(w->fd, (off_t)w->batch_off, (off_t)(off - w->batch_off),
+                              SYNC_FILE_RANGE_WRITE);
     if (w->hashing) {
         SZ_LIST_FOREACH(l, &w->batch)
         {
@@ -560,6 +576,11 @@ int store_writer_write(struct store_writer *w, const void *buf, size_t len, stor
     w->inflight += len;
     start_writes(w);
     return 0;
+}
+
+size_t store_writer_queue_share(const struct store_writer *w)
+{
+    return STORE_QUEUE_BUDGET / (w->store->writers > 0 ? w->store->writers : 1);
 }
 
 size_t store_writer_inflight(const struct store_writer *w)

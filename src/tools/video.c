@@ -34,14 +34,25 @@
 
 /* Download buffering: the body arrives in curl-sized pieces (~16 KiB); they are
  * gathered into blocks so each thread-pool write moves a useful amount. The
- * transfer pauses while more than DL_HIGH_WATER bytes wait for the disk and
- * resumes once the backlog falls to DL_LOW_WATER, so a slow disk bounds memory
- * at about DL_HIGH_WATER + one block per download. (32 concurrent 7.7 MB
- * downloads: 4 MiB/1 MiB peaked at ~100 MB RSS, 2 MiB/512 KiB at ~65 MB, in the
- * same wall time.) */
+ * transfer pauses while more than its high-water mark waits for the disk and
+ * resumes once the backlog falls to a quarter of it, so a slow disk bounds
+ * memory. The mark is DL_HIGH_WATER for a few downloads and the store's budget
+ * split among its writers for many (see dl_high_water): 32 concurrent 7.7 MB
+ * downloads with a fixed 2 MiB mark peaked at ~57 MiB RSS with fsync on, most
+ * of it blocks waiting while other files were fdatasync'ed. */
 #define DL_BLOCK      (256u * 1024u)
 #define DL_HIGH_WATER (2u * 1024u * 1024u)
-#define DL_LOW_WATER  (512u * 1024u)
+
+/* The backlog above which the transfer pauses: DL_HIGH_WATER, or less when
+ * many downloads share the disk (the store's budget split among its writers),
+ * but never under one block; it resumes at a quarter of that. */
+static size_t dl_high_water(const struct store_writer *w)
+{
+    size_t share = store_writer_queue_share(w);
+    if (share > DL_HIGH_WATER)
+        share = DL_HIGH_WATER;
+    return share < DL_BLOCK ? DL_BLOCK : share;
+}
 
 /* Longest part of a rejected argument echoed in a message. */
 #define ECHO_MAX 80
@@ -481,7 +492,7 @@ static void block_written(void *data, int err, const char *msg)
         return;
     }
     if (dl->paused && dl->req != NULL && dl->w != NULL &&
-        store_writer_inflight(dl->w) <= DL_LOW_WATER) {
+        store_writer_inflight(dl->w) <= dl_high_water(dl->w) / 4) {
         dl->paused = false;
         oai_req_resume(dl->req);
     }
@@ -551,7 +562,7 @@ static int dl_on_data(struct oai_req *req, const char *buf, size_t len, void *da
             return rc;
     }
     mcp_call_progress(dl->call, (double)dl->received, dl->total > 0 ? (double)dl->total : 0, NULL);
-    if (store_writer_inflight(dl->w) > DL_HIGH_WATER) {
+    if (store_writer_inflight(dl->w) > dl_high_water(dl->w)) {
         dl->paused = true;
         return OAI_SINK_PAUSE;
     }

@@ -9,6 +9,7 @@
  * first use. */
 #include "fmacros.h"
 
+#include <errno.h>
 #include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +19,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <uv.h>
@@ -429,6 +433,40 @@ static void test_callbacks_reenter(void **state)
     assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/* Jobs run below the loop's priority (nice 10), the caller's thread stays. */
+static int job_nice = -100;
+
+static void nice_work(void *data)
+{
+    (void)data;
+    errno = 0;
+    job_nice = getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid));
+}
+
+static void test_jobs_run_in_background(void **state)
+{
+    uv_loop_t loop;
+    struct sz_pool *pool;
+    struct tjob t = {0};
+    int mine;
+    (void)state;
+
+    errno = 0;
+    mine = getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid));
+    assert_int_equal(uv_loop_init(&loop), 0);
+    pool = sz_pool_new(&loop, 1);
+    assert_non_null(pool);
+    assert_int_equal(sz_pool_submit(pool, nice_work, record_done, &t, NULL), 0);
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    assert_int_equal(t.done_status, 0);
+    assert_int_equal(job_nice, mine + 10 > 19 ? 19 : mine + 10);
+    errno = 0;
+    assert_int_equal(getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid)), mine);
+    sz_pool_close(pool, NULL, NULL);
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -439,6 +477,7 @@ int main(void)
         cmocka_unit_test(test_close_with_work),
         cmocka_unit_test(test_close_idle_and_bad_args),
         cmocka_unit_test(test_callbacks_reenter),
+        cmocka_unit_test(test_jobs_run_in_background),
     };
     int rc;
 

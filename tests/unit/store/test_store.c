@@ -1270,6 +1270,29 @@ static void test_write_sync_turns(void **state)
     }
 }
 
+/* The store's queue budget is split among the writers open at once. */
+static void test_write_queue_share(void **state)
+{
+    struct fx *fx = *state;
+    struct result ro[4], rc[4];
+    struct store_writer *w[4];
+    char name[32];
+
+    for (int i = 0; i < 4; i++) {
+        snprintf(name, sizeof(name), "q%d.bin", i);
+        w[i] = open_writer(fx, name, 0, &ro[i]);
+        assert_int_equal(store_writer_queue_share(w[0]), ((size_t)8 << 20) / (size_t)(i + 1));
+    }
+    memset(rc, 0, sizeof(rc));
+    for (int i = 1; i < 4; i++)
+        assert_int_equal(store_writer_commit(w[i], on_commit, &rc[i]), 0);
+    run(fx);
+    /* Finished writers no longer count. */
+    assert_int_equal(store_writer_queue_share(w[0]), (size_t)8 << 20);
+    assert_int_equal(store_writer_abort(w[0], NULL, NULL), 0);
+    run(fx);
+}
+
 /* store_open removes hidden temporaries a crash left behind, not fresh ones. */
 static void test_sweep_stale(void **state)
 {
@@ -1434,6 +1457,7 @@ int main(void)
         TN(test_write_abort),
         T(test_write_abort_too_late),
         T(test_write_sha256),
+        T(test_write_queue_share),
         TN(test_write_sha256),
         T(test_write_sync_turns),
         TN(test_write_sync_turns),
