@@ -202,6 +202,20 @@ int store_check_name(const char *name, size_t len, char *err, size_t errlen)
                 len);
         return SZ_EINVAL;
     }
+    /* A newline or escape sequence in a name would forge lines in listings,
+     * logs and terminals; a backslash reads as a separator to Windows clients. */
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (c < 0x20 || c == 0x7f) {
+            set_msg(err, errlen, "Invalid filename: control characters are not allowed: '%s'", name,
+                    len);
+            return SZ_EINVAL;
+        }
+        if (c == '\\') {
+            set_msg(err, errlen, "Invalid filename: backslashes are not allowed: '%s'", name, len);
+            return SZ_EINVAL;
+        }
+    }
     return 0;
 }
 

@@ -99,7 +99,11 @@ const char *store_path(const struct store *store);
 /* Checks that the len bytes at name are one safe path component. Refused, in this
  * order: empty (SZ_EINVAL); a NUL byte, '/', "..", or exactly "." (SZ_ETRAVERSAL,
  * "Invalid filename: path traversal detected in '<name>'"); longer than 255 bytes
- * (SZ_EINVAL); starting with '.' (SZ_EINVAL, hidden). JSON strings may carry
+ * (SZ_EINVAL); starting with '.' (SZ_EINVAL, hidden); a control character (C0,
+ * including \n and \r, or DEL: SZ_EINVAL, "Invalid filename: control characters
+ * are not allowed: 'a\x0ab.png'"); a backslash (SZ_EINVAL, "Invalid filename:
+ * backslashes are not allowed: 'a\b.png'"). Names in messages show control
+ * characters as \xNN. JSON strings may carry
  * \u0000, so pass the length jansson reports (json_string_length), not strlen.
  * Writes the message to err (may be NULL). Returns 0 or the code. */
 int store_check_name(const char *name, size_t len, char *err, size_t errlen);

@@ -367,8 +367,22 @@ static void test_check_name_battery(void **state)
 
     assert_int_equal(check("ok.png", 6, msg), 0);
     assert_int_equal(check("caf\xc3\xa9 1.png", 11, msg), 0);
-    assert_int_equal(check("back\\slash.png", 14, msg), 0); /* not a separator on Linux */
-    assert_int_equal(check("tab\there", 8, msg), 0);
+    /* Control characters and backslashes (issue 10): a clear refusal, the name
+     * shown with the controls escaped so the message itself stays one line. */
+    assert_int_equal(check("a\nb.png", 7, msg), SZ_EINVAL);
+    assert_string_equal(msg, "Invalid filename: control characters are not allowed: 'a\\x0ab.png'");
+    assert_int_equal(check("a\rb.png", 7, msg), SZ_EINVAL);
+    assert_string_equal(msg, "Invalid filename: control characters are not allowed: 'a\\x0db.png'");
+    assert_int_equal(check("tab\there", 8, msg), SZ_EINVAL);
+    assert_int_equal(check("esc\x1b[31m.png", 12, msg), SZ_EINVAL);
+    assert_int_equal(check("x\x01.png", 6, msg), SZ_EINVAL);
+    assert_int_equal(check("del\x7f.png", 8, msg), SZ_EINVAL);
+    assert_string_equal(msg,
+                        "Invalid filename: control characters are not allowed: 'del\\x7f.png'");
+    assert_int_equal(check("back\\slash.png", 14, msg), SZ_EINVAL);
+    assert_string_equal(msg, "Invalid filename: backslashes are not allowed: 'back\\slash.png'");
+    assert_int_equal(check("..\\x.png", 8, msg), SZ_ETRAVERSAL); /* traversal is named first */
+    assert_int_equal(check("space ok~!@#$%^&()=+,;'[]{}.png", 31, msg), 0);
     assert_int_equal(store_check_name("../x", 4, NULL, 0), SZ_ETRAVERSAL); /* NULL err ok */
 }
 
