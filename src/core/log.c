@@ -1,6 +1,8 @@
 /* stderr logger behind log.h. The level is process-wide and set once at start
  * (or by tests); it is read on the loop thread and by pool jobs, never written
- * concurrently with them. */
+ * concurrently with them. Every line is escaped here, once, rather than at each
+ * call site: a log line interpolates names, ids and upstream texts, and any of
+ * them may carry a newline. */
 #include "fmacros.h"
 
 #include "core/log.h"
@@ -8,6 +10,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <strings.h>
 #include <time.h>
 
@@ -64,9 +67,45 @@ void sz_log_set_ident(const char *ident)
     ident_prefix = ident_buf;
 }
 
+/* Copies the NUL-terminated in to out (outlen > 0) with every control
+ * character escaped, so that no value interpolated into a line can end it or
+ * start a forged one, or drive a terminal: C0 controls and DEL as \n, \r, \t
+ * or \xNN, and C1 controls (U+0080..U+009F, UTF-8 "\xc2\x80".."\xc2\x9f") as
+ * \u0080... Other bytes pass unchanged. Truncates at a whole escape. */
+static void escape_line(const char *in, char *out, size_t outlen)
+{
+    const unsigned char *p = (const unsigned char *)in;
+    size_t o = 0;
+
+    for (; *p != '\0'; p++) {
+        char esc[8];
+        size_t n;
+
+        if (*p == '\n' || *p == '\r' || *p == '\t') {
+            esc[0] = '\\';
+            esc[1] = *p == '\n' ? 'n' : *p == '\r' ? 'r' : 't';
+            n = 2;
+        } else if (*p < 0x20 || *p == 0x7f) {
+            n = (size_t)snprintf(esc, sizeof(esc), "\\x%02x", *p);
+        } else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+            n = (size_t)snprintf(esc, sizeof(esc), "\\u%04x", p[1]);
+            p++;
+        } else {
+            esc[0] = (char)*p;
+            n = 1;
+        }
+        if (o + n >= outlen)
+            break;
+        memcpy(out + o, esc, n);
+        o += n;
+    }
+    out[o] = '\0';
+}
+
 void sz_log(enum sz_log_level level, const char *fmt, ...)
 {
     char line[2048];
+    char safe[4 * sizeof(line)];
     char stamp[32];
     struct timespec now;
     struct tm tm;
@@ -80,6 +119,7 @@ void sz_log(enum sz_log_level level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
+    escape_line(line, safe, sizeof(safe));
     fprintf(stderr, "%s.%03ldZ %s %s%s\n", stamp, now.tv_nsec / 1000000L, level_names[level],
-            ident_prefix, line);
+            ident_prefix, safe);
 }

@@ -24,7 +24,10 @@ enum sz_log_level sz_log_get_level(void);
 void sz_log_set_ident(const char *ident);
 
 /* Writes one line "<UTC time> LEVEL [ident: ]message" to stderr when level is
- * enabled. Any thread. */
+ * enabled. The formatted message is escaped: control characters become \n, \r,
+ * \t, \xNN (C0, DEL) or \u0080..\u009f (C1), so a value interpolated into it
+ * (an id, a name, an upstream message) can never end the line or forge
+ * another. Any thread. */
 void sz_log(enum sz_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define SZ_DEBUG(...) sz_log(SZ_LOG_DEBUG, __VA_ARGS__)
