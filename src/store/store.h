@@ -144,6 +144,52 @@ int store_check_pattern(const char *pattern, size_t len, char *err, size_t errle
 bool store_glob_match(const char *pattern, size_t plen, const char *name, size_t nlen,
                       bool casefold);
 
+/* ---- What arrives (pure; any thread) ---------------------------------------- */
+
+/* The formats a media file is checked against before it is published. */
+enum store_format {
+    STORE_FMT_NONE = 0,
+    STORE_FMT_MP4,   /* ISO base media: "ftyp" box first */
+    STORE_FMT_WEBP,  /* "RIFF....WEBP" */
+    STORE_FMT_JPEG,  /* FF D8 FF */
+    STORE_FMT_PNG,   /* 89 "PNG" 0D 0A 1A 0A */
+    STORE_FMT_IMAGE, /* any of WebP, JPEG, PNG (for store_check_content) */
+};
+
+/* Leading bytes enough for store_sniff and store_check_content. */
+#define STORE_SNIFF_LEN 16
+
+/* The format whose signature the len bytes at head start with, or NONE (never
+ * IMAGE). */
+enum store_format store_sniff(const void *head, size_t len);
+
+/* The format name's extension names (.mp4, .webp, .jpg/.jpeg, .png; any case),
+ * or NONE. */
+enum store_format store_format_of_name(const char *name, size_t len);
+
+/* "mp4", "webp", "jpg", "png" ("" for NONE and IMAGE); "video/mp4",
+ * "image/webp", "image/jpeg", "image/png" ("application/octet-stream"). Static. */
+const char *store_format_ext(enum store_format f);
+const char *store_format_mime(enum store_format f);
+
+/* Checks that name's extension names expected (NONE, IMAGE: anything goes), so a
+ * file's name never disagrees with its bytes. why names what decided the
+ * format ("the thumbnail variant", "output_format webp"). On mismatch returns
+ * SZ_EINVAL and writes "Filename 'fz.webp' does not match the video variant (an
+ * MP4 video): use a name ending in .mp4". */
+int store_check_name_format(const char *name, size_t len, enum store_format expected,
+                            const char *why, char *err, size_t errlen);
+
+/* Checks what arrived against what was expected: content_type (the server's
+ * Content-Type, parameters aside; NULL or "" when there was none) must be the
+ * format's MIME type or a generic binary type, and the first bytes (head, len;
+ * pass at least STORE_SNIFF_LEN when there are that many) must carry its
+ * signature. Returns 0, or SZ_EUNSUPPORTED with a sentence that names what came
+ * instead: "expected an MP4 video, got text/html starting with '<!DOCTYPE
+ * html>'" ("data" when the Content-Type was fine; "got an empty body"). */
+int store_check_content(enum store_format expected, const char *content_type, const void *head,
+                        size_t len, char *err, size_t errlen);
+
 /* ---- Reading ------------------------------------------------------------------ */
 
 struct store_stat {

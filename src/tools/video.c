@@ -429,7 +429,11 @@ struct dl {
     uint64_t received;
     bool paused;
     bool committing;
-    int err; /* the first local failure (a write, memory); its sentence in msg */
+    bool given_name;            /* the caller named the file */
+    bool checked;               /* the first bytes matched the variant */
+    enum store_format expected; /* what the variant's bytes must be */
+    char content_type[128];     /* the response's Content-Type, "" when none */
+    int err;                    /* the first local failure (a write, memory); its sentence in msg */
     char msg[STORE_MSG_MAX];
     const char *variant; /* static */
     const char *mime;    /* static */
@@ -523,8 +527,32 @@ static int dl_on_headers(struct oai_req *req, long status, int64_t content_lengt
     struct dl *dl = data;
     (void)req;
     (void)status;
-    (void)content_type;
     dl->total = content_length;
+    snprintf(dl->content_type, sizeof(dl->content_type), "%s",
+             content_type != NULL ? content_type : "");
+    return 0;
+}
+
+/* Checks the first bytes (the start of the first block, still unwritten: no
+ * block is queued before it is full) and the Content-Type against the
+ * variant, once, as soon as there are enough bytes or the body ended. An
+ * HTML error page sent with a 200 is refused here, before it is published. */
+static int dl_check(struct dl *dl)
+{
+    char msg[STORE_MSG_MAX];
+    const char *head = dl->cur != NULL ? dl->cur->data : "";
+    size_t len = dl->cur != NULL ? dl->cur->len : 0;
+    int rc;
+
+    if (dl->checked)
+        return 0;
+    rc = store_check_content(dl->expected, dl->content_type, head,
+                             len < STORE_SNIFF_LEN ? len : STORE_SNIFF_LEN, msg, sizeof(msg));
+    if (rc != 0) {
+        dl_error(dl, rc, msg);
+        return rc;
+    }
+    dl->checked = true;
     return 0;
 }
 
@@ -558,6 +586,8 @@ static int dl_on_data(struct oai_req *req, const char *buf, size_t len, void *da
         dl->cur->len += n;
         buf += n;
         len -= n;
+        if (!dl->checked && dl->received >= STORE_SNIFF_LEN && (rc = dl_check(dl)) != 0)
+            return rc;
         if (dl->cur->len == DL_BLOCK && (rc = dl_flush(dl)) != 0)
             return rc;
     }
@@ -608,6 +638,10 @@ static void dl_done(struct oai_req *req, const struct oai_result *res, void *dat
                                                                               : res->message);
         return;
     }
+    if (dl_check(dl) != 0) {
+        dl_fail(dl, NULL);
+        return;
+    }
     if (dl_flush(dl) != 0) {
         dl_fail(dl, "Could not finish writing the video");
         return;
@@ -652,6 +686,19 @@ static void dl_opened(void *data, int err, const char *msg, struct store_writer 
         dl_fail(dl, "cancelled");
         return;
     }
+    /* A given name must end in the variant's extension (an MP4 saved as
+     * fz.webp would be served as an image): refused before any request, once
+     * the store has had its say about the name (exists, symlink, directory). */
+    if (dl->given_name) {
+        char why[48];
+        char refusal[STORE_MSG_MAX];
+        snprintf(why, sizeof(why), "the %s variant", dl->variant);
+        if (store_check_name_format(dl->name, dl->name_len, dl->expected, why, refusal,
+                                    sizeof(refusal)) != 0) {
+            dl_fail(dl, refusal);
+            return;
+        }
+    }
     snprintf(path, sizeof(path), "/videos/%s/content", dl->id);
     if (oai_req_new(dl->app->oai, "GET", path, &req) != 0 ||
         oai_req_add_query(req, "variant", dl->variant) != 0) {
@@ -664,6 +711,16 @@ static void dl_opened(void *data, int err, const char *msg, struct store_writer 
     oai_req_set_label(req, "download_video");
     dl->req = req;
     oai_req_start(req, dl_done, dl);
+}
+
+/* What a variant's bytes are: video MP4, thumbnail WebP, spritesheet JPEG. */
+static enum store_format variant_format(const char *variant)
+{
+    if (variant != NULL && strcmp(variant, "thumbnail") == 0)
+        return STORE_FMT_WEBP;
+    if (variant != NULL && strcmp(variant, "spritesheet") == 0)
+        return STORE_FMT_JPEG;
+    return STORE_FMT_MP4;
 }
 
 static void download_video(struct mcp_call *call, json_t *args)
@@ -693,24 +750,17 @@ static void download_video(struct mcp_call *call, json_t *args)
     dl->app = app;
     dl->total = -1;
     dl->flags = tool_write_flags(args);
-    ext = "mp4";
-    dl->variant = "video";
-    dl->mime = "video/mp4";
-    if (variant != NULL && strcmp(variant, "thumbnail") == 0) {
-        ext = "webp";
-        dl->variant = "thumbnail";
-        dl->mime = "image/webp";
-    } else if (variant != NULL && strcmp(variant, "spritesheet") == 0) {
-        ext = "jpg";
-        dl->variant = "spritesheet";
-        dl->mime = "image/jpeg";
-    }
+    dl->expected = variant_format(variant);
+    dl->variant = dl->expected == STORE_FMT_WEBP   ? "thumbnail"
+                  : dl->expected == STORE_FMT_JPEG ? "spritesheet"
+                                                   : "video";
+    ext = store_format_ext(dl->expected);
+    dl->mime = store_format_mime(dl->expected);
     memcpy(dl->id, id, id_len);
     if (name != NULL) {
         memcpy(dl->name, name, name_len);
         dl->name_len = name_len;
-        /* An explicit name's extension is the caller's business; the MIME type
-         * of the link follows the bytes (the variant). */
+        dl->given_name = true;
     } else {
         /* {video_id}.{ext}; a second download of the same video gets a free
          * "-N" name rather than failing or replacing the first. */

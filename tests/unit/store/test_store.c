@@ -434,6 +434,107 @@ static void test_check_ext_and_mime(void **state)
     assert_null(store_image_filter("mp4"));
 }
 
+/* What arrives: signatures, Content-Types and the sentence naming what came. */
+static void test_check_content(void **state)
+{
+    static const unsigned char png[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13};
+    static const unsigned char jpeg[] = {0xff, 0xd8, 0xff, 0xe0, 0, 16, 'J', 'F', 'I', 'F'};
+    static const char webp[] = "RIFF\x24\0\0\0WEBPVP8 ";
+    static const char mp4[] = "\0\0\0\x20"
+                              "ftypisom\0\0\x02\0";
+    static const char html[] = "<!DOCTYPE html><html><body>502</body></html>";
+    char msg[STORE_MSG_MAX];
+    (void)state;
+
+    assert_int_equal(store_sniff(png, sizeof(png)), STORE_FMT_PNG);
+    assert_int_equal(store_sniff(jpeg, sizeof(jpeg)), STORE_FMT_JPEG);
+    assert_int_equal(store_sniff(webp, 16), STORE_FMT_WEBP);
+    assert_int_equal(store_sniff(mp4, 16), STORE_FMT_MP4);
+    assert_int_equal(store_sniff(html, 16), STORE_FMT_NONE);
+    assert_int_equal(store_sniff(png, 7), STORE_FMT_NONE); /* too short for the signature */
+    assert_int_equal(store_sniff("RIFF\0\0\0\0WAVE", 12), STORE_FMT_NONE);
+
+    /* The right bytes with their own, a generic or no Content-Type. */
+    assert_int_equal(store_check_content(STORE_FMT_MP4, "video/mp4", mp4, 16, msg, sizeof(msg)), 0);
+    assert_int_equal(
+        store_check_content(STORE_FMT_MP4, "Video/MP4; codecs=avc1", mp4, 16, msg, sizeof(msg)), 0);
+    assert_int_equal(
+        store_check_content(STORE_FMT_WEBP, "application/octet-stream", webp, 16, msg, sizeof(msg)),
+        0);
+    assert_int_equal(
+        store_check_content(STORE_FMT_JPEG, NULL, jpeg, sizeof(jpeg), msg, sizeof(msg)), 0);
+    assert_int_equal(store_check_content(STORE_FMT_IMAGE, "", png, sizeof(png), msg, sizeof(msg)),
+                     0);
+
+    /* An HTML error page: the Content-Type is named when it is what is wrong. */
+    assert_int_equal(
+        store_check_content(STORE_FMT_MP4, "text/html; charset=utf-8", html, 16, msg, sizeof(msg)),
+        SZ_EUNSUPPORTED);
+    assert_string_equal(msg,
+                        "expected an MP4 video, got text/html starting with '<!DOCTYPE html><'");
+    assert_int_equal(store_check_content(STORE_FMT_MP4, "video/mp4", html, 16, msg, sizeof(msg)),
+                     SZ_EUNSUPPORTED);
+    assert_string_equal(msg, "expected an MP4 video, got data starting with '<!DOCTYPE html><'");
+    /* The right bytes under a wrong type are refused too. */
+    assert_int_equal(store_check_content(STORE_FMT_MP4, "text/plain", mp4, 16, msg, sizeof(msg)),
+                     SZ_EUNSUPPORTED);
+    assert_string_equal(msg, "expected an MP4 video, got text/plain starting with '\\x00\\x00\\x00 "
+                             "ftypisom\\x00\\x00\\x02\\x00'");
+    /* Another image format. */
+    assert_int_equal(store_check_content(STORE_FMT_PNG, NULL, jpeg, sizeof(jpeg), msg, sizeof(msg)),
+                     SZ_EUNSUPPORTED);
+    assert_string_equal(msg, "expected a PNG image, got data starting with "
+                             "'\\xff\\xd8\\xff\\xe0\\x00\\x10JFIF'");
+    assert_int_equal(store_check_content(STORE_FMT_IMAGE, NULL, mp4, 16, msg, sizeof(msg)),
+                     SZ_EUNSUPPORTED);
+    assert_non_null(strstr(msg, "expected a PNG, JPEG or WebP image, got data starting with"));
+    /* Nothing at all; quotes and backslashes in what came are escaped. */
+    assert_int_equal(store_check_content(STORE_FMT_WEBP, NULL, "", 0, msg, sizeof(msg)),
+                     SZ_EUNSUPPORTED);
+    assert_string_equal(msg, "expected a WebP image, got an empty body");
+    assert_int_equal(store_check_content(STORE_FMT_WEBP, "text/html", "", 0, msg, sizeof(msg)),
+                     SZ_EUNSUPPORTED);
+    assert_string_equal(msg, "expected a WebP image, got text/html with an empty body");
+    assert_int_equal(store_check_content(STORE_FMT_WEBP, NULL, "it's a\\b", 8, msg, sizeof(msg)),
+                     SZ_EUNSUPPORTED);
+    assert_string_equal(msg, "expected a WebP image, got data starting with 'it\\x27s a\\x5cb'");
+    assert_int_equal(store_check_content(STORE_FMT_NONE, NULL, png, 8, msg, sizeof(msg)),
+                     SZ_EINVAL);
+}
+
+/* A name's extension against the format its bytes will be. */
+static void test_name_format(void **state)
+{
+    char msg[STORE_MSG_MAX];
+    (void)state;
+
+    assert_int_equal(store_format_of_name("a.mp4", 5), STORE_FMT_MP4);
+    assert_int_equal(store_format_of_name("a.JPEG", 6), STORE_FMT_JPEG);
+    assert_int_equal(store_format_of_name("a.jpg", 5), STORE_FMT_JPEG);
+    assert_int_equal(store_format_of_name("a.webp", 6), STORE_FMT_WEBP);
+    assert_int_equal(store_format_of_name("a.png", 5), STORE_FMT_PNG);
+    assert_int_equal(store_format_of_name("a.mov", 5), STORE_FMT_NONE);
+    assert_int_equal(store_format_of_name("mp4", 3), STORE_FMT_NONE);
+    assert_string_equal(store_format_ext(STORE_FMT_JPEG), "jpg");
+    assert_string_equal(store_format_mime(STORE_FMT_WEBP), "image/webp");
+    assert_string_equal(store_format_mime(STORE_FMT_NONE), "application/octet-stream");
+
+    assert_int_equal(store_check_name_format("clip.mp4", 8, STORE_FMT_MP4, "the video variant", msg,
+                                             sizeof(msg)),
+                     0);
+    assert_int_equal(
+        store_check_name_format("fz.webp", 7, STORE_FMT_MP4, "the video variant", msg, sizeof(msg)),
+        SZ_EINVAL);
+    assert_string_equal(msg, "Filename 'fz.webp' does not match the video variant (an MP4 video): "
+                             "use a name ending in .mp4");
+    assert_int_equal(store_check_name_format("s.png", 5, STORE_FMT_JPEG, "the spritesheet variant",
+                                             msg, sizeof(msg)),
+                     SZ_EINVAL);
+    assert_string_equal(msg, "Filename 's.png' does not match the spritesheet variant (a JPEG "
+                             "image): use a name ending in .jpg or .jpeg");
+    assert_int_equal(store_check_name_format("x", 1, STORE_FMT_NONE, "", msg, sizeof(msg)), 0);
+}
+
 static bool gm(const char *p, const char *n)
 {
     return store_glob_match(p, strlen(p), n, strlen(n), false);
@@ -1447,6 +1548,8 @@ int main(void)
         cmocka_unit_test(test_check_name_battery),
         cmocka_unit_test(test_check_ext_and_mime),
         cmocka_unit_test(test_glob),
+        cmocka_unit_test(test_check_content),
+        cmocka_unit_test(test_name_format),
         T(test_read_battery),
         T(test_read_device),
         T(test_stat_and_open),
