@@ -5,6 +5,7 @@
 
 #include "tools/image_io.h"
 #include "app/config.h"
+#include "core/base64.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "mcp/server.h"
@@ -652,9 +653,36 @@ static void decoded(struct img_result *res, void *arg)
         imgio_fail(io, "Out of memory saving %s", io->out_name);
 }
 
+/* Checks the first bytes of the base64 text against what was asked for,
+ * before a job decodes it all: an error page or another format is refused
+ * with what came instead, and nothing is written. Text whose start does not
+ * decode is left to the job, which says why. Returns 0 or -1 (call failed). */
+static int check_head(struct imgio *io, const char *b64, size_t len)
+{
+    enum store_format want = io->expect != STORE_FMT_NONE ? io->expect : STORE_FMT_IMAGE;
+    uint8_t head[STORE_SNIFF_LEN + 2];
+    size_t n = len < 24 ? len & ~(size_t)3 : 24, hlen = 0;
+    char msg[STORE_MSG_MAX];
+
+    if (n == 0 || sz_b64_decode(b64, n, head, &hlen) != 0)
+        return 0;
+    if (store_check_content(want, NULL, head, hlen, msg, sizeof(msg)) == 0)
+        return 0;
+    if (store_sniff(head, hlen) != STORE_FMT_NONE)
+        imgio_fail(
+            io, "OpenAI returned an image in another format than output_format asked for: %s", msg);
+    else
+        imgio_fail(io, "OpenAI returned image data that could not be read: %s", msg);
+    return -1;
+}
+
 void imgio_save(struct imgio *io, const char *b64, size_t len)
 {
-    int rc = img_b64_decode_probe_async(io->app->imaging, b64, len, decoded, io, &io->job);
+    int rc;
+
+    if (check_head(io, b64, len) != 0)
+        return;
+    rc = img_b64_decode_probe_async(io->app->imaging, b64, len, decoded, io, &io->job);
 
     if (rc == SZ_ETOOBIG)
         imgio_fail(io, "The image OpenAI returned is larger than 50 MB");

@@ -86,9 +86,10 @@ struct imgio {
     char out_name[STORE_NAME_MAX + 1]; /* the caller's filename, "" for a default */
     const char *prefix;                /* default names: <prefix>_<unix>.<fmt> */
     int write_flags;
-    bool strict_ext; /* refuse a given name whose extension disagrees with the image */
-    json_t *extra;   /* fields added to the result (owned), or NULL */
-    uint8_t *image;  /* decoded image being written (owned) */
+    bool strict_ext;          /* refuse a given name whose extension disagrees with the image */
+    enum store_format expect; /* what the bytes must be (output_format); NONE: any image */
+    json_t *extra;            /* fields added to the result (owned), or NULL */
+    uint8_t *image;           /* decoded image being written (owned) */
     size_t image_len;
     struct img_info info;
 };

@@ -90,6 +90,17 @@ static struct api_call *api_call_new(struct mcp_call *call, json_t *args, const 
     c->model = model;
     c->io.prefix = prefix;
     c->io.write_flags = tool_write_flags(args);
+    switch (imgio_format_from_param(format)) { /* what output_format asks for */
+    case IMG_FORMAT_JPEG:
+        c->io.expect = STORE_FMT_JPEG;
+        break;
+    case IMG_FORMAT_WEBP:
+        c->io.expect = STORE_FMT_WEBP;
+        break;
+    default:
+        c->io.expect = STORE_FMT_PNG;
+        break;
+    }
     if (name != NULL)
         memcpy(c->io.out_name, name, name_len);
     return c;
