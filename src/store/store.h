@@ -249,7 +249,7 @@ struct store_list_opts {
 };
 
 /* list: a new reference to a JSON array of {filename, size_bytes,
- * modified_timestamp (float seconds), file_type (extension, lower case, no
+ * modified_timestamp (whole seconds), file_type (extension, lower case, no
  * dot)}, owned by the callback (json_decref it); NULL on failure. total: how many
  * entries matched before the limit. */
 typedef void store_list_fn(void *data, int err, const char *msg, json_t *list, size_t total);

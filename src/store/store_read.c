@@ -229,7 +229,7 @@ static json_t *entry_json(const struct entry *e)
         return NULL;
     if (json_object_set_new(o, "filename", json_string(e->name)) != 0 ||
         json_object_set_new(o, "size_bytes", json_integer((json_int_t)e->size)) != 0 ||
-        json_object_set_new(o, "modified_timestamp", json_real(e->mtime)) != 0 ||
+        json_object_set_new(o, "modified_timestamp", json_integer((json_int_t)e->mtime)) != 0 ||
         json_object_set_new(o, "file_type", json_string(e->ext)) != 0) {
         json_decref(o);
         return NULL;
