@@ -57,7 +57,7 @@ static const char instructions[] =
 struct app_state {
     uv_loop_t loop;
     struct sz_config cfg;
-    struct sz_app app;
+    struct tools_ctx tools;
     struct mcp_server *server;
     struct stdio_transport *stdio;
     struct http_transport *http;
@@ -68,13 +68,13 @@ struct app_state {
 static void transport_done(void *data)
 {
     struct app_state *st = data;
-    if (st->app.imaging != NULL) {
-        sz_pool_close(st->app.imaging, NULL, NULL);
-        st->app.imaging = NULL;
+    if (st->tools.imaging != NULL) {
+        sz_pool_close(st->tools.imaging, NULL, NULL);
+        st->tools.imaging = NULL;
     }
-    if (st->app.oai != NULL) {
-        oai_client_close(st->app.oai, NULL, NULL);
-        st->app.oai = NULL;
+    if (st->tools.oai != NULL) {
+        oai_client_close(st->tools.oai, NULL, NULL);
+        st->tools.oai = NULL;
     }
     uv_signal_stop(&st->sigint);
     uv_signal_stop(&st->sigterm);
@@ -127,10 +127,10 @@ static struct store *open_store(uv_loop_t *loop, const struct sz_config *cfg, en
 
 static void open_stores(struct app_state *st)
 {
-    st->app.videos = open_store(&st->loop, &st->cfg, SZ_MEDIA_VIDEOS, st->app.videos_error,
-                                sizeof(st->app.videos_error));
-    st->app.images = open_store(&st->loop, &st->cfg, SZ_MEDIA_IMAGES, st->app.images_error,
-                                sizeof(st->app.images_error));
+    st->tools.videos = open_store(&st->loop, &st->cfg, SZ_MEDIA_VIDEOS, st->tools.videos_error,
+                                  sizeof(st->tools.videos_error));
+    st->tools.images = open_store(&st->loop, &st->cfg, SZ_MEDIA_IMAGES, st->tools.images_error,
+                                  sizeof(st->tools.images_error));
 }
 
 /* Maps the SANZARU_HTTP_* settings and the command line onto the HTTP transport's options
@@ -155,8 +155,8 @@ static int start_http(struct app_state *st, const struct sz_args *cli)
     }
     SZ_INFO("sanzaru %s on http://%s:%u/mcp%s; videos: %s; images: %s", SZ_VERSION, cli->host,
             http_transport_port(st->http), cli->stateless ? " (stateless)" : "",
-            st->app.videos ? store_path(st->app.videos) : "(unavailable)",
-            st->app.images ? store_path(st->app.images) : "(unavailable)");
+            st->tools.videos ? store_path(st->tools.videos) : "(unavailable)",
+            st->tools.images ? store_path(st->tools.images) : "(unavailable)");
     return 0;
 }
 
@@ -195,12 +195,17 @@ int sz_main(int argc, char **argv, sz_register_fn *extra)
     size_thread_pool(st.cfg.image_jobs);
 
     uv_loop_init(&st.loop);
-    st.app.loop = &st.loop;
-    st.app.cfg = &st.cfg;
+    st.tools.loop = &st.loop;
+    st.tools.opts = (struct tools_options){
+        .video_model = st.cfg.video_model,
+        .image_model = st.cfg.image_model,
+        .responses_model = st.cfg.responses_model,
+        .have_key = st.cfg.api_key != NULL && st.cfg.api_key[0] != '\0',
+    };
     img_prepare(); /* libvips itself loads with the first image job */
     open_stores(&st);
-    st.app.imaging = sz_pool_new(&st.loop, st.cfg.image_jobs);
-    if (oai_client_new(&st.loop, &st.cfg, &st.app.oai) != 0) {
+    st.tools.imaging = sz_pool_new(&st.loop, st.cfg.image_jobs);
+    if (oai_client_new(&st.loop, &st.cfg, &st.tools.oai) != 0) {
         fprintf(stderr, "sanzaru: could not create the OpenAI client (OPENAI_BASE_URL=%s)\n",
                 st.cfg.base_url);
         st.exit_status = 1;
@@ -209,17 +214,17 @@ int sz_main(int argc, char **argv, sz_register_fn *extra)
     if (st.cfg.api_key == NULL)
         SZ_WARN("OPENAI_API_KEY is not set: the tools that call OpenAI will fail until it is");
     st.server = mcp_server_new(&st.loop, "sanzaru", SZ_VERSION, instructions);
-    if (st.server == NULL || st.app.imaging == NULL) {
+    if (st.server == NULL || st.tools.imaging == NULL) {
         fprintf(stderr, "sanzaru: out of memory\n");
         st.exit_status = 1;
         goto out;
     }
-    if (tools_register_all(st.server, &st.app) != 0) {
+    if (tools_register_all(st.server, &st.tools) != 0) {
         fprintf(stderr, "sanzaru: could not register the tools (see the log above)\n");
         st.exit_status = 1;
         goto out;
     }
-    if (extra != NULL && extra(st.server, &st.app) != 0) {
+    if (extra != NULL && extra(st.server, &st.tools) != 0) {
         fprintf(stderr, "sanzaru: could not register the test tools\n");
         st.exit_status = 1;
         goto out;
@@ -244,8 +249,8 @@ int sz_main(int argc, char **argv, sz_register_fn *extra)
             goto out;
         }
         SZ_INFO("sanzaru %s on stdio; videos: %s; images: %s", SZ_VERSION,
-                st.app.videos ? store_path(st.app.videos) : "(unavailable)",
-                st.app.images ? store_path(st.app.images) : "(unavailable)");
+                st.tools.videos ? store_path(st.tools.videos) : "(unavailable)",
+                st.tools.images ? store_path(st.tools.images) : "(unavailable)");
     }
 
     uv_signal_init(&st.loop, &st.sigint);
@@ -260,12 +265,12 @@ int sz_main(int argc, char **argv, sz_register_fn *extra)
 out:
     stdio_transport_free(st.stdio);
     mcp_server_free(st.server);
-    if (st.app.imaging != NULL)
-        sz_pool_close(st.app.imaging, NULL, NULL);
-    if (st.app.oai != NULL)
-        oai_client_close(st.app.oai, NULL, NULL);
-    store_close(st.app.videos);
-    store_close(st.app.images);
+    if (st.tools.imaging != NULL)
+        sz_pool_close(st.tools.imaging, NULL, NULL);
+    if (st.tools.oai != NULL)
+        oai_client_close(st.tools.oai, NULL, NULL);
+    store_close(st.tools.videos);
+    store_close(st.tools.images);
     /* Let closing handles and pending store operations finish. */
     uv_run(&st.loop, UV_RUN_DEFAULT);
     if (uv_loop_close(&st.loop) != 0)

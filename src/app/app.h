@@ -7,10 +7,10 @@
 #define SZ_APP_H
 
 struct mcp_server;
-struct sz_app;
+struct tools_ctx;
 
 /* Registers extra rows on the server after the real tools; returns 0 or an error. */
-typedef int sz_register_fn(struct mcp_server *server, struct sz_app *app);
+typedef int sz_register_fn(struct mcp_server *server, struct tools_ctx *tools);
 
 /* Runs the server to completion. Returns the process exit status: 0 after a
  * clean shutdown, 1 when start-up failed, 2 for a bad command line. */

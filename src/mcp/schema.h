@@ -1,7 +1,8 @@
 /* A JSON Schema validator for the subset that MCP tool schemas use.
  *
- * Tool arguments are checked against the tool's inputSchema before the tool
- * runs, so a tool only ever sees well-typed arguments. Supported keywords:
+ * Tool results (and the upstream objects tools pass through) are checked
+ * against the tool's outputSchema; tool arguments are checked by their
+ * argument table (args.c), with the same sentences. Supported keywords:
  * type (a name or a list), enum, const, properties, required,
  * additionalProperties (boolean or schema), items, minItems, maxItems,
  * minLength, maxLength (in code points), minimum, maximum, exclusiveMinimum,
@@ -21,9 +22,5 @@
  * in msg that names the offending field by its path (e.g. "'input_images[2]'
  * must be a string"). Both arguments are borrowed. */
 int mcp_schema_validate(const json_t *schema, const json_t *value, char *msg, size_t msglen);
-
-/* Checks that a schema only uses keywords and types this validator knows, so
- * a typo in a tool table is caught at registration. Returns 0 or SZ_EINVAL. */
-int mcp_schema_check(const json_t *schema, char *msg, size_t msglen);
 
 #endif

@@ -3,9 +3,11 @@
  * A transport (stdio, HTTP, a test harness) creates an mcp_session per client
  * connection and feeds it one JSON-RPC message at a time; the engine answers
  * through the session's send function. The engine owns the lifecycle
- * (initialize, initialized, ping), dispatch, argument validation against each
- * tool's input schema, pagination, progress, logging, cancellation and
- * server-to-client requests. It knows nothing of framing or HTTP.
+ * (initialize, initialized, ping), dispatch, the parsing and validation of
+ * tool arguments from each tool's argument table (table.h), the check of its
+ * results against its result table, pagination, progress, logging,
+ * cancellation and server-to-client requests. It knows nothing of framing or
+ * HTTP.
  *
  * Tools, resource providers and prompts are table rows registered on an
  * mcp_server, which many sessions share. Every request that completes later
@@ -26,6 +28,7 @@
 #include <uv.h>
 
 #include "core/log.h"
+#include "mcp/table.h"
 
 struct mcp_server;
 struct mcp_session;
@@ -52,20 +55,43 @@ enum {
 
 /* ---- registration ------------------------------------------------------ */
 
-/* Starts a tool. args is the validated arguments object (borrowed; valid until
- * the call finishes, see mcp_call_args). The handler must eventually finish the
- * call exactly once, possibly before it returns. */
-typedef void mcp_tool_start_fn(struct mcp_call *call, json_t *args);
+/* Starts a tool. args points to the tool's arguments struct (args_size
+ * bytes), validated and filled from the argument table before the call; it is
+ * borrowed and valid until the call finishes, like every string in it. The raw
+ * arguments object stays available through mcp_call_args. The handler must
+ * eventually finish the call exactly once, possibly before it returns. */
+typedef void mcp_tool_start_fn(struct mcp_call *call, const void *args);
 
 struct mcp_tool {
     const char *name;
     const char *title;
     const char *description;
-    const char *input_schema;  /* JSON Schema text; additionalProperties:false expected */
-    const char *output_schema; /* JSON Schema text, or NULL */
-    unsigned annotations;      /* MCP_READ_ONLY | ... */
+    const struct mcp_arg *args; /* the argument table (table.h), or NULL for none */
+    size_t nargs;
+    size_t args_size;               /* sizeof the struct the rows' offsets point into */
+    const struct mcp_field *output; /* the result object, or NULL for no outputSchema */
+    unsigned annotations;           /* MCP_READ_ONLY | ... */
     mcp_tool_start_fn *start;
     void *data; /* handed back by mcp_call_tool_data */
+};
+
+/* .args, .nargs and .args_size of a tool from its struct type and row array. */
+#define MCP_ARGS(type, rows) .args = (rows), .nargs = MCP_COUNT(rows), .args_size = sizeof(type)
+
+/* How arguments are taken. 0 is the behaviour of MCP 2025-06-18 servers and of
+ * this engine so far; each flag is one step towards how the Python original and
+ * the 2026-07-28 revision take them. */
+enum {
+    /* null for an optional argument means absent; the schema declares every
+     * optional argument nullable, with default null when it has no other. */
+    MCP_ARGS_NULL_IS_ABSENT = 1u << 0,
+    /* An integer argument may arrive as a decimal string ("5"). */
+    MCP_ARGS_NUMERIC_STRINGS = 1u << 1,
+    /* Arguments that fail validation are a tool result with isError:true
+     * (SEP-1303) rather than a JSON-RPC -32602 error. */
+    MCP_ARGS_ERRORS_AS_RESULTS = 1u << 2,
+    /* An unknown argument's message names the closest known one. */
+    MCP_ARGS_SUGGEST = 1u << 3,
 };
 
 /* Lists resources of one provider: finish with mcp_call_finish_list(). */
@@ -115,12 +141,15 @@ struct mcp_server *mcp_server_new(uv_loop_t *loop, const char *name, const char 
 void mcp_server_free(struct mcp_server *server);
 uv_loop_t *mcp_server_loop(struct mcp_server *server);
 
-/* Registers a row. The struct is borrowed and must outlive the server (static
- * tables are the norm). The tool's schemas are parsed here: returns 0, or
- * SZ_EINVAL (and logs why) when a schema is not valid JSON. */
+/* Registers a row. The struct and its tables are borrowed and must outlive
+ * the server (static tables are the norm). The argument table is checked and
+ * compiled here: returns 0, or SZ_EINVAL (and logs why) for a bad row. */
 int mcp_server_add_tool(struct mcp_server *server, const struct mcp_tool *tool);
 int mcp_server_add_resource(struct mcp_server *server, const struct mcp_resource_provider *prov);
 int mcp_server_add_prompt(struct mcp_server *server, const struct mcp_prompt *prompt);
+/* Sets how every tool takes its arguments (MCP_ARGS_* flags; default 0). The
+ * schemas tools/list shows follow. 0, or SZ_ENOMEM (nothing changed). */
+int mcp_server_set_arg_policy(struct mcp_server *server, unsigned flags);
 /* Page size of tools/list, resources/list, prompts/list (default 100). */
 void mcp_server_set_page_size(struct mcp_server *server, size_t page_size);
 
@@ -157,6 +186,10 @@ enum mcp_msg_kind {
 /* Handles one message of len bytes (not NUL-terminated). Any reply may be sent
  * before this returns. */
 enum mcp_msg_kind mcp_session_handle(struct mcp_session *session, const char *buf, size_t len);
+
+/* The same for a message the transport already parsed (any JSON value;
+ * borrowed, not modified; the engine takes its own references). */
+enum mcp_msg_kind mcp_session_handle_json(struct mcp_session *session, json_t *msg);
 
 /* Sends the error reply for a message the transport could not frame (a line
  * over the limit): {"jsonrpc":"2.0","id":null,"error":{code,message}}. */
@@ -219,8 +252,16 @@ void mcp_call_log(struct mcp_call *call, enum sz_log_level level, const char *fm
 void mcp_call_add_content(struct mcp_call *call, json_t *item);
 
 /* Finishes a tools/call successfully: structuredContent = result and the same
- * JSON as a text block. result is stolen. Frees the call. */
+ * JSON as a text block (serialised once). result is stolen. Frees the call. */
 void mcp_call_finish(struct mcp_call *call, json_t *result);
+/* Checks value (borrowed) against the tool's output schema. Returns 0, or
+ * SZ_EINVAL with one sentence naming the field in msg (e.g. "'id' must be a
+ * string, not an integer"); 0 for a tool without one. For tools that pass an
+ * upstream object through: a malformed one becomes a tool error that says
+ * which field is wrong, rather than structuredContent that breaks the schema
+ * clients were promised. */
+int mcp_call_check_output(const struct mcp_call *call, const json_t *value, char *msg,
+                          size_t msglen);
 /* Finishes a tools/call with isError:true and one sentence. Frees the call. */
 void mcp_call_fail(struct mcp_call *call, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -1,133 +1,104 @@
-/* Shared tool helpers (common.h). */
+/* Shared tool helpers (common.h). Percent-encoding is libcurl's: the same
+ * unreserved set (RFC 3986) as every URL we send. */
 #include "fmacros.h"
 
 #include "tools/common.h"
 #include "mcp/server.h"
 #include "store/store.h"
 
+#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-int tool_register_table(struct mcp_server *server, struct sz_app *app, struct mcp_tool *tools,
+const char *const tool_video_sizes[] = {"720x1280", "1280x720", "1024x1792", "1792x1024", NULL};
+
+const char tool_overwrite_text[] = "Replace an existing file of the same name. By default an "
+                                   "existing file is never replaced and the call fails instead.";
+
+static const struct mcp_field file_item_fields[] = {
+    {.name = "filename", .types = MCP_T_STRING, .required = true},
+    {.name = "size_bytes", .types = MCP_T_INTEGER, .required = true},
+    {.name = "modified_timestamp", .types = MCP_T_INTEGER, .required = true},
+    {.name = "file_type", .types = MCP_T_STRING, .required = true},
+};
+static const struct mcp_field file_item = {.types = MCP_T_OBJECT, MCP_FIELDS(file_item_fields)};
+static const struct mcp_field listing_fields[] = {
+    {.name = "data", .types = MCP_T_ARRAY, .required = true, .items = &file_item},
+};
+const struct mcp_field tool_listing_result = {.types = MCP_T_OBJECT, MCP_FIELDS(listing_fields)};
+
+int tool_register_table(struct mcp_server *server, struct tools_ctx *ctx, struct mcp_tool *tools,
                         size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         int rc;
-        tools[i].data = app;
+        tools[i].data = ctx;
         if ((rc = mcp_server_add_tool(server, &tools[i])) != 0)
             return rc;
     }
     return 0;
 }
 
-const char *tool_arg_string(const json_t *args, const char *key, size_t *plen)
+int tool_write_flags(bool overwrite)
 {
-    json_t *v = json_object_get(args, key);
-    if (!json_is_string(v))
-        return NULL;
-    if (plen != NULL)
-        *plen = json_string_length(v);
-    return json_string_value(v);
+    return overwrite ? STORE_OVERWRITE : 0;
 }
 
-long long tool_arg_int(const json_t *args, const char *key, long long def)
+struct store *tool_videos(struct mcp_call *call, struct tools_ctx *ctx)
 {
-    json_t *v = json_object_get(args, key);
-    if (json_is_integer(v))
-        return json_integer_value(v);
-    if (json_is_real(v))
-        return (long long)json_real_value(v);
-    return def;
-}
-
-int tool_write_flags(const json_t *args)
-{
-    return json_is_true(json_object_get(args, "overwrite")) ? STORE_OVERWRITE : 0;
-}
-
-struct store *tool_videos(struct mcp_call *call, struct sz_app *app)
-{
-    if (app->videos == NULL)
+    if (ctx->videos == NULL)
         mcp_call_fail(call, "%s",
-                      app->videos_error[0] ? app->videos_error
+                      ctx->videos_error[0] ? ctx->videos_error
                                            : "The video directory is not available");
-    return app->videos;
+    return ctx->videos;
 }
 
-struct store *tool_images(struct mcp_call *call, struct sz_app *app)
+struct store *tool_images(struct mcp_call *call, struct tools_ctx *ctx)
 {
-    if (app->images == NULL)
+    if (ctx->images == NULL)
         mcp_call_fail(call, "%s",
-                      app->images_error[0] ? app->images_error
+                      ctx->images_error[0] ? ctx->images_error
                                            : "The image directory is not available");
-    return app->images;
+    return ctx->images;
 }
 
-/* RFC 3986 unreserved characters pass; everything else is %XX. */
 char *tool_media_uri(const char *kind, const char *name)
 {
-    static const char hex[] = "0123456789ABCDEF";
-    size_t n = strlen(name);
-    size_t prefix = strlen("sanzaru://") + strlen(kind) + 1;
-    char *uri = malloc(prefix + 3 * n + 1);
-    char *p;
+    /* curl ignores the handle here (7.82 and later). */
+    char *escaped = curl_easy_escape(NULL, name, (int)strlen(name));
+    char *uri = NULL;
+    size_t n;
 
-    if (uri == NULL)
+    if (escaped == NULL)
         return NULL;
-    p = uri + sprintf(uri, "sanzaru://%s/", kind);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)name[i];
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-            c == '-' || c == '_' || c == '.' || c == '~') {
-            *p++ = (char)c;
-        } else {
-            *p++ = '%';
-            *p++ = hex[c >> 4];
-            *p++ = hex[c & 15];
-        }
-    }
-    *p = '\0';
+    n = strlen("sanzaru://") + strlen(kind) + 1 + strlen(escaped) + 1;
+    uri = malloc(n);
+    if (uri != NULL)
+        snprintf(uri, n, "sanzaru://%s/%s", kind, escaped);
+    curl_free(escaped);
     return uri;
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 int tool_uri_name(const char *uri, const char *prefix, char *out, size_t outlen)
 {
     size_t n = strlen(prefix);
-    const char *p;
-    size_t o = 0;
+    char *name = NULL;
+    int len = 0;
+    int rc = -1;
 
-    if (strncmp(uri, prefix, n) != 0)
-        return -1;
-    for (p = uri + n; *p != '\0'; p++) {
-        int c = (unsigned char)*p;
-        if (c == '%') {
-            int hi = hexval(p[1]);
-            int lo = hi < 0 ? -1 : hexval(p[2]);
-            if (lo < 0)
-                return -1;
-            c = hi * 16 + lo;
-            p += 2;
-            if (c == 0)
-                return -1; /* a NUL would silently shorten the name */
-        }
-        if (o + 1 >= outlen)
-            return -1;
-        out[o++] = (char)c;
-    }
-    out[o] = '\0';
-    return o == 0 ? -1 : 0;
+    if (strncmp(uri, prefix, n) != 0 || uri[n] == '\0')
+        goto out;
+    name = curl_easy_unescape(NULL, uri + n, 0, &len);
+    /* A NUL would silently shorten the name. */
+    if (name == NULL || len <= 0 || (size_t)len >= outlen || memchr(name, '\0', (size_t)len))
+        goto out;
+    memcpy(out, name, (size_t)len);
+    out[len] = '\0';
+    rc = 0;
+out:
+    curl_free(name);
+    return rc;
 }
 
 json_t *tool_resource_link(const char *kind, const char *name, const char *mime, uint64_t size)

@@ -10,7 +10,6 @@
  * the tool sent is a deep copy with type and model filled in. */
 #include "fmacros.h"
 
-#include "app/config.h"
 #include "core/err.h"
 #include "mcp/server.h"
 #include "openai/client.h"
@@ -19,25 +18,10 @@
 #include "tools/image_io.h"
 #include "tools/tools.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define RESPONSE_ID_PROP                                                                           \
-    "\"response_id\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":128,"                      \
-    "\"description\":\"The id create_image returned (resp_...).\"}"
-
-#define JOB_OUTPUT_SCHEMA                                                                          \
-    "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},"                           \
-    "\"status\":{\"type\":\"string\"},"                                                            \
-    "\"created_at\":{\"type\":[\"integer\",\"number\",\"null\"]}},"                                \
-    "\"required\":[\"id\",\"status\",\"created_at\"]}"
-
-#define SAVED_IMAGE_PROPS                                                                          \
-    "\"filename\":{\"type\":\"string\"},"                                                          \
-    "\"size\":{\"type\":\"array\",\"items\":{\"type\":\"integer\"},\"minItems\":2,"                \
-    "\"maxItems\":2},"                                                                             \
-    "\"format\":{\"type\":\"string\"},\"size_bytes\":{\"type\":\"integer\"}"
 
 /* One state for the three tools: the shared chain plus what create_image
  * builds along the way. */
@@ -60,7 +44,7 @@ static void image_call_free(struct imgio *io)
     free(c);
 }
 
-static struct image_call *image_call_new(struct mcp_call *call, struct sz_app *app)
+static struct image_call *image_call_new(struct mcp_call *call, struct tools_ctx *app)
 {
     struct image_call *c = calloc(1, sizeof(*c));
 
@@ -83,6 +67,10 @@ static json_t *job_result(json_t *body)
                      "status", json_is_string(status) ? json_string_value(status) : "unknown",
                      "created_at", json_is_number(created) ? created : json_null());
 }
+
+struct response_id_args {
+    const char *response_id;
+};
 
 static int check_response_id(struct mcp_call *call, const char *id)
 {
@@ -242,15 +230,23 @@ static void inputs_loaded(struct imgio *io)
     imgio_send(io, req, mask_uploaded);
 }
 
-static void create_image(struct mcp_call *call, json_t *args)
+struct create_image_args {
+    const char *prompt;
+    const char *model;
+    const json_t *tool_config;
+    const char *previous_response_id;
+    struct mcp_strings input_images;
+    const char *mask_filename;
+};
+
+static void create_image(struct mcp_call *call, const void *args)
 {
-    struct sz_app *app = mcp_call_tool_data(call);
-    json_t *images = json_object_get(args, "input_images");
-    json_t *config = json_object_get(args, "tool_config");
-    size_t mask_len = 0;
-    const char *mask = tool_arg_string(args, "mask_filename", &mask_len);
-    const char *model = tool_arg_string(args, "model", NULL);
-    size_t ninputs = json_array_size(images);
+    const struct create_image_args *a = args;
+    struct tools_ctx *app = mcp_call_tool_data(call);
+    const json_t *config = a->tool_config;
+    const char *mask = a->mask_filename;
+    size_t mask_len = mask != NULL ? strlen(mask) : 0;
+    size_t ninputs = a->input_images.n;
     struct image_call *c;
     json_t *tool;
 
@@ -268,10 +264,10 @@ static void create_image(struct mcp_call *call, json_t *args)
     }
     json_object_set_new(tool, "type", json_string("image_generation"));
     if (!json_is_string(json_object_get(tool, "model")))
-        json_object_set_new(tool, "model", json_string(app->cfg->image_model));
+        json_object_set_new(tool, "model", json_string(app->opts.image_model));
     if (imgio_check_transparent(call, json_string_value(json_object_get(tool, "model")),
                                 json_string_value(json_object_get(tool, "background"))) != 0 ||
-        imgio_check_input_names(call, images) != 0 ||
+        imgio_check_input_names(call, &a->input_images) != 0 ||
         (mask != NULL && imgio_check_mask_name(call, mask, mask_len) != 0) ||
         ((ninputs > 0 || mask != NULL) && tool_images(call, app) == NULL)) {
         json_decref(tool);
@@ -283,13 +279,13 @@ static void create_image(struct mcp_call *call, json_t *args)
         return;
     }
     c->tool = tool;
-    c->model = model != NULL ? model : app->cfg->responses_model;
-    c->prompt = tool_arg_string(args, "prompt", NULL);
-    c->previous_response_id = tool_arg_string(args, "previous_response_id", NULL);
+    c->model = a->model != NULL ? a->model : app->opts.responses_model;
+    c->prompt = a->prompt;
+    c->previous_response_id = a->previous_response_id;
     /* OpenAI takes at most 50 MB of images inline in one request. */
     c->io.input_total_max = IMG_MAX_BYTES;
     if (ninputs > 0)
-        imgio_load(&c->io, images, mask, mask_len, true, inputs_loaded);
+        imgio_load(&c->io, &a->input_images, mask, mask_len, true, inputs_loaded);
     else
         inputs_loaded(&c->io);
 }
@@ -316,10 +312,11 @@ static void start_get(struct image_call *c, imgio_reply_fn *reply)
     imgio_send(&c->io, req, reply);
 }
 
-static void get_image_status(struct mcp_call *call, json_t *args)
+static void get_image_status(struct mcp_call *call, const void *args)
 {
-    struct sz_app *app = mcp_call_tool_data(call);
-    const char *id = tool_arg_string(args, "response_id", NULL);
+    const struct response_id_args *a = args;
+    struct tools_ctx *app = mcp_call_tool_data(call);
+    const char *id = a->response_id;
     struct image_call *c;
 
     if (imgio_check_key(call, app) != 0 || check_response_id(call, id) != 0)
@@ -398,12 +395,19 @@ static void download_start(struct imgio *io)
     start_get((struct image_call *)io, response_got);
 }
 
-static void download_image(struct mcp_call *call, json_t *args)
+struct download_image_args {
+    const char *response_id;
+    const char *filename;
+    bool overwrite;
+};
+
+static void download_image(struct mcp_call *call, const void *args)
 {
-    struct sz_app *app = mcp_call_tool_data(call);
-    const char *id = tool_arg_string(args, "response_id", NULL);
-    size_t name_len = 0;
-    const char *name = tool_arg_string(args, "filename", &name_len);
+    const struct download_image_args *a = args;
+    struct tools_ctx *app = mcp_call_tool_data(call);
+    const char *id = a->response_id;
+    const char *name = a->filename;
+    size_t name_len = name != NULL ? strlen(name) : 0;
     struct image_call *c;
 
     if (imgio_check_key(call, app) != 0 || check_response_id(call, id) != 0)
@@ -417,7 +421,7 @@ static void download_image(struct mcp_call *call, json_t *args)
         return;
     snprintf(c->response_id, sizeof(c->response_id), "%s", id);
     c->io.prefix = "img";
-    c->io.write_flags = tool_write_flags(args);
+    c->io.write_flags = tool_write_flags(a->overwrite);
     /* Downloading again costs nothing, so a name that would mislabel the
      * image is refused rather than written. */
     c->io.strict_ext = true;
@@ -427,6 +431,75 @@ static void download_image(struct mcp_call *call, json_t *args)
 }
 
 /* ---- the table --------------------------------------------------------------------------- */
+
+#define RESPONSE_ID_ROW(T)                                                                         \
+    {                                                                                              \
+        .name = "response_id", .type = MCP_ARG_STRING, .flags = MCP_ARG_REQUIRED,                  \
+        .off = offsetof(T, response_id), .min = MCP_LIMIT(1), .max = MCP_LIMIT(128),               \
+        .description = "The id create_image returned (resp_...)."                                  \
+    }
+
+static const struct mcp_arg create_rows[] = {
+    {.name = "prompt",
+     .type = MCP_ARG_STRING,
+     .flags = MCP_ARG_REQUIRED,
+     .off = offsetof(struct create_image_args, prompt),
+     .min = MCP_LIMIT(1),
+     .description = "What to draw, or the edits to make to input_images."},
+    {.name = "model",
+     .type = MCP_ARG_STRING,
+     .off = offsetof(struct create_image_args, model),
+     .min = MCP_LIMIT(1),
+     .description = "The mainline model that calls the image tool (default gpt-5.2, or "
+                    "SANZARU_RESPONSES_MODEL)."},
+    {.name = "tool_config",
+     .type = MCP_ARG_OBJECT,
+     .off = offsetof(struct create_image_args, tool_config),
+     .description = "The image_generation tool's options, passed through: model (default "
+                    "gpt-image-2, or SANZARU_IMAGE_MODEL), size, quality, output_format, "
+                    "background, moderation, input_fidelity, ..."},
+    {.name = "previous_response_id",
+     .type = MCP_ARG_STRING,
+     .off = offsetof(struct create_image_args, previous_response_id),
+     .min = MCP_LIMIT(1),
+     .description = "A previous response to refine."},
+    {.name = "input_images",
+     .type = MCP_ARG_STRINGS,
+     .off = offsetof(struct create_image_args, input_images),
+     .min = MCP_LIMIT(1),
+     .description = "Image files (JPEG, PNG, WEBP) in the image directory, sent inline; at most "
+                    "50 MB in total."},
+    {.name = "mask_filename",
+     .type = MCP_ARG_STRING,
+     .off = offsetof(struct create_image_args, mask_filename),
+     .min = MCP_LIMIT(1),
+     .description = "A PNG with an alpha channel in the image directory; transparent areas are "
+                    "edited. Requires input_images."},
+};
+
+static const struct mcp_arg status_rows[] = {
+    RESPONSE_ID_ROW(struct response_id_args),
+};
+
+static const struct mcp_arg download_rows[] = {
+    RESPONSE_ID_ROW(struct download_image_args),
+    {.name = "filename",
+     .type = MCP_ARG_STRING,
+     .off = offsetof(struct download_image_args, filename),
+     .min = MCP_LIMIT(1),
+     .description = "Name of the file to write (default img_<unix time>.png)."},
+    TOOL_OVERWRITE_ARG(struct download_image_args),
+};
+
+static const struct mcp_field job_fields[] = {
+    {.name = "id", .types = MCP_T_STRING, .required = true},
+    {.name = "status", .types = MCP_T_STRING, .required = true},
+    {.name = "created_at", .types = MCP_T_INTEGER | MCP_T_NUMBER | MCP_T_NULL, .required = true},
+};
+static const struct mcp_field job_result_table = {.types = MCP_T_OBJECT, MCP_FIELDS(job_fields)};
+
+static const struct mcp_field saved_fields[] = {IMGIO_SAVED_FIELDS};
+static const struct mcp_field saved_result = {.types = MCP_T_OBJECT, MCP_FIELDS(saved_fields)};
 
 static struct mcp_tool image_tools[] = {
     {
@@ -441,25 +514,8 @@ static struct mcp_tool image_tools[] = {
             "to edit. tool_config is passed as the image_generation tool (e.g. size, quality, "
             "output_format, background, moderation, input_fidelity; its model defaults to "
             "gpt-image-2). previous_response_id refines an earlier generation.",
-        .input_schema =
-            "{\"type\":\"object\",\"properties\":{"
-            "\"prompt\":{\"type\":\"string\",\"minLength\":1,\"description\":\"What to draw, or "
-            "the edits to make to input_images.\"},"
-            "\"model\":{\"type\":\"string\",\"minLength\":1,\"description\":\"The mainline model "
-            "that calls the image tool (default gpt-5.2, or SANZARU_RESPONSES_MODEL).\"},"
-            "\"tool_config\":{\"type\":\"object\",\"description\":\"The image_generation tool's "
-            "options, passed through: model (default gpt-image-2, or SANZARU_IMAGE_MODEL), size, "
-            "quality, output_format, background, moderation, input_fidelity, ...\"},"
-            "\"previous_response_id\":{\"type\":\"string\",\"minLength\":1,\"description\":\"A "
-            "previous response to refine.\"},"
-            "\"input_images\":{\"type\":\"array\",\"items\":{\"type\":\"string\",\"minLength\":1},"
-            "\"description\":\"Image files (JPEG, PNG, WEBP) in the image directory, sent "
-            "inline; at most 50 MB in total.\"},"
-            "\"mask_filename\":{\"type\":\"string\",\"minLength\":1,\"description\":\"A PNG with "
-            "an alpha channel in the image directory; transparent areas are edited. Requires "
-            "input_images.\"}"
-            "},\"required\":[\"prompt\"],\"additionalProperties\":false}",
-        .output_schema = JOB_OUTPUT_SCHEMA,
+        MCP_ARGS(struct create_image_args, create_rows),
+        .output = &job_result_table,
         .annotations = MCP_OPEN_WORLD,
         .start = create_image,
     },
@@ -468,9 +524,8 @@ static struct mcp_tool image_tools[] = {
         .title = "Get image job status",
         .description = "Get the status of a create_image job: {id, status, created_at}; status is "
                        "queued, in_progress, completed, failed, cancelled or incomplete.",
-        .input_schema = "{\"type\":\"object\",\"properties\":{" RESPONSE_ID_PROP
-                        "},\"required\":[\"response_id\"],\"additionalProperties\":false}",
-        .output_schema = JOB_OUTPUT_SCHEMA,
+        MCP_ARGS(struct response_id_args, status_rows),
+        .output = &job_result_table,
         .annotations = MCP_READ_ONLY | MCP_OPEN_WORLD,
         .start = get_image_status,
     },
@@ -482,20 +537,15 @@ static struct mcp_tool image_tools[] = {
             "default name is img_<unix time>.<format> (png unless tool_config asked for "
             "another format). A given filename must end in the extension of the image's real "
             "format. Returns {filename, size:[width, height], format}.",
-        .input_schema =
-            "{\"type\":\"object\",\"properties\":{" RESPONSE_ID_PROP ","
-            "\"filename\":{\"type\":\"string\",\"minLength\":1,\"description\":\"Name "
-            "of the file to write (default img_<unix time>.png).\"}," TOOL_OVERWRITE_PROP
-            "},\"required\":[\"response_id\"],\"additionalProperties\":false}",
-        .output_schema = "{\"type\":\"object\",\"properties\":{" SAVED_IMAGE_PROPS
-                         "},\"required\":[\"filename\",\"size\",\"format\"]}",
+        MCP_ARGS(struct download_image_args, download_rows),
+        .output = &saved_result,
         .annotations = MCP_IDEMPOTENT | MCP_OPEN_WORLD,
         .start = download_image,
     },
 };
 
-int tools_register_image(struct mcp_server *server, struct sz_app *app)
+int tools_register_image(struct mcp_server *server, struct tools_ctx *ctx)
 {
-    return tool_register_table(server, app, image_tools,
+    return tool_register_table(server, ctx, image_tools,
                                sizeof(image_tools) / sizeof(image_tools[0]));
 }

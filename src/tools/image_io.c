@@ -4,7 +4,6 @@
 #include "fmacros.h"
 
 #include "tools/image_io.h"
-#include "app/config.h"
 #include "core/base64.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -17,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+const struct mcp_field imgio_dimension = {.types = MCP_T_INTEGER};
 
 /* ---- life ----------------------------------------------------------------- */
 
@@ -34,7 +35,8 @@ static void on_cancel(struct mcp_call *call, void *data)
         sz_pool_cancel(io->job);
 }
 
-void imgio_init(struct imgio *io, struct mcp_call *call, struct sz_app *app, imgio_free_fn *free_fn)
+void imgio_init(struct imgio *io, struct mcp_call *call, struct tools_ctx *app,
+                imgio_free_fn *free_fn)
 {
     io->call = call;
     io->app = app;
@@ -97,9 +99,9 @@ bool imgio_stopped(struct imgio *io)
 
 /* ---- checks ----------------------------------------------------------------- */
 
-int imgio_check_key(struct mcp_call *call, struct sz_app *app)
+int imgio_check_key(struct mcp_call *call, struct tools_ctx *app)
 {
-    if (app->cfg == NULL || app->cfg->api_key == NULL || app->cfg->api_key[0] == '\0') {
+    if (!app->opts.have_key) {
         mcp_call_fail(call, "OPENAI_API_KEY is not set");
         return -1;
     }
@@ -134,16 +136,11 @@ int imgio_check_mask_name(struct mcp_call *call, const char *name, size_t len)
     return 0;
 }
 
-int imgio_check_input_names(struct mcp_call *call, const json_t *names)
+int imgio_check_input_names(struct mcp_call *call, const struct mcp_strings *names)
 {
-    size_t i;
-    json_t *v;
-
-    json_array_foreach(names, i, v)
-    {
-        if (imgio_check_input_name(call, json_string_value(v), json_string_length(v)) != 0)
+    for (size_t i = 0; i < names->n; i++)
+        if (imgio_check_input_name(call, names->v[i], strlen(names->v[i])) != 0)
             return -1;
-    }
     return 0;
 }
 
@@ -392,10 +389,10 @@ static void load_step(struct imgio *io)
         imgio_fail(io, "Out of memory reading input images");
 }
 
-void imgio_load(struct imgio *io, const json_t *names, const char *mask, size_t mask_len,
-                bool data_urls, imgio_next_fn *next)
+void imgio_load(struct imgio *io, const struct mcp_strings *names, const char *mask,
+                size_t mask_len, bool data_urls, imgio_next_fn *next)
 {
-    size_t n = json_is_array(names) ? json_array_size(names) : 0;
+    size_t n = names->n;
 
     io->next = next;
     io->data_urls = data_urls;
@@ -407,10 +404,9 @@ void imgio_load(struct imgio *io, const json_t *names, const char *mask, size_t 
         }
         io->ninputs = n;
         for (size_t i = 0; i < n; i++) {
-            json_t *v = json_array_get(names, i);
             /* Checked by imgio_check_input_name: fits, no NUL. */
-            io->inputs[i].name_len = json_string_length(v);
-            memcpy(io->inputs[i].name, json_string_value(v), io->inputs[i].name_len);
+            io->inputs[i].name_len = strlen(names->v[i]);
+            memcpy(io->inputs[i].name, names->v[i], io->inputs[i].name_len);
         }
     }
     if (mask != NULL) {

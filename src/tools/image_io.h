@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "imaging/imaging.h"
+#include "mcp/table.h"
 #include "store/store.h"
 #include "tools/tools.h"
 
@@ -39,6 +40,22 @@ struct imgio;
 /* Per request (OpenAI): generated images come back as base64 inside JSON, and a
  * 4K PNG is tens of megabytes of it. */
 #define IMGIO_MAX_BODY (128u * 1024u * 1024u)
+
+/* The result fields imgio_save reports, as rows for a tool's result table:
+ * filename, size [width, height], format, size_bytes. */
+extern const struct mcp_field imgio_dimension; /* an item of size */
+#define IMGIO_SAVED_FIELDS                                                                         \
+    {.name = "filename", .types = MCP_T_STRING, .required = true},                                 \
+        {.name = "size",                                                                           \
+         .types = MCP_T_ARRAY,                                                                     \
+         .required = true,                                                                         \
+         .items = &imgio_dimension,                                                                \
+         .min_items = 2,                                                                           \
+         .max_items = 2},                                                                          \
+        {.name = "format", .types = MCP_T_STRING, .required = true},                               \
+    {                                                                                              \
+        .name = "size_bytes", .types = MCP_T_INTEGER                                               \
+    }
 
 /* What an image tool's own state gets back from the chain. */
 typedef void imgio_next_fn(struct imgio *io);
@@ -61,7 +78,7 @@ struct imgio_input {
 
 struct imgio {
     struct mcp_call *call;
-    struct sz_app *app;
+    struct tools_ctx *app;
     imgio_free_fn *free_fn;
     bool cancelled;
 
@@ -97,7 +114,7 @@ struct imgio {
 /* Sets io up for call and registers the cancel callback. app is borrowed.
  * free_fn(io) runs after the call has finished (it frees the containing
  * state; imgio releases its own members first). */
-void imgio_init(struct imgio *io, struct mcp_call *call, struct sz_app *app,
+void imgio_init(struct imgio *io, struct mcp_call *call, struct tools_ctx *app,
                 imgio_free_fn *free_fn);
 
 /* Finishes the call with a tool error and frees everything. */
@@ -111,13 +128,13 @@ bool imgio_stopped(struct imgio *io);
 /* ---- checks made before any work (they fail the call and return -1) ---- */
 
 /* The API key is set. */
-int imgio_check_key(struct mcp_call *call, struct sz_app *app);
+int imgio_check_key(struct mcp_call *call, struct tools_ctx *app);
 /* A JPEG/PNG/WEBP input filename: one safe component with an image extension. */
 int imgio_check_input_name(struct mcp_call *call, const char *name, size_t len);
 /* A mask filename: one safe component ending in .png. */
 int imgio_check_mask_name(struct mcp_call *call, const char *name, size_t len);
-/* Every element of names (an array of strings; borrowed). */
-int imgio_check_input_names(struct mcp_call *call, const json_t *names);
+/* Every element of names (borrowed). */
+int imgio_check_input_names(struct mcp_call *call, const struct mcp_strings *names);
 /* An output filename: one safe component with an image extension; when
  * expected is not UNKNOWN the extension must name that format (.jpg and
  * .jpeg both name JPEG). */
@@ -135,14 +152,14 @@ int imgio_check_transparent(struct mcp_call *call, const char *model, const char
  * word is the store's race-free check at commit. */
 void imgio_precheck_output(struct imgio *io, imgio_next_fn *next);
 
-/* Reads the input images named by names (an array of strings, borrowed; may
- * be NULL) and the mask (may be NULL), each capped at IMG_MAX_BYTES and
+/* Reads the input images named by names (borrowed; may be empty) and the
+ * mask (may be NULL), each capped at IMG_MAX_BYTES and
  * checked by content (PNG, JPEG or WEBP). With data_urls each input is turned
  * into a data: URL on the imaging pool; otherwise its bytes are kept. The
  * mask is probed on the pool and must be a PNG with an alpha channel. Then
  * calls next. */
-void imgio_load(struct imgio *io, const json_t *names, const char *mask, size_t mask_len,
-                bool data_urls, imgio_next_fn *next);
+void imgio_load(struct imgio *io, const struct mcp_strings *names, const char *mask,
+                size_t mask_len, bool data_urls, imgio_next_fn *next);
 
 /* Starts req (ownership taken) with the standard body limit and label; on a
  * 2xx JSON object reply calls reply, otherwise fails the call with the

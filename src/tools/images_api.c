@@ -11,7 +11,6 @@
  * images and the mask (read and checked by content). */
 #include "fmacros.h"
 
-#include "app/config.h"
 #include "core/err.h"
 #include "mcp/server.h"
 #include "openai/client.h"
@@ -20,19 +19,67 @@
 #include "tools/image_io.h"
 #include "tools/tools.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define MAX_EDIT_IMAGES 16
 
-/* The options both tools share, passed to OpenAI only when given. */
-static const char *const image_options[] = {"size",          "quality",    "background",
-                                            "output_format", "moderation", NULL};
+/* The arguments of both tools (edit_image has no moderation; generate_image
+ * no input_images, mask_filename or input_fidelity). Enums hold an index into
+ * their list, -1 when absent. */
+struct images_args {
+    const char *prompt;
+    const char *model;
+    const char *size;
+    int quality;
+    int background;
+    int output_format;
+    int moderation;
+    struct mcp_strings input_images;
+    const char *mask_filename;
+    int input_fidelity;
+    const char *filename;
+    bool overwrite;
+};
+
+static const char *const qualities[] = {"auto", "low", "medium", "high", NULL};
+static const char *const backgrounds[] = {"auto", "transparent", "opaque", NULL};
+static const char *const output_formats[] = {"png", "jpeg", "webp", NULL};
+static const char *const moderations[] = {"auto", "low", NULL};
+static const char *const fidelities[] = {"high", "low", NULL};
+
+/* The options both tools pass to OpenAI only when given. */
+enum { NOPTIONS = 5 };
+struct option {
+    const char *name;
+    const char *value;
+};
+
+/* Fills opts with the options given; returns how many. Only generate_image
+ * has moderation (edit_image's struct leaves it 0). */
+static size_t given_options(const struct images_args *a, bool moderation,
+                            struct option opts[NOPTIONS])
+{
+    struct option all[NOPTIONS] = {
+        {"size", a->size},
+        {"quality", a->quality >= 0 ? qualities[a->quality] : NULL},
+        {"background", a->background >= 0 ? backgrounds[a->background] : NULL},
+        {"output_format", a->output_format >= 0 ? output_formats[a->output_format] : NULL},
+        {"moderation", moderation && a->moderation >= 0 ? moderations[a->moderation] : NULL},
+    };
+    size_t n = 0;
+
+    for (size_t i = 0; i < NOPTIONS; i++)
+        if (all[i].value != NULL)
+            opts[n++] = all[i];
+    return n;
+}
 
 struct api_call {
-    struct imgio io; /* first: the chain hands it back */
-    json_t *args;    /* the validated arguments (borrowed from the call) */
+    struct imgio io;                /* first: the chain hands it back */
+    const struct images_args *args; /* borrowed from the call */
     const char *model;
 };
 
@@ -58,18 +105,20 @@ static void image_returned(struct imgio *io, json_t *body)
 
 /* Checks common to both tools; returns the new state or NULL after failing
  * the call. */
-static struct api_call *api_call_new(struct mcp_call *call, json_t *args, const char *prefix)
+static struct api_call *api_call_new(struct mcp_call *call, const struct images_args *args,
+                                     const char *prefix)
 {
-    struct sz_app *app = mcp_call_tool_data(call);
-    const char *model = tool_arg_string(args, "model", NULL);
-    const char *format = tool_arg_string(args, "output_format", NULL);
-    size_t name_len = 0;
-    const char *name = tool_arg_string(args, "filename", &name_len);
+    struct tools_ctx *app = mcp_call_tool_data(call);
+    const char *model = args->model;
+    const char *format = args->output_format >= 0 ? output_formats[args->output_format] : NULL;
+    const char *name = args->filename;
+    size_t name_len = name != NULL ? strlen(name) : 0;
     struct api_call *c;
 
     if (model == NULL)
-        model = app->cfg->image_model;
-    if (imgio_check_transparent(call, model, tool_arg_string(args, "background", NULL)) != 0)
+        model = app->opts.image_model;
+    if (imgio_check_transparent(call, model,
+                                args->background >= 0 ? backgrounds[args->background] : NULL) != 0)
         return NULL;
     if (name != NULL &&
         imgio_check_output_name(call, name, name_len, imgio_format_from_param(format)) != 0)
@@ -89,7 +138,7 @@ static struct api_call *api_call_new(struct mcp_call *call, json_t *args, const 
     c->args = args;
     c->model = model;
     c->io.prefix = prefix;
-    c->io.write_flags = tool_write_flags(args);
+    c->io.write_flags = tool_write_flags(args->overwrite);
     switch (imgio_format_from_param(format)) { /* what output_format asks for */
     case IMG_FORMAT_JPEG:
         c->io.expect = STORE_FMT_JPEG;
@@ -112,16 +161,14 @@ static void generate_send(struct imgio *io)
 {
     struct api_call *c = (struct api_call *)io;
     struct oai_req *req = NULL;
+    struct option opts[NOPTIONS];
+    size_t nopts = given_options(c->args, true, opts);
     json_t *body;
     int rc;
 
-    body = json_pack("{s:s, s:s, s:i}", "prompt", tool_arg_string(c->args, "prompt", NULL), "model",
-                     c->model, "n", 1);
-    for (size_t i = 0; body != NULL && image_options[i] != NULL; i++) {
-        const char *v = tool_arg_string(c->args, image_options[i], NULL);
-        if (v != NULL)
-            json_object_set_new(body, image_options[i], json_string(v));
-    }
+    body = json_pack("{s:s, s:s, s:i}", "prompt", c->args->prompt, "model", c->model, "n", 1);
+    for (size_t i = 0; body != NULL && i < nopts; i++)
+        json_object_set_new(body, opts[i].name, json_string(opts[i].value));
     if (body == NULL) {
         imgio_fail(io, "Out of memory building the request");
         return;
@@ -140,9 +187,9 @@ static void generate_send(struct imgio *io)
     imgio_send(io, req, image_returned);
 }
 
-static void generate_image(struct mcp_call *call, json_t *args)
+static void generate_image(struct mcp_call *call, const void *args)
 {
-    struct sz_app *app = mcp_call_tool_data(call);
+    struct tools_ctx *app = mcp_call_tool_data(call);
     struct api_call *c;
 
     if (imgio_check_key(call, app) != 0)
@@ -159,7 +206,10 @@ static void generate_image(struct mcp_call *call, json_t *args)
 static void edit_send(struct imgio *io)
 {
     struct api_call *c = (struct api_call *)io;
-    const char *fidelity = tool_arg_string(c->args, "input_fidelity", NULL);
+    const char *fidelity =
+        c->args->input_fidelity >= 0 ? fidelities[c->args->input_fidelity] : NULL;
+    struct option opts[NOPTIONS];
+    size_t nopts = given_options(c->args, false, opts);
     struct oai_req *req = NULL;
     int rc;
 
@@ -178,16 +228,13 @@ static void edit_send(struct imgio *io)
         io->mask.bytes = NULL;
     }
     if (rc == 0)
-        rc = oai_req_add_field(req, "prompt", tool_arg_string(c->args, "prompt", NULL));
+        rc = oai_req_add_field(req, "prompt", c->args->prompt);
     if (rc == 0)
         rc = oai_req_add_field(req, "model", c->model);
     if (rc == 0)
         rc = oai_req_add_field(req, "n", "1");
-    for (size_t i = 0; rc == 0 && image_options[i] != NULL; i++) {
-        const char *v = tool_arg_string(c->args, image_options[i], NULL);
-        if (v != NULL)
-            rc = oai_req_add_field(req, image_options[i], v);
-    }
+    for (size_t i = 0; rc == 0 && i < nopts; i++)
+        rc = oai_req_add_field(req, opts[i].name, opts[i].value);
     /* gpt-image-2 always works at high fidelity and rejects the flag. */
     if (rc == 0 && fidelity != NULL && strncmp(c->model, "gpt-image-2", strlen("gpt-image-2")) != 0)
         rc = oai_req_add_field(req, "input_fidelity", fidelity);
@@ -203,33 +250,32 @@ static void edit_send(struct imgio *io)
 static void edit_load(struct imgio *io)
 {
     struct api_call *c = (struct api_call *)io;
-    size_t mask_len = 0;
-    const char *mask = tool_arg_string(c->args, "mask_filename", &mask_len);
+    const char *mask = c->args->mask_filename;
 
-    imgio_load(io, json_object_get(c->args, "input_images"), mask, mask_len, false, edit_send);
+    imgio_load(io, &c->args->input_images, mask, mask != NULL ? strlen(mask) : 0, false, edit_send);
 }
 
-static void edit_image(struct mcp_call *call, json_t *args)
+static void edit_image(struct mcp_call *call, const void *args)
 {
-    struct sz_app *app = mcp_call_tool_data(call);
-    json_t *images = json_object_get(args, "input_images");
-    size_t mask_len = 0;
-    const char *mask = tool_arg_string(args, "mask_filename", &mask_len);
+    const struct images_args *a = args;
+    struct tools_ctx *app = mcp_call_tool_data(call);
+    const char *mask = a->mask_filename;
+    size_t mask_len = mask != NULL ? strlen(mask) : 0;
+    size_t nimages = a->input_images.n;
     struct api_call *c;
 
     if (imgio_check_key(call, app) != 0)
         return;
     /* Counted here rather than by the schema, so the words are the original's. */
-    if (json_array_size(images) == 0) {
+    if (nimages == 0) {
         mcp_call_fail(call, "At least one input image is required");
         return;
     }
-    if (json_array_size(images) > MAX_EDIT_IMAGES) {
-        mcp_call_fail(call, "Maximum %d input images allowed (got %zu)", MAX_EDIT_IMAGES,
-                      json_array_size(images));
+    if (nimages > MAX_EDIT_IMAGES) {
+        mcp_call_fail(call, "Maximum %d input images allowed (got %zu)", MAX_EDIT_IMAGES, nimages);
         return;
     }
-    if (imgio_check_input_names(call, images) != 0 ||
+    if (imgio_check_input_names(call, &a->input_images) != 0 ||
         (mask != NULL && imgio_check_mask_name(call, mask, mask_len) != 0))
         return;
     if (tool_images(call, app) == NULL)
@@ -241,27 +287,99 @@ static void edit_image(struct mcp_call *call, json_t *args)
 
 /* ---- the table ------------------------------------------------------------------------ */
 
-#define IMAGE_OPTION_PROPS                                                                         \
-    "\"model\":{\"type\":\"string\",\"minLength\":1,\"description\":\"Image model (default "       \
-    "gpt-image-2, or SANZARU_IMAGE_MODEL).\"},"                                                    \
-    "\"size\":{\"type\":\"string\",\"pattern\":\"^(auto|[1-9][0-9]{1,4}x[1-9][0-9]{1,4})$\","      \
-    "\"default\":\"auto\",\"description\":\"auto, or WIDTHxHEIGHT: 1024x1024, 1536x1024, "         \
-    "1024x1536, 2048x2048, 2048x1152, 2560x1440, 1440x2560, 3840x2160, 2160x3840.\"},"             \
-    "\"quality\":{\"type\":\"string\",\"enum\":[\"auto\",\"low\",\"medium\",\"high\"],"            \
-    "\"default\":\"auto\"},"                                                                       \
-    "\"background\":{\"type\":\"string\",\"enum\":[\"auto\",\"transparent\",\"opaque\"],"          \
-    "\"default\":\"auto\",\"description\":\"transparent is not supported by gpt-image-2.\"},"      \
-    "\"output_format\":{\"type\":\"string\",\"enum\":[\"png\",\"jpeg\",\"webp\"],"                 \
-    "\"default\":\"png\"},"
+#define ROW(field) .off = offsetof(struct images_args, field)
 
-#define API_OUTPUT_SCHEMA                                                                          \
-    "{\"type\":\"object\",\"properties\":{"                                                        \
-    "\"filename\":{\"type\":\"string\"},"                                                          \
-    "\"size\":{\"type\":\"array\",\"items\":{\"type\":\"integer\"},\"minItems\":2,"                \
-    "\"maxItems\":2},"                                                                             \
-    "\"format\":{\"type\":\"string\"},\"size_bytes\":{\"type\":\"integer\"},"                      \
-    "\"model\":{\"type\":\"string\"},\"usage\":{\"type\":[\"object\",\"null\"]}},"                 \
-    "\"required\":[\"filename\",\"size\",\"format\",\"model\",\"usage\"]}"
+/* model, size, quality, background, output_format: both tools, in this order. */
+#define OPTION_ROWS                                                                                \
+    {.name = "model",                                                                              \
+     .type = MCP_ARG_STRING,                                                                       \
+     ROW(model),                                                                                   \
+     .min = MCP_LIMIT(1),                                                                          \
+     .description = "Image model (default gpt-image-2, or SANZARU_IMAGE_MODEL)."},                 \
+        {.name = "size",                                                                           \
+         .type = MCP_ARG_STRING,                                                                   \
+         .flags = MCP_ARG_DEFAULT_ELSEWHERE,                                                       \
+         ROW(size),                                                                                \
+         .pattern = "^(auto|[1-9][0-9]{1,4}x[1-9][0-9]{1,4})$",                                    \
+         MCP_DEFAULT_STR("auto"),                                                                  \
+         .description = "auto, or WIDTHxHEIGHT: 1024x1024, 1536x1024, 1024x1536, 2048x2048, "      \
+                        "2048x1152, 2560x1440, 1440x2560, 3840x2160, 2160x3840."},                 \
+        {.name = "quality",                                                                        \
+         .type = MCP_ARG_ENUM,                                                                     \
+         .flags = MCP_ARG_DEFAULT_ELSEWHERE,                                                       \
+         ROW(quality),                                                                             \
+         .values = qualities,                                                                      \
+         MCP_DEFAULT_STR("auto")},                                                                 \
+        {.name = "background",                                                                     \
+         .type = MCP_ARG_ENUM,                                                                     \
+         .flags = MCP_ARG_DEFAULT_ELSEWHERE,                                                       \
+         ROW(background),                                                                          \
+         .values = backgrounds,                                                                    \
+         MCP_DEFAULT_STR("auto"),                                                                  \
+         .description = "transparent is not supported by gpt-image-2."},                           \
+    {                                                                                              \
+        .name = "output_format", .type = MCP_ARG_ENUM, .flags = MCP_ARG_DEFAULT_ELSEWHERE,         \
+        ROW(output_format), .values = output_formats, MCP_DEFAULT_STR("png")                       \
+    }
+
+static const struct mcp_arg generate_rows[] = {
+    {.name = "prompt",
+     .type = MCP_ARG_STRING,
+     .flags = MCP_ARG_REQUIRED,
+     ROW(prompt),
+     .min = MCP_LIMIT(1),
+     .description = "What to draw."},
+    OPTION_ROWS,
+    {.name = "moderation",
+     .type = MCP_ARG_ENUM,
+     .flags = MCP_ARG_DEFAULT_ELSEWHERE,
+     ROW(moderation),
+     .values = moderations,
+     MCP_DEFAULT_STR("auto")},
+    {.name = "filename",
+     .type = MCP_ARG_STRING,
+     ROW(filename),
+     .min = MCP_LIMIT(1),
+     .description = "Name of the file to write (default gen_<unix time>.<output_format>)."},
+    TOOL_OVERWRITE_ARG(struct images_args),
+};
+
+static const struct mcp_arg edit_rows[] = {
+    {.name = "prompt",
+     .type = MCP_ARG_STRING,
+     .flags = MCP_ARG_REQUIRED,
+     ROW(prompt),
+     .min = MCP_LIMIT(1),
+     .description = "The edit to make."},
+    /* Counted by the tool rather than by minItems/maxItems, so the words are
+     * the original's. */
+    {.name = "input_images",
+     .type = MCP_ARG_STRINGS,
+     .flags = MCP_ARG_REQUIRED,
+     ROW(input_images),
+     .min = MCP_LIMIT(1),
+     .description = "1 to 16 image files (JPEG, PNG, WEBP) in the image directory."},
+    OPTION_ROWS,
+    {.name = "mask_filename",
+     .type = MCP_ARG_STRING,
+     ROW(mask_filename),
+     .min = MCP_LIMIT(1),
+     .description = "A PNG with an alpha channel in the image directory."},
+    {.name = "input_fidelity", .type = MCP_ARG_ENUM, ROW(input_fidelity), .values = fidelities},
+    {.name = "filename",
+     .type = MCP_ARG_STRING,
+     ROW(filename),
+     .min = MCP_LIMIT(1),
+     .description = "Name of the file to write (default edit_<unix time>.<output_format>)."},
+    TOOL_OVERWRITE_ARG(struct images_args),
+};
+
+static const struct mcp_field api_fields[] = {
+    IMGIO_SAVED_FIELDS,
+    {.name = "model", .types = MCP_T_STRING, .required = true},
+    {.name = "usage", .types = MCP_T_OBJECT | MCP_T_NULL, .required = true},
+};
+static const struct mcp_field api_result = {.types = MCP_T_OBJECT, MCP_FIELDS(api_fields)};
 
 static struct mcp_tool images_api_tools[] = {
     {
@@ -272,16 +390,8 @@ static struct mcp_tool images_api_tools[] = {
             "the call waits for the image (up to a minute or two). Returns {filename, size, "
             "format, model, usage}. The default name is gen_<unix time>.<output_format>; a given "
             "filename must end in the output format's extension.",
-        .input_schema =
-            "{\"type\":\"object\",\"properties\":{"
-            "\"prompt\":{\"type\":\"string\",\"minLength\":1,\"description\":\"What to "
-            "draw.\"}," IMAGE_OPTION_PROPS
-            "\"moderation\":{\"type\":\"string\",\"enum\":[\"auto\",\"low\"],\"default\":"
-            "\"auto\"},"
-            "\"filename\":{\"type\":\"string\",\"minLength\":1,\"description\":\"Name of the file "
-            "to write (default gen_<unix time>.<output_format>).\"}," TOOL_OVERWRITE_PROP
-            "},\"required\":[\"prompt\"],\"additionalProperties\":false}",
-        .output_schema = API_OUTPUT_SCHEMA,
+        MCP_ARGS(struct images_args, generate_rows),
+        .output = &api_result,
         .annotations = MCP_OPEN_WORLD,
         .start = generate_image,
     },
@@ -294,27 +404,15 @@ static struct mcp_tool images_api_tools[] = {
             "an alpha channel, the size of the first image) marks the area to change. "
             "input_fidelity is ignored for gpt-image-2 (always high). Returns {filename, size, "
             "format, model, usage}. The default name is edit_<unix time>.<output_format>.",
-        .input_schema =
-            "{\"type\":\"object\",\"properties\":{"
-            "\"prompt\":{\"type\":\"string\",\"minLength\":1,\"description\":\"The edit to "
-            "make.\"},"
-            "\"input_images\":{\"type\":\"array\",\"items\":{\"type\":\"string\",\"minLength\":1},"
-            "\"description\":\"1 to 16 image files (JPEG, PNG, WEBP) in the image "
-            "directory.\"}," IMAGE_OPTION_PROPS
-            "\"mask_filename\":{\"type\":\"string\",\"minLength\":1,\"description\":\"A PNG with "
-            "an alpha channel in the image directory.\"},"
-            "\"input_fidelity\":{\"type\":\"string\",\"enum\":[\"high\",\"low\"]},"
-            "\"filename\":{\"type\":\"string\",\"minLength\":1,\"description\":\"Name of the file "
-            "to write (default edit_<unix time>.<output_format>).\"}," TOOL_OVERWRITE_PROP
-            "},\"required\":[\"prompt\",\"input_images\"],\"additionalProperties\":false}",
-        .output_schema = API_OUTPUT_SCHEMA,
+        MCP_ARGS(struct images_args, edit_rows),
+        .output = &api_result,
         .annotations = MCP_OPEN_WORLD,
         .start = edit_image,
     },
 };
 
-int tools_register_images_api(struct mcp_server *server, struct sz_app *app)
+int tools_register_images_api(struct mcp_server *server, struct tools_ctx *ctx)
 {
-    return tool_register_table(server, app, images_api_tools,
+    return tool_register_table(server, ctx, images_api_tools,
                                sizeof(images_api_tools) / sizeof(images_api_tools[0]));
 }

@@ -8,20 +8,22 @@
 #include "tools/common.h"
 #include "tools/tools.h"
 
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
-#define LIST_SORT_PROPS                                                                            \
-    "\"sort_by\":{\"type\":\"string\",\"enum\":[\"name\",\"size\",\"modified\"],"                  \
-    "\"default\":\"modified\",\"description\":\"Sort key.\"},"                                     \
-    "\"order\":{\"type\":\"string\",\"enum\":[\"asc\",\"desc\"],\"default\":\"desc\","             \
-    "\"description\":\"Sort direction.\"},"                                                        \
-    "\"limit\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":10000,\"default\":50,"              \
-    "\"description\":\"Most entries to return.\"}"
+struct list_args {
+    const char *pattern;
+    int file_type; /* index into the tool's type list */
+    int sort_by;   /* index into sort_keys */
+    int order;     /* index into sort_orders */
+    long long limit;
+};
 
-#define LIST_OUTPUT_SCHEMA                                                                         \
-    "{\"type\":\"object\",\"properties\":{\"data\":{\"type\":\"array\","                           \
-    "\"items\":" TOOL_FILE_ITEM_SCHEMA "}},\"required\":[\"data\"]}"
+static const char *const sort_keys[] = {"name", "size", "modified", NULL};
+static const char *const sort_orders[] = {"asc", "desc", NULL};
+static const char *const video_types[] = {"mp4", "webm", "mov", "all", NULL};
+static const char *const image_types[] = {"jpeg", "png", "webp", "all", NULL};
 
 static void list_done(void *data, int err, const char *msg, json_t *list, size_t total)
 {
@@ -34,27 +36,21 @@ static void list_done(void *data, int err, const char *msg, json_t *list, size_t
     mcp_call_finish(call, json_pack("{s:o}", "data", list));
 }
 
-static void start_listing(struct mcp_call *call, json_t *args, struct store *store,
+static void start_listing(struct mcp_call *call, const struct list_args *a, struct store *store,
                           const char *const *exts)
 {
-    const char *sort = tool_arg_string(args, "sort_by", NULL);
-    const char *order = tool_arg_string(args, "order", NULL);
-    size_t plen = 0;
-    const char *pattern = tool_arg_string(args, "pattern", &plen);
+    static const enum store_sort sorts[] = {STORE_SORT_NAME, STORE_SORT_SIZE, STORE_SORT_MODIFIED};
     char msg[STORE_MSG_MAX];
     struct store_list_opts opts = {
-        .pattern = pattern,
+        .pattern = a->pattern,
         .exts = exts,
-        .sort = STORE_SORT_MODIFIED,
-        .descending = order == NULL || strcmp(order, "desc") == 0,
-        .limit = (size_t)tool_arg_int(args, "limit", 50),
+        .sort = sorts[a->sort_by],
+        .descending = strcmp(sort_orders[a->order], "desc") == 0,
+        .limit = (size_t)a->limit,
     };
 
-    if (sort != NULL && strcmp(sort, "name") == 0)
-        opts.sort = STORE_SORT_NAME;
-    else if (sort != NULL && strcmp(sort, "size") == 0)
-        opts.sort = STORE_SORT_SIZE;
-    if (pattern != NULL && store_check_pattern(pattern, plen, msg, sizeof(msg)) != 0) {
+    if (a->pattern != NULL &&
+        store_check_pattern(a->pattern, strlen(a->pattern), msg, sizeof(msg)) != 0) {
         mcp_call_fail(call, "%s", msg);
         return;
     }
@@ -62,25 +58,73 @@ static void start_listing(struct mcp_call *call, json_t *args, struct store *sto
         mcp_call_fail(call, "Out of memory listing files");
 }
 
-static void list_local_videos(struct mcp_call *call, json_t *args)
+static void list_local_videos(struct mcp_call *call, const void *args)
 {
-    struct sz_app *app = mcp_call_tool_data(call);
-    const char *type = tool_arg_string(args, "file_type", NULL);
-    struct store *store = tool_videos(call, app);
+    const struct list_args *a = args;
+    struct store *store = tool_videos(call, mcp_call_tool_data(call));
 
     if (store != NULL)
-        start_listing(call, args, store, store_video_filter(type ? type : "all"));
+        start_listing(call, a, store, store_video_filter(video_types[a->file_type]));
 }
 
-static void list_reference_images(struct mcp_call *call, json_t *args)
+static void list_reference_images(struct mcp_call *call, const void *args)
 {
-    struct sz_app *app = mcp_call_tool_data(call);
-    const char *type = tool_arg_string(args, "file_type", NULL);
-    struct store *store = tool_images(call, app);
+    const struct list_args *a = args;
+    struct store *store = tool_images(call, mcp_call_tool_data(call));
 
     if (store != NULL)
-        start_listing(call, args, store, store_image_filter(type ? type : "all"));
+        start_listing(call, a, store, store_image_filter(image_types[a->file_type]));
 }
+
+/* The rows both tools share after pattern and file_type. */
+#define SORT_BY_ROW                                                                                \
+    {                                                                                              \
+        .name = "sort_by", .type = MCP_ARG_ENUM, .off = offsetof(struct list_args, sort_by),       \
+        .values = sort_keys, MCP_DEFAULT_STR("modified"), .description = "Sort key."               \
+    }
+#define ORDER_ROW                                                                                  \
+    {                                                                                              \
+        .name = "order", .type = MCP_ARG_ENUM, .off = offsetof(struct list_args, order),           \
+        .values = sort_orders, MCP_DEFAULT_STR("desc"), .description = "Sort direction."           \
+    }
+#define LIMIT_ROW                                                                                  \
+    {                                                                                              \
+        .name = "limit", .type = MCP_ARG_INT, .off = offsetof(struct list_args, limit),            \
+        .min = MCP_LIMIT(1), .max = MCP_LIMIT(10000), MCP_DEFAULT_INT(50),                         \
+        .description = "Most entries to return."                                                   \
+    }
+
+static const struct mcp_arg video_rows[] = {
+    {.name = "pattern",
+     .type = MCP_ARG_STRING,
+     .off = offsetof(struct list_args, pattern),
+     .description = "Glob pattern on the file name, e.g. \"*.mp4\" or \"cat_*\"."},
+    {.name = "file_type",
+     .type = MCP_ARG_ENUM,
+     .off = offsetof(struct list_args, file_type),
+     .values = video_types,
+     MCP_DEFAULT_STR("all"),
+     .description = "Only files of this type."},
+    SORT_BY_ROW,
+    ORDER_ROW,
+    LIMIT_ROW,
+};
+
+static const struct mcp_arg image_rows[] = {
+    {.name = "pattern",
+     .type = MCP_ARG_STRING,
+     .off = offsetof(struct list_args, pattern),
+     .description = "Glob pattern on the file name, e.g. \"*.png\"."},
+    {.name = "file_type",
+     .type = MCP_ARG_ENUM,
+     .off = offsetof(struct list_args, file_type),
+     .values = image_types,
+     MCP_DEFAULT_STR("all"),
+     .description = "Only files of this type (jpeg covers .jpg and .jpeg)."},
+    SORT_BY_ROW,
+    ORDER_ROW,
+    LIMIT_ROW,
+};
 
 static struct mcp_tool local_tools[] = {
     {
@@ -90,14 +134,8 @@ static struct mcp_tool local_tools[] = {
             "List video files saved in the local video directory (downloaded with "
             "download_video), with size and modification time. Filter with a glob pattern "
             "(e.g. \"sunset*\") and a file type; sort and limit the result.",
-        .input_schema =
-            "{\"type\":\"object\",\"properties\":{"
-            "\"pattern\":{\"type\":\"string\",\"description\":\"Glob pattern on the file name, "
-            "e.g. \\\"*.mp4\\\" or \\\"cat_*\\\".\"},"
-            "\"file_type\":{\"type\":\"string\",\"enum\":[\"mp4\",\"webm\",\"mov\",\"all\"],"
-            "\"default\":\"all\",\"description\":\"Only files of this type.\"}," LIST_SORT_PROPS
-            "},\"additionalProperties\":false}",
-        .output_schema = LIST_OUTPUT_SCHEMA,
+        MCP_ARGS(struct list_args, video_rows),
+        .output = &tool_listing_result,
         .annotations = MCP_READ_ONLY,
         .start = list_local_videos,
     },
@@ -109,21 +147,15 @@ static struct mcp_tool local_tools[] = {
             "images (input_reference_filename of create_video) or as inputs to "
             "prepare_reference_image, edit_image and create_image. Filter with a glob pattern "
             "and a file type; sort and limit the result.",
-        .input_schema =
-            "{\"type\":\"object\",\"properties\":{"
-            "\"pattern\":{\"type\":\"string\",\"description\":\"Glob pattern on the file name, "
-            "e.g. \\\"*.png\\\".\"},"
-            "\"file_type\":{\"type\":\"string\",\"enum\":[\"jpeg\",\"png\",\"webp\",\"all\"],"
-            "\"default\":\"all\",\"description\":\"Only files of this type (jpeg covers .jpg "
-            "and .jpeg).\"}," LIST_SORT_PROPS "},\"additionalProperties\":false}",
-        .output_schema = LIST_OUTPUT_SCHEMA,
+        MCP_ARGS(struct list_args, image_rows),
+        .output = &tool_listing_result,
         .annotations = MCP_READ_ONLY,
         .start = list_reference_images,
     },
 };
 
-int tools_register_local(struct mcp_server *server, struct sz_app *app)
+int tools_register_local(struct mcp_server *server, struct tools_ctx *ctx)
 {
-    return tool_register_table(server, app, local_tools,
+    return tool_register_table(server, ctx, local_tools,
                                sizeof(local_tools) / sizeof(local_tools[0]));
 }

@@ -11,16 +11,15 @@
 #include "tools/common.h"
 #include "tools/tools.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#define VIDEO_SIZES_ENUM "[\"720x1280\",\"1280x720\",\"1024x1792\",\"1792x1024\"]"
-
 struct prepare {
     struct mcp_call *call;
-    struct sz_app *app;
+    struct tools_ctx *app;
     struct sz_pool_job *job;
     enum img_fit_mode mode;
     int width, height;
@@ -117,15 +116,25 @@ static void opened(void *data, int err, const char *msg, int fd, const struct st
     }
 }
 
-static void prepare_reference_image(struct mcp_call *call, json_t *args)
+struct prepare_args {
+    const char *input_filename;
+    int target_size; /* index into tool_video_sizes */
+    const char *output_filename;
+    int resize_mode; /* index into resize_modes */
+    bool overwrite;
+};
+
+/* The names img_fit_mode_parse takes. */
+static const char *const resize_modes[] = {"crop", "pad", "rescale", NULL};
+
+static void prepare_reference_image(struct mcp_call *call, const void *args)
 {
-    struct sz_app *app = mcp_call_tool_data(call);
+    const struct prepare_args *a = args;
+    struct tools_ctx *app = mcp_call_tool_data(call);
     static const char *const png_only[] = {"png", NULL};
-    size_t in_len = 0, out_len = 0;
-    const char *input = tool_arg_string(args, "input_filename", &in_len);
-    const char *output = tool_arg_string(args, "output_filename", &out_len);
-    const char *size = tool_arg_string(args, "target_size", NULL);
-    const char *mode = tool_arg_string(args, "resize_mode", NULL);
+    const char *input = a->input_filename;
+    const char *output = a->output_filename;
+    size_t in_len = strlen(input), out_len = output != NULL ? strlen(output) : 0;
     char msg[STORE_MSG_MAX];
     struct prepare *p;
 
@@ -151,9 +160,9 @@ static void prepare_reference_image(struct mcp_call *call, json_t *args)
     }
     p->call = call;
     p->app = app;
-    p->write_flags = tool_write_flags(args);
-    sscanf(size, "%dx%d", &p->width, &p->height);
-    if (img_fit_mode_parse(mode ? mode : "crop", &p->mode) != 0)
+    p->write_flags = tool_write_flags(a->overwrite);
+    sscanf(tool_video_sizes[a->target_size], "%dx%d", &p->width, &p->height);
+    if (img_fit_mode_parse(resize_modes[a->resize_mode], &p->mode) != 0)
         p->mode = IMG_FIT_CROP;
     memcpy(p->input, input, in_len);
     if (output != NULL) {
@@ -180,6 +189,52 @@ static void prepare_reference_image(struct mcp_call *call, json_t *args)
     }
 }
 
+static const struct mcp_arg prepare_rows[] = {
+    {.name = "input_filename",
+     .type = MCP_ARG_STRING,
+     .flags = MCP_ARG_REQUIRED,
+     .off = offsetof(struct prepare_args, input_filename),
+     .min = MCP_LIMIT(1),
+     .description = "An image (JPEG, PNG or WEBP) in the image directory."},
+    {.name = "target_size",
+     .type = MCP_ARG_ENUM,
+     .flags = MCP_ARG_REQUIRED,
+     .off = offsetof(struct prepare_args, target_size),
+     .values = tool_video_sizes,
+     .description = "The video size to fit."},
+    {.name = "output_filename",
+     .type = MCP_ARG_STRING,
+     .off = offsetof(struct prepare_args, output_filename),
+     .min = MCP_LIMIT(1),
+     .description = "Name of the PNG to write (default {stem}_{WxH}.png)."},
+    {.name = "resize_mode",
+     .type = MCP_ARG_ENUM,
+     .off = offsetof(struct prepare_args, resize_mode),
+     .values = resize_modes,
+     MCP_DEFAULT_STR("crop")},
+    TOOL_OVERWRITE_ARG(struct prepare_args),
+};
+
+static const struct mcp_field pair = {.types = MCP_T_INTEGER};
+static const struct mcp_field prepare_fields[] = {
+    {.name = "output_filename", .types = MCP_T_STRING, .required = true},
+    {.name = "original_size",
+     .types = MCP_T_ARRAY,
+     .required = true,
+     .items = &pair,
+     .min_items = 2,
+     .max_items = 2},
+    {.name = "target_size",
+     .types = MCP_T_ARRAY,
+     .required = true,
+     .items = &pair,
+     .min_items = 2,
+     .max_items = 2},
+    {.name = "resize_mode", .types = MCP_T_STRING, .required = true, .values = resize_modes},
+    {.name = "size_bytes", .types = MCP_T_INTEGER},
+};
+static const struct mcp_field prepare_result = {.types = MCP_T_OBJECT, MCP_FIELDS(prepare_fields)};
+
 static struct mcp_tool reference_tools[] = {
     {
         .name = "prepare_reference_image",
@@ -190,35 +245,15 @@ static struct mcp_tool reference_tools[] = {
             "crop; default), pad (scale to fit, centred on black bars; small images are "
             "enlarged), rescale (stretch, ignoring aspect ratio). Writes an RGB PNG named "
             "{stem}_{WxH}.png unless output_filename is given.",
-        .input_schema =
-            "{\"type\":\"object\",\"properties\":{"
-            "\"input_filename\":{\"type\":\"string\",\"minLength\":1,\"description\":\"An image "
-            "(JPEG, PNG or WEBP) in the image directory.\"},"
-            "\"target_size\":{\"type\":\"string\",\"enum\":" VIDEO_SIZES_ENUM
-            ",\"description\":\"The video size to fit.\"},"
-            "\"output_filename\":{\"type\":\"string\",\"minLength\":1,\"description\":\"Name of "
-            "the PNG to write (default {stem}_{WxH}.png).\"},"
-            "\"resize_mode\":{\"type\":\"string\",\"enum\":[\"crop\",\"pad\",\"rescale\"],"
-            "\"default\":\"crop\"}," TOOL_OVERWRITE_PROP
-            "},\"required\":[\"input_filename\",\"target_size\"],\"additionalProperties\":false}",
-        .output_schema =
-            "{\"type\":\"object\",\"properties\":{"
-            "\"output_filename\":{\"type\":\"string\"},"
-            "\"original_size\":{\"type\":\"array\",\"items\":{\"type\":\"integer\"},"
-            "\"minItems\":2,\"maxItems\":2},"
-            "\"target_size\":{\"type\":\"array\",\"items\":{\"type\":\"integer\"},"
-            "\"minItems\":2,\"maxItems\":2},"
-            "\"resize_mode\":{\"type\":\"string\",\"enum\":[\"crop\",\"pad\",\"rescale\"]},"
-            "\"size_bytes\":{\"type\":\"integer\"}},"
-            "\"required\":[\"output_filename\",\"original_size\",\"target_size\","
-            "\"resize_mode\"]}",
+        MCP_ARGS(struct prepare_args, prepare_rows),
+        .output = &prepare_result,
         .annotations = MCP_IDEMPOTENT,
         .start = prepare_reference_image,
     },
 };
 
-int tools_register_reference(struct mcp_server *server, struct sz_app *app)
+int tools_register_reference(struct mcp_server *server, struct tools_ctx *ctx)
 {
-    return tool_register_table(server, app, reference_tools,
+    return tool_register_table(server, ctx, reference_tools,
                                sizeof(reference_tools) / sizeof(reference_tools[0]));
 }

@@ -26,7 +26,7 @@ struct media_kind {
     const char *kind;   /* "videos" / "images" */
     const char *prefix; /* "sanzaru://videos/" */
     int is_video;
-    struct sz_app *app;
+    struct tools_ctx *ctx;
 };
 
 static struct media_kind video_kind = {"videos", "sanzaru://videos/", 1, NULL};
@@ -34,7 +34,7 @@ static struct media_kind image_kind = {"images", "sanzaru://images/", 0, NULL};
 
 static struct store *kind_store(const struct media_kind *k)
 {
-    return k->is_video ? k->app->videos : k->app->images;
+    return k->is_video ? k->ctx->videos : k->ctx->images;
 }
 
 /* ---- resources/list ------------------------------------------------------- */
@@ -185,7 +185,7 @@ static void media_read(struct mcp_call *call, const char *uri, void *data)
     if (store == NULL) {
         read_ctx_free(ctx);
         mcp_call_finish_error(call, MCP_RESOURCE_NOT_FOUND, "%s",
-                              k->is_video ? k->app->videos_error : k->app->images_error);
+                              k->is_video ? k->ctx->videos_error : k->ctx->images_error);
         return;
     }
     if (store_read_file(store, ctx->name, strlen(ctx->name), k->is_video ? "Video" : "Image",
@@ -281,10 +281,10 @@ static const struct mcp_resource_provider providers[] = {
     },
 };
 
-int tools_register_resources(struct mcp_server *server, struct sz_app *app)
+int tools_register_resources(struct mcp_server *server, struct tools_ctx *ctx)
 {
-    video_kind.app = app;
-    image_kind.app = app;
+    video_kind.ctx = ctx;
+    image_kind.ctx = ctx;
     for (size_t i = 0; i < sizeof(providers) / sizeof(providers[0]); i++) {
         int rc = mcp_server_add_resource(server, &providers[i]);
         if (rc != 0)

@@ -1,22 +1,31 @@
 /* The tool layer: thin adapters from MCP calls to the store, the OpenAI client
  * and imaging. Each tool group registers its table rows here; every row's data
- * pointer is the shared sz_app. */
+ * pointer is the shared tools_ctx. */
 #ifndef SZ_TOOLS_H
 #define SZ_TOOLS_H
 
+#include <stdbool.h>
 #include <uv.h>
 
 struct mcp_server;
-struct sz_config;
 struct store;
 struct oai_client;
 struct sz_pool;
 
-/* Everything a tool needs, owned by main (or a test harness) and borrowed by
- * every call. */
-struct sz_app {
+/* What the tools are told by whoever starts them (the app, from the
+ * environment). Strings are borrowed and must outlive the tools. */
+struct tools_options {
+    const char *video_model;     /* create_video's model when none is given */
+    const char *image_model;     /* the image model of generate_image, edit_image, create_image */
+    const char *responses_model; /* create_image's mainline model when none is given */
+    bool have_key;               /* an OpenAI API key is configured */
+};
+
+/* Everything a tool needs, owned by the app (or a test harness) and borrowed
+ * by every call. */
+struct tools_ctx {
     uv_loop_t *loop;
-    const struct sz_config *cfg;
+    struct tools_options opts;
     struct store *videos;   /* the video root; NULL when it could not be opened */
     struct store *images;   /* the image root (reference images live here too); or NULL */
     char videos_error[512]; /* why videos is NULL, for the tools to say */
@@ -26,14 +35,14 @@ struct sz_app {
 };
 
 /* Each returns 0 or a negative error after logging why. */
-int tools_register_video(struct mcp_server *server, struct sz_app *app);
-int tools_register_image(struct mcp_server *server, struct sz_app *app);      /* Responses API */
-int tools_register_images_api(struct mcp_server *server, struct sz_app *app); /* Images API */
-int tools_register_reference(struct mcp_server *server, struct sz_app *app);
-int tools_register_local(struct mcp_server *server, struct sz_app *app); /* the two list tools */
-int tools_register_resources(struct mcp_server *server, struct sz_app *app);
+int tools_register_video(struct mcp_server *server, struct tools_ctx *ctx);
+int tools_register_image(struct mcp_server *server, struct tools_ctx *ctx);      /* Responses API */
+int tools_register_images_api(struct mcp_server *server, struct tools_ctx *ctx); /* Images API */
+int tools_register_reference(struct mcp_server *server, struct tools_ctx *ctx);
+int tools_register_local(struct mcp_server *server, struct tools_ctx *ctx); /* the list tools */
+int tools_register_resources(struct mcp_server *server, struct tools_ctx *ctx);
 
 /* Registers everything above, in the order tools/list shows them. */
-int tools_register_all(struct mcp_server *server, struct sz_app *app);
+int tools_register_all(struct mcp_server *server, struct tools_ctx *ctx);
 
 #endif

@@ -10,7 +10,6 @@
  * Thread: everything here runs on the loop thread. */
 #include "fmacros.h"
 
-#include "app/config.h"
 #include "core/err.h"
 #include "imaging/imaging.h"
 #include "mcp/server.h"
@@ -24,9 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define VIDEO_SIZES_ENUM   "[\"720x1280\",\"1280x720\",\"1024x1792\",\"1792x1024\"]"
-#define VIDEO_SECONDS_ENUM "[\"4\",\"8\",\"12\"]"
 
 /* The reference image is sent whole in the request body; the Videos API takes
  * images far smaller than this, so the cap only stops a mistaken multi-GB file. */
@@ -72,21 +68,22 @@ static int echo_len(const char *s, size_t len)
 
 /* Checks an id bound for a URL path; fails the call and returns false if it is
  * not one. */
-static bool check_id(struct mcp_call *call, const char *param, const char *id, size_t len)
+static bool check_id(struct mcp_call *call, const char *param, const char *id)
 {
-    if (id != NULL && strlen(id) == len && oai_check_id(id))
+    size_t len = strlen(id);
+
+    if (oai_check_id(id))
         return true;
     mcp_call_fail(call, "Invalid %s: '%.*s%s' (expected 1 to 128 letters, digits, '_' or '-')",
-                  param, id ? echo_len(id, len) : 0, id ? id : "",
-                  id && (size_t)echo_len(id, len) < len ? "..." : "");
+                  param, echo_len(id, len), id, (size_t)echo_len(id, len) < len ? "..." : "");
     return false;
 }
 
 /* The OpenAI client, or NULL after failing the call when no key is configured
  * (said before any file is read or opened, so the reason is the right one). */
-static struct oai_client *client_for(struct mcp_call *call, struct sz_app *app)
+static struct oai_client *client_for(struct mcp_call *call, struct tools_ctx *app)
 {
-    if (app->oai == NULL || (app->cfg != NULL && app->cfg->api_key == NULL)) {
+    if (app->oai == NULL || !app->opts.have_key) {
         mcp_call_fail(call, "%s", sz_strerror(SZ_ENOKEY));
         return NULL;
     }
@@ -106,7 +103,7 @@ struct vreq {
     struct oai_req *req; /* NULL until started and after its done callback */
     enum shape shape;
     /* create_video with a reference image: read first, then sent */
-    struct sz_app *app;
+    struct tools_ctx *app;
     char ref[STORE_NAME_MAX + 1];
     size_t ref_len;
     bool reading;
@@ -258,15 +255,23 @@ static void reference_read(void *data, int err, const char *msg, char *buf, size
     vreq_run(v->call, v->req, SHAPE_VIDEO, v);
 }
 
-static void create_video(struct mcp_call *call, json_t *args)
+struct create_video_args {
+    const char *prompt;
+    const char *model;
+    int seconds; /* index into video_seconds, or -1 */
+    int size;    /* index into tool_video_sizes, or -1 */
+    const char *input_reference_filename;
+};
+
+static const char *const video_seconds[] = {"4", "8", "12", NULL};
+
+static void create_video(struct mcp_call *call, const void *args)
 {
-    struct sz_app *app = mcp_call_tool_data(call);
-    const char *prompt = tool_arg_string(args, "prompt", NULL);
-    const char *model = tool_arg_string(args, "model", NULL);
-    const char *seconds = tool_arg_string(args, "seconds", NULL);
-    const char *size = tool_arg_string(args, "size", NULL);
-    size_t ref_len = 0;
-    const char *ref = tool_arg_string(args, "input_reference_filename", &ref_len);
+    const struct create_video_args *a = args;
+    struct tools_ctx *app = mcp_call_tool_data(call);
+    const char *model = a->model;
+    const char *ref = a->input_reference_filename;
+    size_t ref_len = ref != NULL ? strlen(ref) : 0;
     char msg[STORE_MSG_MAX];
     struct oai_client *client;
     struct oai_req *req;
@@ -286,19 +291,18 @@ static void create_video(struct mcp_call *call, json_t *args)
     if ((client = client_for(call, app)) == NULL)
         return;
     if (model == NULL)
-        model =
-            app->cfg != NULL && app->cfg->video_model != NULL ? app->cfg->video_model : "sora-2";
+        model = app->opts.video_model != NULL ? app->opts.video_model : "sora-2";
     if ((req = video_req(call, client, "POST", NULL, "")) == NULL)
         return;
     /* The official SDK's multipart shape: text fields, then the file part; seconds
      * and size only when given, so the API's own defaults apply otherwise. */
-    rc = oai_req_add_field(req, "prompt", prompt);
+    rc = oai_req_add_field(req, "prompt", a->prompt);
     if (rc == 0)
         rc = oai_req_add_field(req, "model", model);
-    if (rc == 0 && seconds != NULL)
-        rc = oai_req_add_field(req, "seconds", seconds);
-    if (rc == 0 && size != NULL)
-        rc = oai_req_add_field(req, "size", size);
+    if (rc == 0 && a->seconds >= 0)
+        rc = oai_req_add_field(req, "seconds", video_seconds[a->seconds]);
+    if (rc == 0 && a->size >= 0)
+        rc = oai_req_add_field(req, "size", tool_video_sizes[a->size]);
     if (rc != 0) {
         oai_req_free(req);
         mcp_call_fail(call, "Out of memory starting create_video");
@@ -330,45 +334,53 @@ static void create_video(struct mcp_call *call, json_t *args)
 
 /* ---- get_video_status, delete_video, remix_video, list_videos ---------------- */
 
+struct video_id_args {
+    const char *video_id;
+};
+
 /* GET or DELETE /videos/{video_id}, result shaped as shape. */
-static void video_by_id(struct mcp_call *call, json_t *args, const char *method, enum shape shape)
+static void video_by_id(struct mcp_call *call, const void *args, const char *method,
+                        enum shape shape)
 {
-    struct sz_app *app = mcp_call_tool_data(call);
-    size_t len = 0;
-    const char *id = tool_arg_string(args, "video_id", &len);
+    const struct video_id_args *a = args;
+    struct tools_ctx *app = mcp_call_tool_data(call);
     struct oai_client *client;
     struct oai_req *req;
 
-    if (!check_id(call, "video_id", id, len) || (client = client_for(call, app)) == NULL)
+    if (!check_id(call, "video_id", a->video_id) || (client = client_for(call, app)) == NULL)
         return;
-    if ((req = video_req(call, client, method, id, "")) != NULL)
+    if ((req = video_req(call, client, method, a->video_id, "")) != NULL)
         vreq_run(call, req, shape, NULL);
 }
 
-static void get_video_status(struct mcp_call *call, json_t *args)
+static void get_video_status(struct mcp_call *call, const void *args)
 {
     video_by_id(call, args, "GET", SHAPE_VIDEO);
 }
 
-static void delete_video(struct mcp_call *call, json_t *args)
+static void delete_video(struct mcp_call *call, const void *args)
 {
     video_by_id(call, args, "DELETE", SHAPE_DELETED);
 }
 
-static void remix_video(struct mcp_call *call, json_t *args)
+struct remix_video_args {
+    const char *previous_video_id;
+    const char *prompt;
+};
+
+static void remix_video(struct mcp_call *call, const void *args)
 {
-    struct sz_app *app = mcp_call_tool_data(call);
-    size_t len = 0;
-    const char *id = tool_arg_string(args, "previous_video_id", &len);
-    const char *prompt = tool_arg_string(args, "prompt", NULL);
+    const struct remix_video_args *a = args;
+    struct tools_ctx *app = mcp_call_tool_data(call);
     struct oai_client *client;
     struct oai_req *req;
 
-    if (!check_id(call, "previous_video_id", id, len) || (client = client_for(call, app)) == NULL)
+    if (!check_id(call, "previous_video_id", a->previous_video_id) ||
+        (client = client_for(call, app)) == NULL)
         return;
-    if ((req = video_req(call, client, "POST", id, "/remix")) == NULL)
+    if ((req = video_req(call, client, "POST", a->previous_video_id, "/remix")) == NULL)
         return;
-    if (oai_req_set_json_new(req, json_pack("{s:s}", "prompt", prompt)) != 0) {
+    if (oai_req_set_json_new(req, json_pack("{s:s}", "prompt", a->prompt)) != 0) {
         oai_req_free(req);
         mcp_call_fail(call, "Out of memory starting remix_video");
         return;
@@ -376,11 +388,18 @@ static void remix_video(struct mcp_call *call, json_t *args)
     vreq_run(call, req, SHAPE_VIDEO, NULL);
 }
 
-static void list_videos(struct mcp_call *call, json_t *args)
+struct list_videos_args {
+    long long limit;
+    const char *after;
+    int order; /* index into sort_orders */
+};
+
+static const char *const sort_orders[] = {"asc", "desc", NULL};
+
+static void list_videos(struct mcp_call *call, const void *args)
 {
-    struct sz_app *app = mcp_call_tool_data(call);
-    const char *after = tool_arg_string(args, "after", NULL);
-    const char *order = tool_arg_string(args, "order", NULL);
+    const struct list_videos_args *a = args;
+    struct tools_ctx *app = mcp_call_tool_data(call);
     char limit[24];
     struct oai_client *client;
     struct oai_req *req;
@@ -390,12 +409,12 @@ static void list_videos(struct mcp_call *call, json_t *args)
         return;
     if ((req = video_req(call, client, "GET", NULL, "")) == NULL)
         return;
-    snprintf(limit, sizeof(limit), "%lld", tool_arg_int(args, "limit", 20));
+    snprintf(limit, sizeof(limit), "%lld", a->limit);
     rc = oai_req_add_query(req, "limit", limit);
-    if (rc == 0 && after != NULL)
-        rc = oai_req_add_query(req, "after", after);
+    if (rc == 0 && a->after != NULL)
+        rc = oai_req_add_query(req, "after", a->after);
     if (rc == 0)
-        rc = oai_req_add_query(req, "order", order != NULL ? order : "desc");
+        rc = oai_req_add_query(req, "order", sort_orders[a->order]);
     if (rc != 0) {
         oai_req_free(req);
         mcp_call_fail(call, "Out of memory starting list_videos");
@@ -421,7 +440,7 @@ struct block {
  * before the writer's commit or abort callback, so none outlives dl). */
 struct dl {
     struct mcp_call *call;
-    struct sz_app *app;
+    struct tools_ctx *app;
     struct oai_req *req;    /* the transfer in flight, or NULL */
     struct store_writer *w; /* the open writer, or NULL */
     struct block *cur;      /* the block being filled, or NULL */
@@ -713,28 +732,29 @@ static void dl_opened(void *data, int err, const char *msg, struct store_writer 
     oai_req_start(req, dl_done, dl);
 }
 
-/* What a variant's bytes are: video MP4, thumbnail WebP, spritesheet JPEG. */
-static enum store_format variant_format(const char *variant)
-{
-    if (variant != NULL && strcmp(variant, "thumbnail") == 0)
-        return STORE_FMT_WEBP;
-    if (variant != NULL && strcmp(variant, "spritesheet") == 0)
-        return STORE_FMT_JPEG;
-    return STORE_FMT_MP4;
-}
+struct download_video_args {
+    const char *video_id;
+    const char *filename;
+    int variant; /* index into video_variants */
+    bool overwrite;
+};
 
-static void download_video(struct mcp_call *call, json_t *args)
+/* The variants, and what each one's bytes are: MP4, WebP, JPEG. */
+static const char *const video_variants[] = {"video", "thumbnail", "spritesheet", NULL};
+static const enum store_format variant_formats[] = {STORE_FMT_MP4, STORE_FMT_WEBP, STORE_FMT_JPEG};
+
+static void download_video(struct mcp_call *call, const void *args)
 {
-    struct sz_app *app = mcp_call_tool_data(call);
-    size_t id_len = 0, name_len = 0;
-    const char *id = tool_arg_string(args, "video_id", &id_len);
-    const char *name = tool_arg_string(args, "filename", &name_len);
-    const char *variant = tool_arg_string(args, "variant", NULL);
+    const struct download_video_args *a = args;
+    struct tools_ctx *app = mcp_call_tool_data(call);
+    const char *id = a->video_id;
+    const char *name = a->filename;
+    size_t id_len = strlen(id), name_len = name != NULL ? strlen(name) : 0;
     char msg[STORE_MSG_MAX];
     const char *ext;
     struct dl *dl;
 
-    if (!check_id(call, "video_id", id, id_len))
+    if (!check_id(call, "video_id", id))
         return;
     if (name != NULL && store_check_name(name, name_len, msg, sizeof(msg)) != 0) {
         mcp_call_fail(call, "%s", msg);
@@ -749,11 +769,9 @@ static void download_video(struct mcp_call *call, json_t *args)
     dl->call = call;
     dl->app = app;
     dl->total = -1;
-    dl->flags = tool_write_flags(args);
-    dl->expected = variant_format(variant);
-    dl->variant = dl->expected == STORE_FMT_WEBP   ? "thumbnail"
-                  : dl->expected == STORE_FMT_JPEG ? "spritesheet"
-                                                   : "video";
+    dl->flags = tool_write_flags(a->overwrite);
+    dl->expected = variant_formats[a->variant];
+    dl->variant = video_variants[a->variant];
     ext = store_format_ext(dl->expected);
     dl->mime = store_format_mime(dl->expected);
     memcpy(dl->id, id, id_len);
@@ -780,23 +798,163 @@ static void download_video(struct mcp_call *call, json_t *args)
 
 /* ---- the table ------------------------------------------------------------------ */
 
-#define VIDEO_OBJECT_SCHEMA                                                                        \
-    "{\"type\":\"object\",\"properties\":{"                                                        \
-    "\"id\":{\"type\":\"string\"},"                                                                \
-    "\"object\":{\"type\":\"string\"},"                                                            \
-    "\"model\":{\"type\":[\"string\",\"null\"]},"                                                  \
-    "\"status\":{\"type\":\"string\",\"description\":\"queued, in_progress, completed or "         \
-    "failed\"},"                                                                                   \
-    "\"progress\":{\"type\":[\"number\",\"null\"]},"                                               \
-    "\"created_at\":{\"type\":[\"integer\",\"null\"]},"                                            \
-    "\"completed_at\":{\"type\":[\"integer\",\"null\"]},"                                          \
-    "\"expires_at\":{\"type\":[\"integer\",\"null\"]},"                                            \
-    "\"prompt\":{\"type\":[\"string\",\"null\"]},"                                                 \
-    "\"size\":{\"type\":[\"string\",\"null\"]},"                                                   \
-    "\"seconds\":{\"type\":[\"string\",\"null\"]},"                                                \
-    "\"remixed_from_video_id\":{\"type\":[\"string\",\"null\"]},"                                  \
-    "\"error\":{\"type\":[\"object\",\"null\"]}},"                                                 \
-    "\"required\":[\"id\",\"status\"]}"
+static const struct mcp_arg create_video_rows[] = {
+    {.name = "prompt",
+     .type = MCP_ARG_STRING,
+     .flags = MCP_ARG_REQUIRED,
+     .off = offsetof(struct create_video_args, prompt),
+     .min = MCP_LIMIT(1),
+     .description = "What the video shows: subject, setting, action, camera, lighting, style."},
+    {.name = "model",
+     .type = MCP_ARG_STRING,
+     .flags = MCP_ARG_DEFAULT_ELSEWHERE,
+     .off = offsetof(struct create_video_args, model),
+     .min = MCP_LIMIT(1),
+     MCP_DEFAULT_STR("sora-2"),
+     .description = "sora-2 (default; fast) or sora-2-pro (higher quality), or a dated snapshot."},
+    {.name = "seconds",
+     .type = MCP_ARG_ENUM,
+     .off = offsetof(struct create_video_args, seconds),
+     .values = video_seconds,
+     .description = "Length in seconds; the API's default (4) when omitted."},
+    {.name = "size",
+     .type = MCP_ARG_ENUM,
+     .off = offsetof(struct create_video_args, size),
+     .values = tool_video_sizes,
+     .description = "Width x height; the API's default (720x1280) when omitted."},
+    {.name = "input_reference_filename",
+     .type = MCP_ARG_STRING,
+     .off = offsetof(struct create_video_args, input_reference_filename),
+     .min = MCP_LIMIT(1),
+     .description = "Optional first frame: a JPEG, PNG or WEBP file in the image directory, "
+                    "sized like the video."},
+};
+
+static const struct mcp_arg status_rows[] = {
+    {.name = "video_id",
+     .type = MCP_ARG_STRING,
+     .flags = MCP_ARG_REQUIRED,
+     .off = offsetof(struct video_id_args, video_id),
+     .description = "The id returned by create_video or remix_video, e.g. video_123."},
+};
+
+static const struct mcp_arg download_rows[] = {
+    {.name = "video_id",
+     .type = MCP_ARG_STRING,
+     .flags = MCP_ARG_REQUIRED,
+     .off = offsetof(struct download_video_args, video_id),
+     .description = "The id of a completed video."},
+    {.name = "filename",
+     .type = MCP_ARG_STRING,
+     .off = offsetof(struct download_video_args, filename),
+     .min = MCP_LIMIT(1),
+     .description = "A plain file name (no directories) in the video directory; default "
+                    "{video_id}.mp4, .webp or .jpg by variant."},
+    {.name = "variant",
+     .type = MCP_ARG_ENUM,
+     .off = offsetof(struct download_video_args, variant),
+     .values = video_variants,
+     MCP_DEFAULT_STR("video"),
+     .description = "What to download: the MP4, a WEBP thumbnail or a JPEG spritesheet."},
+    TOOL_OVERWRITE_ARG(struct download_video_args),
+};
+
+static const struct mcp_arg list_rows[] = {
+    {.name = "limit",
+     .type = MCP_ARG_INT,
+     .off = offsetof(struct list_videos_args, limit),
+     .min = MCP_LIMIT(1),
+     .max = MCP_LIMIT(100),
+     MCP_DEFAULT_INT(20),
+     .description = "Videos per page."},
+    {.name = "after",
+     .type = MCP_ARG_STRING,
+     .off = offsetof(struct list_videos_args, after),
+     .min = MCP_LIMIT(1),
+     .description = "A video id: list the videos after it (the previous page's last)."},
+    {.name = "order",
+     .type = MCP_ARG_ENUM,
+     .off = offsetof(struct list_videos_args, order),
+     .values = sort_orders,
+     MCP_DEFAULT_STR("desc"),
+     .description = "By creation time."},
+};
+
+static const struct mcp_arg delete_rows[] = {
+    {.name = "video_id",
+     .type = MCP_ARG_STRING,
+     .flags = MCP_ARG_REQUIRED,
+     .off = offsetof(struct video_id_args, video_id),
+     .description = "The id of the video to delete."},
+};
+
+static const struct mcp_arg remix_rows[] = {
+    {.name = "previous_video_id",
+     .type = MCP_ARG_STRING,
+     .flags = MCP_ARG_REQUIRED,
+     .off = offsetof(struct remix_video_args, previous_video_id),
+     .description = "The id of the completed video to remix."},
+    {.name = "prompt",
+     .type = MCP_ARG_STRING,
+     .flags = MCP_ARG_REQUIRED,
+     .off = offsetof(struct remix_video_args, prompt),
+     .min = MCP_LIMIT(1),
+     .description = "The change to make."},
+};
+
+/* The Video object, passed through: unknown fields are the API's to add. */
+static const struct mcp_field video_fields[] = {
+    {.name = "id", .types = MCP_T_STRING, .required = true},
+    {.name = "object", .types = MCP_T_STRING},
+    {.name = "model", .types = MCP_T_STRING | MCP_T_NULL},
+    {.name = "status",
+     .types = MCP_T_STRING,
+     .required = true,
+     .description = "queued, in_progress, completed or failed"},
+    {.name = "progress", .types = MCP_T_NUMBER | MCP_T_NULL},
+    {.name = "created_at", .types = MCP_T_INTEGER | MCP_T_NULL},
+    {.name = "completed_at", .types = MCP_T_INTEGER | MCP_T_NULL},
+    {.name = "expires_at", .types = MCP_T_INTEGER | MCP_T_NULL},
+    {.name = "prompt", .types = MCP_T_STRING | MCP_T_NULL},
+    {.name = "size", .types = MCP_T_STRING | MCP_T_NULL},
+    {.name = "seconds", .types = MCP_T_STRING | MCP_T_NULL},
+    {.name = "remixed_from_video_id", .types = MCP_T_STRING | MCP_T_NULL},
+    {.name = "error", .types = MCP_T_OBJECT | MCP_T_NULL},
+};
+static const struct mcp_field video_result = {.types = MCP_T_OBJECT, MCP_FIELDS(video_fields)};
+
+static const struct mcp_field download_fields[] = {
+    {.name = "filename", .types = MCP_T_STRING, .required = true},
+    {.name = "variant", .types = MCP_T_STRING, .required = true, .values = video_variants},
+    {.name = "size_bytes", .types = MCP_T_INTEGER},
+    {.name = "sha256", .types = MCP_T_STRING},
+};
+static const struct mcp_field download_result = {.types = MCP_T_OBJECT,
+                                                 MCP_FIELDS(download_fields)};
+
+static const struct mcp_field summary_fields[] = {
+    {.name = "id", .types = MCP_T_STRING | MCP_T_NULL},
+    {.name = "status", .types = MCP_T_STRING | MCP_T_NULL},
+    {.name = "created_at", .types = MCP_T_INTEGER | MCP_T_NULL},
+    {.name = "seconds", .types = MCP_T_STRING | MCP_T_NULL},
+    {.name = "size", .types = MCP_T_STRING | MCP_T_NULL},
+    {.name = "model", .types = MCP_T_STRING | MCP_T_NULL},
+    {.name = "progress", .types = MCP_T_NUMBER | MCP_T_NULL},
+};
+static const struct mcp_field summary = {.types = MCP_T_OBJECT, MCP_FIELDS(summary_fields)};
+static const struct mcp_field list_fields[] = {
+    {.name = "data", .types = MCP_T_ARRAY, .required = true, .items = &summary},
+    {.name = "has_more", .types = MCP_T_BOOLEAN, .required = true},
+    {.name = "last", .types = MCP_T_STRING | MCP_T_NULL, .required = true},
+};
+static const struct mcp_field list_result = {.types = MCP_T_OBJECT, MCP_FIELDS(list_fields)};
+
+static const struct mcp_field deleted_fields[] = {
+    {.name = "id", .types = MCP_T_STRING, .required = true},
+    {.name = "object", .types = MCP_T_STRING},
+    {.name = "deleted", .types = MCP_T_BOOLEAN, .required = true},
+};
+static const struct mcp_field deleted_result = {.types = MCP_T_OBJECT, MCP_FIELDS(deleted_fields)};
 
 static struct mcp_tool video_tools[] = {
     {
@@ -809,22 +967,8 @@ static struct mcp_tool video_tools[] = {
             "with download_video. To animate a still image, pass input_reference_filename: an "
             "image in the image directory (see list_reference_images) whose size matches the "
             "video size (prepare_reference_image fits one).",
-        .input_schema =
-            "{\"type\":\"object\",\"properties\":{"
-            "\"prompt\":{\"type\":\"string\",\"minLength\":1,\"description\":\"What the video "
-            "shows: subject, setting, action, camera, lighting, style.\"},"
-            "\"model\":{\"type\":\"string\",\"minLength\":1,\"default\":\"sora-2\","
-            "\"description\":\"sora-2 (default; fast) or sora-2-pro (higher quality), or a "
-            "dated snapshot.\"},"
-            "\"seconds\":{\"type\":\"string\",\"enum\":" VIDEO_SECONDS_ENUM
-            ",\"description\":\"Length in seconds; the API's default (4) when omitted.\"},"
-            "\"size\":{\"type\":\"string\",\"enum\":" VIDEO_SIZES_ENUM
-            ",\"description\":\"Width x height; the API's default (720x1280) when omitted.\"},"
-            "\"input_reference_filename\":{\"type\":\"string\",\"minLength\":1,"
-            "\"description\":\"Optional first frame: a JPEG, PNG or WEBP file in the image "
-            "directory, sized like the video.\"}"
-            "},\"required\":[\"prompt\"],\"additionalProperties\":false}",
-        .output_schema = VIDEO_OBJECT_SCHEMA,
+        MCP_ARGS(struct create_video_args, create_video_rows),
+        .output = &video_result,
         .annotations = MCP_OPEN_WORLD,
         .start = create_video,
     },
@@ -836,11 +980,8 @@ static struct mcp_tool video_tools[] = {
             "(queued, in_progress, completed, failed), progress (0-100) and, on failure, the "
             "error. Poll every 10-20 seconds until status is completed, then call "
             "download_video.",
-        .input_schema = "{\"type\":\"object\",\"properties\":{"
-                        "\"video_id\":{\"type\":\"string\",\"description\":\"The id returned by "
-                        "create_video or remix_video, e.g. video_123.\"}"
-                        "},\"required\":[\"video_id\"],\"additionalProperties\":false}",
-        .output_schema = VIDEO_OBJECT_SCHEMA,
+        MCP_ARGS(struct video_id_args, status_rows),
+        .output = &video_result,
         .annotations = MCP_READ_ONLY | MCP_OPEN_WORLD,
         .start = get_video_status,
     },
@@ -854,24 +995,8 @@ static struct mcp_tool video_tools[] = {
             "is named {video_id}.mp4/.webp/.jpg unless filename is given; an existing file is "
             "never replaced unless overwrite is true. Saved files appear in list_local_videos "
             "and as resources sanzaru://videos/{filename}.",
-        .input_schema =
-            "{\"type\":\"object\",\"properties\":{"
-            "\"video_id\":{\"type\":\"string\",\"description\":\"The id of a completed "
-            "video.\"},"
-            "\"filename\":{\"type\":\"string\",\"minLength\":1,\"description\":\"A plain "
-            "file name (no directories) in the video directory; default "
-            "{video_id}.mp4, .webp or .jpg by variant.\"},"
-            "\"variant\":{\"type\":\"string\",\"enum\":[\"video\",\"thumbnail\","
-            "\"spritesheet\"],\"default\":\"video\",\"description\":\"What to download: "
-            "the MP4, a WEBP thumbnail or a JPEG spritesheet.\"}," TOOL_OVERWRITE_PROP
-            "},\"required\":[\"video_id\"],\"additionalProperties\":false}",
-        .output_schema = "{\"type\":\"object\",\"properties\":{"
-                         "\"filename\":{\"type\":\"string\"},"
-                         "\"variant\":{\"type\":\"string\",\"enum\":[\"video\",\"thumbnail\","
-                         "\"spritesheet\"]},"
-                         "\"size_bytes\":{\"type\":\"integer\"},"
-                         "\"sha256\":{\"type\":\"string\"}},"
-                         "\"required\":[\"filename\",\"variant\"]}",
+        MCP_ARGS(struct download_video_args, download_rows),
+        .output = &download_result,
         .annotations = MCP_IDEMPOTENT | MCP_OPEN_WORLD,
         .start = download_video,
     },
@@ -883,28 +1008,8 @@ static struct mcp_tool video_tools[] = {
             "and progress, one page at a time: pass the returned last as after to get the "
             "next page while has_more is true. These are remote jobs; list_local_videos shows "
             "downloaded files.",
-        .input_schema =
-            "{\"type\":\"object\",\"properties\":{"
-            "\"limit\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":100,\"default\":20,"
-            "\"description\":\"Videos per page.\"},"
-            "\"after\":{\"type\":\"string\",\"minLength\":1,\"description\":\"A video id: list "
-            "the videos after it (the previous page's last).\"},"
-            "\"order\":{\"type\":\"string\",\"enum\":[\"asc\",\"desc\"],\"default\":\"desc\","
-            "\"description\":\"By creation time.\"}"
-            "},\"additionalProperties\":false}",
-        .output_schema =
-            "{\"type\":\"object\",\"properties\":{"
-            "\"data\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{"
-            "\"id\":{\"type\":[\"string\",\"null\"]},"
-            "\"status\":{\"type\":[\"string\",\"null\"]},"
-            "\"created_at\":{\"type\":[\"integer\",\"null\"]},"
-            "\"seconds\":{\"type\":[\"string\",\"null\"]},"
-            "\"size\":{\"type\":[\"string\",\"null\"]},"
-            "\"model\":{\"type\":[\"string\",\"null\"]},"
-            "\"progress\":{\"type\":[\"number\",\"null\"]}}}},"
-            "\"has_more\":{\"type\":\"boolean\"},"
-            "\"last\":{\"type\":[\"string\",\"null\"]}},"
-            "\"required\":[\"data\",\"has_more\",\"last\"]}",
+        MCP_ARGS(struct list_videos_args, list_rows),
+        .output = &list_result,
         .annotations = MCP_READ_ONLY | MCP_OPEN_WORLD,
         .start = list_videos,
     },
@@ -913,15 +1018,8 @@ static struct mcp_tool video_tools[] = {
         .title = "Delete a video on OpenAI",
         .description = "Delete a video from OpenAI's storage (it can no longer be downloaded or "
                        "remixed). Files already saved with download_video are kept.",
-        .input_schema = "{\"type\":\"object\",\"properties\":{"
-                        "\"video_id\":{\"type\":\"string\",\"description\":\"The id of the video "
-                        "to delete.\"}"
-                        "},\"required\":[\"video_id\"],\"additionalProperties\":false}",
-        .output_schema = "{\"type\":\"object\",\"properties\":{"
-                         "\"id\":{\"type\":\"string\"},"
-                         "\"object\":{\"type\":\"string\"},"
-                         "\"deleted\":{\"type\":\"boolean\"}},"
-                         "\"required\":[\"id\",\"deleted\"]}",
+        MCP_ARGS(struct video_id_args, delete_rows),
+        .output = &deleted_result,
         .annotations = MCP_DESTRUCTIVE | MCP_IDEMPOTENT | MCP_OPEN_WORLD,
         .start = delete_video,
     },
@@ -932,21 +1030,14 @@ static struct mcp_tool video_tools[] = {
             "Start a new video that varies a completed one with a new prompt (keeping what "
             "the prompt does not change). Returns the new Video object; poll get_video_status "
             "with its id until completed, then download_video.",
-        .input_schema =
-            "{\"type\":\"object\",\"properties\":{"
-            "\"previous_video_id\":{\"type\":\"string\",\"description\":\"The id of the "
-            "completed video to remix.\"},"
-            "\"prompt\":{\"type\":\"string\",\"minLength\":1,\"description\":\"The "
-            "change to make.\"}"
-            "},\"required\":[\"previous_video_id\",\"prompt\"],"
-            "\"additionalProperties\":false}",
-        .output_schema = VIDEO_OBJECT_SCHEMA,
+        MCP_ARGS(struct remix_video_args, remix_rows),
+        .output = &video_result,
         .annotations = MCP_OPEN_WORLD,
         .start = remix_video,
     },
 };
 
-int tools_register_video(struct mcp_server *server, struct sz_app *app)
+int tools_register_video(struct mcp_server *server, struct tools_ctx *app)
 {
     return tool_register_table(server, app, video_tools,
                                sizeof(video_tools) / sizeof(video_tools[0]));

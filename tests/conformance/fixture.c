@@ -17,6 +17,8 @@
 #include "transport/http.h"
 
 #include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,9 +29,6 @@ static const char TEST_PNG[] =
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAF"
     "BQIAX8jx0gAAAABJRU5ErkJggg==";
 static const char TEST_WAV[] = "UklGRiYAAABXQVZFZm10IBAAAAABAAEAQB8AAAB9AAACABAAZGF0YQIAAAA=";
-
-static const char NO_ARGS[] =
-    "{\"type\":\"object\",\"properties\":{},\"additionalProperties\":false}";
 
 static json_t *text_block(const char *text)
 {
@@ -48,26 +47,26 @@ static void finish_text(struct mcp_call *call, const char *text)
 
 /* ---- content tools ------------------------------------------------------------ */
 
-static void tool_simple_text(struct mcp_call *call, json_t *args)
+static void tool_simple_text(struct mcp_call *call, const void *args)
 {
     (void)args;
     finish_text(call, "This is a simple text response for testing.");
 }
 
-static void tool_image(struct mcp_call *call, json_t *args)
+static void tool_image(struct mcp_call *call, const void *args)
 {
     (void)args;
     mcp_call_finish_result(call, json_pack("{s:[o]}", "content", image_block()));
 }
 
-static void tool_audio(struct mcp_call *call, json_t *args)
+static void tool_audio(struct mcp_call *call, const void *args)
 {
     (void)args;
     mcp_call_finish_result(call, json_pack("{s:[{s:s, s:s, s:s}]}", "content", "type", "audio",
                                            "data", TEST_WAV, "mimeType", "audio/wav"));
 }
 
-static void tool_embedded_resource(struct mcp_call *call, json_t *args)
+static void tool_embedded_resource(struct mcp_call *call, const void *args)
 {
     (void)args;
     mcp_call_finish_result(call, json_pack("{s:[{s:s, s:{s:s, s:s, s:s}}]}", "content", "type",
@@ -76,7 +75,7 @@ static void tool_embedded_resource(struct mcp_call *call, json_t *args)
                                            "text", "This is an embedded resource content."));
 }
 
-static void tool_multiple(struct mcp_call *call, json_t *args)
+static void tool_multiple(struct mcp_call *call, const void *args)
 {
     (void)args;
     mcp_call_finish_result(
@@ -86,7 +85,7 @@ static void tool_multiple(struct mcp_call *call, json_t *args)
                         "application/json", "text", "{\"test\":\"data\",\"value\":123}"));
 }
 
-static void tool_error(struct mcp_call *call, json_t *args)
+static void tool_error(struct mcp_call *call, const void *args)
 {
     (void)args;
     mcp_call_fail(call, "This tool intentionally returns an error for testing");
@@ -160,13 +159,13 @@ static void start_stepper(struct mcp_call *call, bool progress)
     stepper_tick(&st->timer);
 }
 
-static void tool_logging(struct mcp_call *call, json_t *args)
+static void tool_logging(struct mcp_call *call, const void *args)
 {
     (void)args;
     start_stepper(call, false);
 }
 
-static void tool_progress(struct mcp_call *call, json_t *args)
+static void tool_progress(struct mcp_call *call, const void *args)
 {
     (void)args;
     start_stepper(call, true);
@@ -191,9 +190,14 @@ static void on_sampling(struct mcp_call *call, const json_t *result, const json_
     finish_text(call, buf);
 }
 
-static void tool_sampling(struct mcp_call *call, json_t *args)
+/* The tools that take one string: prompt, message or text. */
+struct one_arg {
+    const char *value;
+};
+
+static void tool_sampling(struct mcp_call *call, const void *args)
 {
-    const char *prompt = json_string_value(json_object_get(args, "prompt"));
+    const char *prompt = ((const struct one_arg *)args)->value;
     json_t *params =
         json_pack("{s:[{s:s, s:{s:s, s:s}}], s:i}", "messages", "role", "user", "content", "type",
                   "text", "text", prompt ? prompt : "", "maxTokens", 100);
@@ -230,9 +234,9 @@ static void elicit(struct mcp_call *call, const char *message, const char *schem
         finish_text(call, "Elicitation not supported or error: the request could not be sent");
 }
 
-static void tool_elicitation(struct mcp_call *call, json_t *args)
+static void tool_elicitation(struct mcp_call *call, const void *args)
 {
-    const char *message = json_string_value(json_object_get(args, "message"));
+    const char *message = ((const struct one_arg *)args)->value;
     elicit(call, message ? message : "",
            "{\"type\":\"object\",\"properties\":{"
            "\"username\":{\"type\":\"string\",\"description\":\"User's response\"},"
@@ -240,7 +244,7 @@ static void tool_elicitation(struct mcp_call *call, json_t *args)
            "\"required\":[\"username\",\"email\"]}");
 }
 
-static void tool_elicitation_defaults(struct mcp_call *call, json_t *args)
+static void tool_elicitation_defaults(struct mcp_call *call, const void *args)
 {
     (void)args;
     elicit(call, "Please review and update the form fields with defaults",
@@ -256,7 +260,7 @@ static void tool_elicitation_defaults(struct mcp_call *call, json_t *args)
            "\"required\":[]}");
 }
 
-static void tool_elicitation_enums(struct mcp_call *call, json_t *args)
+static void tool_elicitation_enums(struct mcp_call *call, const void *args)
 {
     (void)args;
     elicit(call, "Please select options from the enum fields",
@@ -283,50 +287,57 @@ static void tool_elicitation_enums(struct mcp_call *call, json_t *args)
 
 /* Not used by the suite: sends a log that belongs to no request, which the HTTP transport
  * must route to the session's GET stream (the HTTP end-to-end tests check that). */
-static void tool_session_log(struct mcp_call *call, json_t *args)
+static void tool_session_log(struct mcp_call *call, const void *args)
 {
-    const char *text = json_string_value(json_object_get(args, "text"));
+    const char *text = ((const struct one_arg *)args)->value;
     mcp_session_log(mcp_call_session(call), SZ_LOG_WARNING, "fixture", "%s", text ? text : "");
     finish_text(call, "logged");
 }
 
-#define PROMPT_ARG(name, desc)                                                                     \
-    "{\"type\":\"object\",\"properties\":{\"" name                                                 \
-    "\":{\"type\":\"string\",\"description\":\"" desc "\"}},\"required\":[\"" name                 \
-    "\"],\"additionalProperties\":false}"
+#define ONE_ARG(argname, desc)                                                                     \
+    {                                                                                              \
+        .name = (argname), .type = MCP_ARG_STRING, .flags = MCP_ARG_REQUIRED,                      \
+        .off = offsetof(struct one_arg, value), .description = (desc)                              \
+    }
+
+static const struct mcp_arg prompt_arg[] = {ONE_ARG("prompt", "The prompt to send to the LLM")};
+static const struct mcp_arg message_arg[] = {ONE_ARG("message", "The message to show the user")};
+static const struct mcp_arg text_arg[] = {ONE_ARG("text", "The message")};
+
+/* A tool of the suite's everything-server: no output schema, read-only. */
+#define TOOL(tname, ttitle, tdesc, fn)                                                             \
+    .name = (tname), .title = (ttitle), .description = (tdesc), .annotations = MCP_READ_ONLY,      \
+    .start = (fn)
 
 static const struct mcp_tool tools[] = {
-    {"test_simple_text", "Simple text", "Tests simple text content response", NO_ARGS, NULL,
-     MCP_READ_ONLY, tool_simple_text, NULL},
-    {"test_image_content", "Image content", "Tests image content response", NO_ARGS, NULL,
-     MCP_READ_ONLY, tool_image, NULL},
-    {"test_audio_content", "Audio content", "Tests audio content response", NO_ARGS, NULL,
-     MCP_READ_ONLY, tool_audio, NULL},
-    {"test_embedded_resource", "Embedded resource", "Tests embedded resource content response",
-     NO_ARGS, NULL, MCP_READ_ONLY, tool_embedded_resource, NULL},
-    {"test_multiple_content_types", "Multiple content types",
-     "Tests response with multiple content types (text, image, resource)", NO_ARGS, NULL,
-     MCP_READ_ONLY, tool_multiple, NULL},
-    {"test_tool_with_logging", "Logging", "Tests tool that emits log messages during execution",
-     NO_ARGS, NULL, MCP_READ_ONLY, tool_logging, NULL},
-    {"test_tool_with_progress", "Progress", "Tests tool that reports progress notifications",
-     NO_ARGS, NULL, MCP_READ_ONLY, tool_progress, NULL},
-    {"test_error_handling", "Error", "Tests error response handling", NO_ARGS, NULL, MCP_READ_ONLY,
-     tool_error, NULL},
-    {"test_sampling", "Sampling", "Tests server-initiated sampling (LLM completion request)",
-     PROMPT_ARG("prompt", "The prompt to send to the LLM"), NULL, MCP_READ_ONLY, tool_sampling,
-     NULL},
-    {"test_elicitation", "Elicitation", "Tests server-initiated elicitation (user input request)",
-     PROMPT_ARG("message", "The message to show the user"), NULL, MCP_READ_ONLY, tool_elicitation,
-     (void *)(uintptr_t) "User response"},
-    {"test_elicitation_sep1034_defaults", "Elicitation defaults",
-     "Tests elicitation with default values per SEP-1034", NO_ARGS, NULL, MCP_READ_ONLY,
-     tool_elicitation_defaults, (void *)(uintptr_t) "Elicitation completed"},
-    {"test_elicitation_sep1330_enums", "Elicitation enums",
-     "Tests elicitation with enum schema improvements per SEP-1330", NO_ARGS, NULL, MCP_READ_ONLY,
-     tool_elicitation_enums, (void *)(uintptr_t) "Elicitation completed"},
-    {"fixture_session_log", "Session log", "Sends a log message that belongs to no request",
-     PROMPT_ARG("text", "The message"), NULL, MCP_READ_ONLY, tool_session_log, NULL},
+    {TOOL("test_simple_text", "Simple text", "Tests simple text content response",
+          tool_simple_text)},
+    {TOOL("test_image_content", "Image content", "Tests image content response", tool_image)},
+    {TOOL("test_audio_content", "Audio content", "Tests audio content response", tool_audio)},
+    {TOOL("test_embedded_resource", "Embedded resource", "Tests embedded resource content response",
+          tool_embedded_resource)},
+    {TOOL("test_multiple_content_types", "Multiple content types",
+          "Tests response with multiple content types (text, image, resource)", tool_multiple)},
+    {TOOL("test_tool_with_logging", "Logging",
+          "Tests tool that emits log messages during execution", tool_logging)},
+    {TOOL("test_tool_with_progress", "Progress", "Tests tool that reports progress notifications",
+          tool_progress)},
+    {TOOL("test_error_handling", "Error", "Tests error response handling", tool_error)},
+    {TOOL("test_sampling", "Sampling", "Tests server-initiated sampling (LLM completion request)",
+          tool_sampling),
+     MCP_ARGS(struct one_arg, prompt_arg)},
+    {TOOL("test_elicitation", "Elicitation",
+          "Tests server-initiated elicitation (user input request)", tool_elicitation),
+     MCP_ARGS(struct one_arg, message_arg), .data = (void *)(uintptr_t) "User response"},
+    {TOOL("test_elicitation_sep1034_defaults", "Elicitation defaults",
+          "Tests elicitation with default values per SEP-1034", tool_elicitation_defaults),
+     .data = (void *)(uintptr_t) "Elicitation completed"},
+    {TOOL("test_elicitation_sep1330_enums", "Elicitation enums",
+          "Tests elicitation with enum schema improvements per SEP-1330", tool_elicitation_enums),
+     .data = (void *)(uintptr_t) "Elicitation completed"},
+    {TOOL("fixture_session_log", "Session log", "Sends a log message that belongs to no request",
+          tool_session_log),
+     MCP_ARGS(struct one_arg, text_arg)},
 };
 
 /* ---- resources ------------------------------------------------------------------- */

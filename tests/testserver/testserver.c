@@ -11,6 +11,7 @@
 #include "app/app.h"
 #include "mcp/server.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -59,10 +60,16 @@ static void sleepy_cancel(struct mcp_call *call, void *data)
     sleepy_end(s);
 }
 
-static void sleepy_start(struct mcp_call *call, json_t *args)
+struct sleepy_args {
+    long long ms;
+    long long steps; /* 0 when absent: one step */
+    bool fail;
+};
+
+static void sleepy_start(struct mcp_call *call, const void *args)
 {
+    const struct sleepy_args *a = args;
     struct sleepy *s = calloc(1, sizeof(*s));
-    json_t *steps = json_object_get(args, "steps");
     uint64_t interval;
 
     if (s == NULL) {
@@ -70,9 +77,9 @@ static void sleepy_start(struct mcp_call *call, json_t *args)
         return;
     }
     s->call = call;
-    s->ms = json_integer_value(json_object_get(args, "ms"));
-    s->steps = steps ? json_integer_value(steps) : 1;
-    s->fail = json_is_true(json_object_get(args, "fail"));
+    s->ms = a->ms;
+    s->steps = a->steps > 0 ? a->steps : 1;
+    s->fail = a->fail;
     interval = (uint64_t)(s->ms / s->steps);
     uv_timer_init(mcp_call_loop(call), &s->timer);
     s->timer.data = s;
@@ -80,31 +87,90 @@ static void sleepy_start(struct mcp_call *call, json_t *args)
     uv_timer_start(&s->timer, sleepy_tick, interval, interval ? interval : 1);
 }
 
-static void echo_start(struct mcp_call *call, json_t *args)
+struct echo_args {
+    const char *text;
+    int mode;
+    long long count;
+    struct mcp_strings tags;
+};
+
+static void echo_start(struct mcp_call *call, const void *args)
 {
-    mcp_call_finish(call, json_deep_copy(args));
+    (void)args; /* validated; the result is the arguments as sent */
+    mcp_call_finish(call, json_deep_copy(mcp_call_args(call)));
 }
 
-static void notify_start(struct mcp_call *call, json_t *args)
+struct text_args {
+    const char *text;
+};
+
+static void notify_start(struct mcp_call *call, const void *args)
 {
-    const char *text = json_string_value(json_object_get(args, "text"));
-    mcp_call_log(call, SZ_LOG_INFO, "%s", text);
-    mcp_call_finish(call, json_pack("{s:s}", "text", text));
+    const struct text_args *a = args;
+    mcp_call_log(call, SZ_LOG_INFO, "%s", a->text);
+    mcp_call_finish(call, json_pack("{s:s}", "text", a->text));
 }
+
+static const struct mcp_arg sleepy_rows[] = {
+    {.name = "ms",
+     .type = MCP_ARG_INT,
+     .flags = MCP_ARG_REQUIRED,
+     .off = offsetof(struct sleepy_args, ms),
+     .min = MCP_LIMIT(0),
+     .max = MCP_LIMIT(600000)},
+    {.name = "steps",
+     .type = MCP_ARG_INT,
+     .off = offsetof(struct sleepy_args, steps),
+     .min = MCP_LIMIT(1),
+     .max = MCP_LIMIT(10000)},
+    {.name = "fail", .type = MCP_ARG_BOOL, .off = offsetof(struct sleepy_args, fail)},
+};
+static const struct mcp_field sleepy_fields[] = {
+    {.name = "slept_ms", .types = MCP_T_INTEGER, .required = true},
+    {.name = "steps", .types = MCP_T_INTEGER, .required = true},
+};
+static const struct mcp_field sleepy_result = {.types = MCP_T_OBJECT, MCP_FIELDS(sleepy_fields)};
+
+static const char *const echo_modes[] = {"a", "b", NULL};
+static const struct mcp_arg echo_rows[] = {
+    {.name = "text",
+     .type = MCP_ARG_STRING,
+     .flags = MCP_ARG_REQUIRED,
+     .off = offsetof(struct echo_args, text),
+     .min = MCP_LIMIT(1)},
+    {.name = "mode",
+     .type = MCP_ARG_ENUM,
+     .off = offsetof(struct echo_args, mode),
+     .values = echo_modes},
+    {.name = "count",
+     .type = MCP_ARG_INT,
+     .off = offsetof(struct echo_args, count),
+     .min = MCP_LIMIT(1),
+     .max = MCP_LIMIT(5)},
+    {.name = "tags",
+     .type = MCP_ARG_STRINGS,
+     .off = offsetof(struct echo_args, tags),
+     .max_items = 3},
+};
+static const struct mcp_field text_fields[] = {
+    {.name = "text", .types = MCP_T_STRING, .required = true},
+};
+static const struct mcp_field text_result = {.types = MCP_T_OBJECT, MCP_FIELDS(text_fields)};
+
+static const struct mcp_arg notify_rows[] = {
+    {.name = "text",
+     .type = MCP_ARG_STRING,
+     .flags = MCP_ARG_REQUIRED,
+     .off = offsetof(struct text_args, text)},
+};
 
 static const struct mcp_tool test_tools[] = {
     {
         .name = "sleepy",
         .title = "Sleep (test)",
         .description = "Test tool: waits, reporting progress; honours cancellation.",
-        .input_schema = "{\"type\":\"object\",\"properties\":{"
-                        "\"ms\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":600000},"
-                        "\"steps\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":10000},"
-                        "\"fail\":{\"type\":\"boolean\"}},"
-                        "\"required\":[\"ms\"],\"additionalProperties\":false}",
-        .output_schema = "{\"type\":\"object\",\"properties\":{"
-                         "\"slept_ms\":{\"type\":\"integer\"},\"steps\":{\"type\":\"integer\"}},"
-                         "\"required\":[\"slept_ms\",\"steps\"]}",
+        MCP_ARGS(struct sleepy_args, sleepy_rows),
+        .output = &sleepy_result,
         .annotations = MCP_READ_ONLY,
         .start = sleepy_start,
     },
@@ -112,15 +178,8 @@ static const struct mcp_tool test_tools[] = {
         .name = "echo",
         .title = "Echo (test)",
         .description = "Test tool: returns its arguments.",
-        .input_schema = "{\"type\":\"object\",\"properties\":{"
-                        "\"text\":{\"type\":\"string\",\"minLength\":1},"
-                        "\"mode\":{\"type\":\"string\",\"enum\":[\"a\",\"b\"]},"
-                        "\"count\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":5},"
-                        "\"tags\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},"
-                        "\"maxItems\":3}},"
-                        "\"required\":[\"text\"],\"additionalProperties\":false}",
-        .output_schema = "{\"type\":\"object\",\"properties\":{\"text\":{\"type\":\"string\"}},"
-                         "\"required\":[\"text\"]}",
+        MCP_ARGS(struct echo_args, echo_rows),
+        .output = &text_result,
         .annotations = MCP_READ_ONLY,
         .start = echo_start,
     },
@@ -128,17 +187,15 @@ static const struct mcp_tool test_tools[] = {
         .name = "notify",
         .title = "Log (test)",
         .description = "Test tool: sends its text as a log notification.",
-        .input_schema = "{\"type\":\"object\",\"properties\":{\"text\":{\"type\":\"string\"}},"
-                        "\"required\":[\"text\"],\"additionalProperties\":false}",
-        .output_schema = NULL,
+        MCP_ARGS(struct text_args, notify_rows),
         .annotations = MCP_READ_ONLY,
         .start = notify_start,
     },
 };
 
-static int register_test_tools(struct mcp_server *server, struct sz_app *app)
+static int register_test_tools(struct mcp_server *server, struct tools_ctx *tools)
 {
-    (void)app;
+    (void)tools;
     for (size_t i = 0; i < sizeof(test_tools) / sizeof(test_tools[0]); i++)
         if (mcp_server_add_tool(server, &test_tools[i]) != 0)
             return -1;

@@ -73,17 +73,23 @@ static void later_cancel(struct mcp_call *call, void *data)
     later_end(data, 1);
 }
 
-static void later_start(struct mcp_call *call, json_t *args)
+struct later_args {
+    long long ms;
+    long long steps; /* 0 when absent */
+    bool fail;
+};
+
+static void later_start(struct mcp_call *call, const void *args)
 {
+    const struct later_args *a = args;
     struct later *l = calloc(1, sizeof(*l));
-    json_t *steps = json_object_get(args, "steps");
     uint64_t every;
 
     assert_non_null(l);
     l->call = call;
-    l->ms = json_integer_value(json_object_get(args, "ms"));
-    l->steps = steps ? json_integer_value(steps) : 1;
-    l->fail = json_is_true(json_object_get(args, "fail"));
+    l->ms = a->ms;
+    l->steps = a->steps > 0 ? a->steps : 1;
+    l->fail = a->fail;
     every = (uint64_t)(l->ms / l->steps);
     uv_timer_init(mcp_call_loop(call), &l->timer);
     l->timer.data = l;
@@ -91,35 +97,57 @@ static void later_start(struct mcp_call *call, json_t *args)
     uv_timer_start(&l->timer, later_tick, every, every ? every : 1);
 }
 
-static void echo_start(struct mcp_call *call, json_t *args)
+struct echo_args {
+    const char *text;
+};
+
+static void echo_start(struct mcp_call *call, const void *args)
 {
-    mcp_call_log(call, SZ_LOG_INFO, "echo: %s", json_string_value(json_object_get(args, "text")));
-    mcp_call_finish(call, json_deep_copy(args));
+    const struct echo_args *a = args;
+    mcp_call_log(call, SZ_LOG_INFO, "echo: %s", a->text);
+    mcp_call_finish(call, json_deep_copy(mcp_call_args(call)));
 }
 
-static void writer_start(struct mcp_call *call, json_t *args)
+static void writer_start(struct mcp_call *call, const void *args)
 {
     (void)args;
     mcp_call_finish(call, json_object());
 }
 
+static const struct mcp_arg echo_rows[] = {
+    {.name = "text",
+     .type = MCP_ARG_STRING,
+     .flags = MCP_ARG_REQUIRED,
+     .off = offsetof(struct echo_args, text)},
+};
+static const struct mcp_field echo_fields[] = {{.name = "text", .types = MCP_T_STRING}};
+static const struct mcp_field echo_result = {.types = MCP_T_OBJECT, MCP_FIELDS(echo_fields)};
+
+static const struct mcp_arg later_rows[] = {
+    {.name = "ms",
+     .type = MCP_ARG_INT,
+     .flags = MCP_ARG_REQUIRED,
+     .off = offsetof(struct later_args, ms)},
+    {.name = "steps",
+     .type = MCP_ARG_INT,
+     .off = offsetof(struct later_args, steps),
+     .min = MCP_LIMIT(1)},
+    {.name = "fail", .type = MCP_ARG_BOOL, .off = offsetof(struct later_args, fail)},
+};
+
 static const struct mcp_tool tools[] = {
     {.name = "echo",
      .title = "Echo",
      .description = "returns its arguments",
-     .input_schema = "{\"type\":\"object\",\"properties\":{\"text\":{\"type\":\"string\"}},"
-                     "\"required\":[\"text\"],\"additionalProperties\":false}",
-     .output_schema = "{\"type\":\"object\",\"properties\":{\"text\":{\"type\":\"string\"}}}",
+     MCP_ARGS(struct echo_args, echo_rows),
+     .output = &echo_result,
      .annotations = MCP_READ_ONLY,
      .start = echo_start},
     {.name = "later",
-     .input_schema = "{\"type\":\"object\",\"properties\":{\"ms\":{\"type\":\"integer\"},"
-                     "\"steps\":{\"type\":\"integer\",\"minimum\":1},\"fail\":{\"type\":"
-                     "\"boolean\"}},\"required\":[\"ms\"],\"additionalProperties\":false}",
+     MCP_ARGS(struct later_args, later_rows),
      .annotations = MCP_READ_ONLY | MCP_OPEN_WORLD,
      .start = later_start},
     {.name = "writer",
-     .input_schema = "{\"type\":\"object\",\"additionalProperties\":false}",
      .annotations = MCP_DESTRUCTIVE | MCP_IDEMPOTENT | MCP_OPEN_WORLD,
      .start = writer_start},
 };

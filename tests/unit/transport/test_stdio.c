@@ -78,10 +78,14 @@ static void later_cancel(struct mcp_call *call, void *data)
     uv_close((uv_handle_t *)&l->timer, later_closed);
 }
 
-static void later_start(struct mcp_call *call, json_t *args)
+struct later_args {
+    long long ms;
+};
+
+static void later_start(struct mcp_call *call, const void *args)
 {
     struct later *l = calloc(1, sizeof(*l));
-    json_int_t ms = json_integer_value(json_object_get(args, "ms"));
+    long long ms = ((const struct later_args *)args)->ms;
 
     assert_non_null(l);
     l->call = call;
@@ -91,11 +95,17 @@ static void later_start(struct mcp_call *call, json_t *args)
     mcp_call_on_cancel(call, later_cancel, l);
 }
 
+static const struct mcp_arg later_rows[] = {
+    {.name = "ms",
+     .type = MCP_ARG_INT,
+     .flags = MCP_ARG_REQUIRED,
+     .off = offsetof(struct later_args, ms)},
+};
+
 static const struct mcp_tool later_tool = {
     .name = "later",
     .description = "Finishes after ms milliseconds.",
-    .input_schema = "{\"type\":\"object\",\"properties\":{\"ms\":{\"type\":\"integer\"}},"
-                    "\"required\":[\"ms\"],\"additionalProperties\":false}",
+    MCP_ARGS(struct later_args, later_rows),
     .annotations = MCP_READ_ONLY,
     .start = later_start,
 };

@@ -1,0 +1,666 @@
+/* Argument tables (table.h): checked and compiled at registration, turned into
+ * the JSON Schema of tools/list, and used on every tools/call to validate the
+ * arguments and fill the tool's struct in one pass. Result field tables become
+ * output schemas here too.
+ *
+ * The messages are those of the JSON Schema validator (schema.c) for the same
+ * schema, so a client sees the same sentence whichever checked it. Nothing is
+ * formatted unless a check fails: this runs on every call. */
+#include "fmacros.h"
+
+#include "mcp/mcp_int.h"
+#include "core/err.h"
+#include "core/parse.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+/* Rows per tool: the parser tracks which it has seen in one 64-bit mask. */
+#define MAX_ARGS 64
+/* An unknown argument is said to mean a known one this many edits away, at most. */
+#define SUGGEST_MAX_EDITS 3
+
+/* ---- registration ------------------------------------------------------- */
+
+/* The size of the member a row of type t fills. */
+static size_t member_size(enum mcp_arg_type t)
+{
+    switch (t) {
+    case MCP_ARG_STRING:
+        return sizeof(const char *);
+    case MCP_ARG_ENUM:
+        return sizeof(int);
+    case MCP_ARG_INT:
+        return sizeof(long long);
+    case MCP_ARG_BOOL:
+        return sizeof(bool);
+    case MCP_ARG_STRINGS:
+        return sizeof(struct mcp_strings);
+    case MCP_ARG_OBJECT:
+        return sizeof(const json_t *);
+    }
+    return SIZE_MAX;
+}
+
+/* Checks one row and fills its info; a sentence in why on failure. */
+static int compile_row(const struct mcp_tool *t, size_t i, struct mcp_arg_info *info, char *why,
+                       size_t whylen)
+{
+    const struct mcp_arg *a = &t->args[i];
+    size_t size = member_size(a->type);
+
+    info->def_index = -1;
+    if (a->name == NULL || a->name[0] == '\0') {
+        snprintf(why, whylen, "row %zu has no name", i);
+        return SZ_EINVAL;
+    }
+    for (size_t j = 0; j < i; j++) {
+        if (strcmp(t->args[j].name, a->name) == 0) {
+            snprintf(why, whylen, "'%s' appears twice", a->name);
+            return SZ_EINVAL;
+        }
+    }
+    if (size == SIZE_MAX || a->off > t->args_size || t->args_size - a->off < size) {
+        snprintf(why, whylen, "'%s' has a bad type or lies outside the arguments struct", a->name);
+        return SZ_EINVAL;
+    }
+    if ((a->type == MCP_ARG_ENUM) != (a->values != NULL) ||
+        (a->values != NULL && a->values[0] == NULL)) {
+        snprintf(why, whylen, "'%s': enum values go with MCP_ARG_ENUM, at least one", a->name);
+        return SZ_EINVAL;
+    }
+    if (a->type == MCP_ARG_ENUM && a->has_default) {
+        for (int k = 0; a->def_str != NULL && a->values[k] != NULL; k++)
+            if (strcmp(a->values[k], a->def_str) == 0)
+                info->def_index = k;
+        if (info->def_index < 0) {
+            snprintf(why, whylen, "'%s': the default is not one of the values", a->name);
+            return SZ_EINVAL;
+        }
+    }
+    if (a->has_default && a->type == MCP_ARG_STRING && a->def_str == NULL) {
+        snprintf(why, whylen, "'%s': a string default needs MCP_DEFAULT_STR", a->name);
+        return SZ_EINVAL;
+    }
+    if (a->has_default && (a->type == MCP_ARG_STRINGS || a->type == MCP_ARG_OBJECT)) {
+        snprintf(why, whylen, "'%s': arrays and objects take no default", a->name);
+        return SZ_EINVAL;
+    }
+    if (a->pattern != NULL) {
+        if (a->type != MCP_ARG_STRING ||
+            regcomp(&info->re, a->pattern, REG_EXTENDED | REG_NOSUB) != 0) {
+            snprintf(why, whylen, "'%s': the pattern does not compile (or is not on a string)",
+                     a->name);
+            return SZ_EINVAL;
+        }
+        info->has_re = true;
+    }
+    return 0;
+}
+
+int mcp_args_compile(struct mcp_tool_entry *e)
+{
+    const struct mcp_tool *t = e->tool;
+    char why[256];
+    int rc = 0;
+
+    if (t->nargs > MAX_ARGS || (t->nargs > 0 && t->args == NULL)) {
+        SZ_ERROR("tool %s: at most %d argument rows, in a table", t->name, MAX_ARGS);
+        return SZ_EINVAL;
+    }
+    if (t->nargs == 0)
+        return 0;
+    e->info = calloc(t->nargs, sizeof(*e->info));
+    if (e->info == NULL)
+        return SZ_ENOMEM;
+    for (size_t i = 0; i < t->nargs && rc == 0; i++) {
+        rc = compile_row(t, i, &e->info[i], why, sizeof(why));
+        if (rc != 0)
+            SZ_ERROR("tool %s: argument table: %s", t->name, why);
+    }
+    if (rc != 0) {
+        mcp_args_free(e);
+        return rc;
+    }
+    return 0;
+}
+
+void mcp_args_free(struct mcp_tool_entry *e)
+{
+    for (size_t i = 0; e->info != NULL && i < e->tool->nargs; i++)
+        if (e->info[i].has_re)
+            regfree(&e->info[i].re);
+    free(e->info);
+    e->info = NULL;
+}
+
+/* ---- schemas ------------------------------------------------------------------ */
+
+static const char *type_word(enum mcp_arg_type t)
+{
+    switch (t) {
+    case MCP_ARG_STRING:
+    case MCP_ARG_ENUM:
+        return "string";
+    case MCP_ARG_INT:
+        return "integer";
+    case MCP_ARG_BOOL:
+        return "boolean";
+    case MCP_ARG_STRINGS:
+        return "array";
+    case MCP_ARG_OBJECT:
+        return "object";
+    }
+    return "null";
+}
+
+static json_t *string_list(const char *const *values)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; list != NULL && values[i] != NULL; i++)
+        json_array_append_new(list, json_string(values[i]));
+    return list;
+}
+
+static json_t *row_default(const struct mcp_arg *a)
+{
+    switch (a->type) {
+    case MCP_ARG_INT:
+        return json_integer((json_int_t)a->def_int);
+    case MCP_ARG_BOOL:
+        return json_boolean(a->def_bool);
+    default:
+        return json_string(a->def_str);
+    }
+}
+
+/* Adds minLength/maxLength from a row's bounds to a string schema. */
+static void length_bounds(json_t *schema, const struct mcp_arg *a)
+{
+    if (a->min.set)
+        json_object_set_new(schema, "minLength", json_integer((json_int_t)a->min.value));
+    if (a->max.set)
+        json_object_set_new(schema, "maxLength", json_integer((json_int_t)a->max.value));
+}
+
+static json_t *row_schema(const struct mcp_arg *a, unsigned policy)
+{
+    /* Under MCP_ARGS_NULL_IS_ABSENT an optional argument also takes null. */
+    bool nullable = (policy & MCP_ARGS_NULL_IS_ABSENT) && !(a->flags & MCP_ARG_REQUIRED);
+    json_t *p = json_object();
+
+    if (nullable)
+        json_object_set_new(p, "type", json_pack("[s, s]", type_word(a->type), "null"));
+    else
+        json_object_set_new(p, "type", json_string(type_word(a->type)));
+    if (a->type == MCP_ARG_ENUM) {
+        json_t *values = string_list(a->values);
+        if (nullable)
+            json_array_append_new(values, json_null());
+        json_object_set_new(p, "enum", values);
+    }
+    if (a->type == MCP_ARG_STRING) {
+        length_bounds(p, a);
+        if (a->pattern != NULL)
+            json_object_set_new(p, "pattern", json_string(a->pattern));
+    }
+    if (a->type == MCP_ARG_INT && a->min.set)
+        json_object_set_new(p, "minimum", json_integer((json_int_t)a->min.value));
+    if (a->type == MCP_ARG_INT && a->max.set)
+        json_object_set_new(p, "maximum", json_integer((json_int_t)a->max.value));
+    if (a->type == MCP_ARG_STRINGS) {
+        json_t *items = json_pack("{s:s}", "type", "string");
+        length_bounds(items, a);
+        json_object_set_new(p, "items", items);
+        if (a->min_items > 0)
+            json_object_set_new(p, "minItems", json_integer((json_int_t)a->min_items));
+        if (a->max_items > 0)
+            json_object_set_new(p, "maxItems", json_integer((json_int_t)a->max_items));
+    }
+    if (a->has_default)
+        json_object_set_new(p, "default", row_default(a));
+    else if (nullable)
+        json_object_set_new(p, "default", json_null());
+    if (a->description != NULL)
+        json_object_set_new(p, "description", json_string(a->description));
+    return p;
+}
+
+json_t *mcp_args_schema(const struct mcp_tool_entry *e, unsigned policy)
+{
+    const struct mcp_tool *t = e->tool;
+    json_t *props = json_object();
+    json_t *required = json_array();
+    json_t *schema;
+
+    for (size_t i = 0; i < t->nargs; i++) {
+        json_object_set_new(props, t->args[i].name, row_schema(&t->args[i], policy));
+        if (t->args[i].flags & MCP_ARG_REQUIRED)
+            json_array_append_new(required, json_string(t->args[i].name));
+    }
+    schema = json_pack("{s:s, s:o}", "type", "object", "properties", props);
+    if (schema != NULL && json_array_size(required) > 0)
+        json_object_set(schema, "required", required);
+    if (schema != NULL)
+        json_object_set_new(schema, "additionalProperties", json_false());
+    json_decref(required);
+    return schema;
+}
+
+static json_t *field_type(unsigned types)
+{
+    static const char *const names[] = {"string", "integer", "number", "boolean",
+                                        "object", "array",   "null"};
+    json_t *list = json_array();
+    json_t *one;
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (types & (1u << i))
+            json_array_append_new(list, json_string(names[i]));
+    if (json_array_size(list) != 1)
+        return list;
+    one = json_incref(json_array_get(list, 0));
+    json_decref(list);
+    return one;
+}
+
+json_t *mcp_field_schema(const struct mcp_field *f)
+{
+    json_t *s = json_object();
+
+    json_object_set_new(s, "type", field_type(f->types));
+    if (f->description != NULL)
+        json_object_set_new(s, "description", json_string(f->description));
+    if (f->values != NULL)
+        json_object_set_new(s, "enum", string_list(f->values));
+    if (f->fields != NULL) {
+        json_t *props = json_object();
+        json_t *required = json_array();
+        for (size_t i = 0; i < f->nfields; i++) {
+            json_object_set_new(props, f->fields[i].name, mcp_field_schema(&f->fields[i]));
+            if (f->fields[i].required)
+                json_array_append_new(required, json_string(f->fields[i].name));
+        }
+        json_object_set_new(s, "properties", props);
+        if (json_array_size(required) > 0)
+            json_object_set(s, "required", required);
+        json_decref(required);
+    }
+    if (f->items != NULL)
+        json_object_set_new(s, "items", mcp_field_schema(f->items));
+    if (f->min_items > 0)
+        json_object_set_new(s, "minItems", json_integer((json_int_t)f->min_items));
+    if (f->max_items > 0)
+        json_object_set_new(s, "maxItems", json_integer((json_int_t)f->max_items));
+    return s;
+}
+
+/* ---- parsing ---------------------------------------------------------------------- */
+
+static const char *value_kind(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "an array";
+    case JSON_STRING:
+        return "a string";
+    case JSON_INTEGER:
+        return "an integer";
+    case JSON_REAL:
+        return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return "a boolean";
+    case JSON_NULL:
+        return "null";
+    }
+    return "a value";
+}
+
+static size_t utf8_length(const char *s, size_t bytes)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < bytes; i++)
+        if (((unsigned char)s[i] & 0xC0) != 0x80)
+            n++;
+    return n;
+}
+
+/* What a parse needs to say why it failed. */
+struct parse {
+    const struct mcp_tool_entry *e;
+    unsigned policy;
+    char *msg;
+    size_t msglen;
+};
+
+static int wrong_type(struct parse *ps, const char *who, const char *want, const json_t *v)
+{
+    snprintf(ps->msg, ps->msglen, "'%s' must be %s, not %s", who, want, value_kind(v));
+    return SZ_EINVAL;
+}
+
+/* A string value against a row's length bounds and pattern; who names it. */
+static int check_string(struct parse *ps, const struct mcp_arg *a, const struct mcp_arg_info *info,
+                        const char *who, const json_t *v)
+{
+    const char *s = json_string_value(v);
+    size_t bytes = json_string_length(v);
+    size_t len;
+
+    if (memchr(s, '\0', bytes) != NULL) {
+        snprintf(ps->msg, ps->msglen, "'%s' must not contain NUL characters", who);
+        return SZ_EINVAL;
+    }
+    if (a->min.set || a->max.set) {
+        len = utf8_length(s, bytes);
+        if (a->min.set && (long long)len < a->min.value) {
+            if (a->min.value == 1)
+                snprintf(ps->msg, ps->msglen, "'%s' must not be empty", who);
+            else
+                snprintf(ps->msg, ps->msglen, "'%s' must be at least %lld characters", who,
+                         a->min.value);
+            return SZ_EINVAL;
+        }
+        if (a->max.set && (long long)len > a->max.value) {
+            snprintf(ps->msg, ps->msglen, "'%s' must be at most %lld characters", who,
+                     a->max.value);
+            return SZ_EINVAL;
+        }
+    }
+    if (info != NULL && info->has_re && regexec(&info->re, s, 0, NULL, 0) != 0) {
+        snprintf(ps->msg, ps->msglen, "'%s' must match %s", who, a->pattern);
+        return SZ_EINVAL;
+    }
+    return 0;
+}
+
+static int parse_enum(struct parse *ps, const struct mcp_arg *a, const json_t *v, int *pidx)
+{
+    const char *s = json_string_value(v);
+    size_t used = 0;
+
+    if (s == NULL)
+        return wrong_type(ps, a->name, "a string", v);
+    for (int i = 0; a->values[i] != NULL; i++) {
+        if (strlen(a->values[i]) == json_string_length(v) && strcmp(a->values[i], s) == 0) {
+            *pidx = i;
+            return 0;
+        }
+    }
+    used = (size_t)snprintf(ps->msg, ps->msglen, "'%s' must be one of ", a->name);
+    for (int i = 0; a->values[i] != NULL && used < ps->msglen; i++)
+        used += (size_t)snprintf(ps->msg + used, ps->msglen - used, "%s\"%s\"", i ? ", " : "",
+                                 a->values[i]);
+    return SZ_EINVAL;
+}
+
+static int parse_int(struct parse *ps, const struct mcp_arg *a, const json_t *v, long long *pout)
+{
+    long long n;
+
+    if (json_is_integer(v)) {
+        n = (long long)json_integer_value(v);
+    } else if (json_is_real(v) && isfinite(json_real_value(v)) &&
+               floor(json_real_value(v)) == json_real_value(v) &&
+               fabs(json_real_value(v)) < 9.2e18) {
+        n = (long long)json_real_value(v); /* 5.0 is the integer 5, as JSON Schema says */
+    } else if (json_is_string(v) && (ps->policy & MCP_ARGS_NUMERIC_STRINGS) &&
+               sz_parse_ll(json_string_value(v), LLONG_MIN, LLONG_MAX, &n) == 0) {
+        /* "5": taken as the Python original takes it */
+    } else {
+        return wrong_type(ps, a->name, "an integer", v);
+    }
+    if (a->min.set && n < a->min.value) {
+        snprintf(ps->msg, ps->msglen, "'%s' must be at least %lld", a->name, a->min.value);
+        return SZ_EINVAL;
+    }
+    if (a->max.set && n > a->max.value) {
+        snprintf(ps->msg, ps->msglen, "'%s' must be at most %lld", a->name, a->max.value);
+        return SZ_EINVAL;
+    }
+    *pout = n;
+    return 0;
+}
+
+static int parse_strings(struct parse *ps, const struct mcp_arg *a, const json_t *v,
+                         struct mcp_strings *pout)
+{
+    size_t n = json_array_size(v);
+    const char **list;
+    char who[256];
+
+    if (!json_is_array(v))
+        return wrong_type(ps, a->name, "an array", v);
+    if (a->min_items > 0 && n < a->min_items) {
+        snprintf(ps->msg, ps->msglen, "'%s' must have at least %zu item%s", a->name, a->min_items,
+                 a->min_items == 1 ? "" : "s");
+        return SZ_EINVAL;
+    }
+    if (a->max_items > 0 && n > a->max_items) {
+        snprintf(ps->msg, ps->msglen, "'%s' must have at most %zu items", a->name, a->max_items);
+        return SZ_EINVAL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *item = json_array_get(v, i);
+        if (!json_is_string(item) || check_string(ps, a, NULL, a->name, item) != 0) {
+            snprintf(who, sizeof(who), "%s[%zu]", a->name, i);
+            if (!json_is_string(item))
+                return wrong_type(ps, who, "a string", item);
+            return check_string(ps, a, NULL, who, item);
+        }
+    }
+    if (n == 0)
+        return 0;
+    list = malloc(n * sizeof(*list));
+    if (list == NULL)
+        return SZ_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        list[i] = json_string_value(json_array_get(v, i));
+    pout->v = list;
+    pout->n = n;
+    return 0;
+}
+
+/* Parses v for row i into its member of out. */
+static int parse_value(struct parse *ps, size_t i, const json_t *v, char *out)
+{
+    const struct mcp_arg *a = &ps->e->tool->args[i];
+    void *dst = out + a->off;
+    const char *s;
+    long long n = 0;
+    bool b;
+    int idx = -1;
+    struct mcp_strings list = {NULL, 0};
+    int rc;
+
+    switch (a->type) {
+    case MCP_ARG_STRING:
+        if (!json_is_string(v))
+            return wrong_type(ps, a->name, "a string", v);
+        if ((rc = check_string(ps, a, &ps->e->info[i], a->name, v)) != 0)
+            return rc;
+        s = json_string_value(v);
+        memcpy(dst, &s, sizeof(s));
+        return 0;
+    case MCP_ARG_ENUM:
+        if ((rc = parse_enum(ps, a, v, &idx)) != 0)
+            return rc;
+        memcpy(dst, &idx, sizeof(idx));
+        return 0;
+    case MCP_ARG_INT:
+        if ((rc = parse_int(ps, a, v, &n)) != 0)
+            return rc;
+        memcpy(dst, &n, sizeof(n));
+        return 0;
+    case MCP_ARG_BOOL:
+        if (!json_is_boolean(v))
+            return wrong_type(ps, a->name, "a boolean", v);
+        b = json_is_true(v);
+        memcpy(dst, &b, sizeof(b));
+        return 0;
+    case MCP_ARG_STRINGS:
+        if ((rc = parse_strings(ps, a, v, &list)) != 0)
+            return rc;
+        memcpy(dst, &list, sizeof(list));
+        return 0;
+    case MCP_ARG_OBJECT:
+        if (!json_is_object(v))
+            return wrong_type(ps, a->name, "an object", v);
+        memcpy(dst, &v, sizeof(v));
+        return 0;
+    }
+    return SZ_EINVAL;
+}
+
+/* Fills row i's member when its argument was absent: its default, or "absent". */
+static void fill_absent(const struct mcp_tool_entry *e, size_t i, char *out)
+{
+    const struct mcp_arg *a = &e->tool->args[i];
+    void *dst = out + a->off;
+    bool apply = a->has_default && !(a->flags & MCP_ARG_DEFAULT_ELSEWHERE);
+    long long n = a->def_int;
+    bool b = a->def_bool;
+    int idx = apply ? e->info[i].def_index : -1;
+
+    switch (a->type) {
+    case MCP_ARG_STRING:
+        if (apply)
+            memcpy(dst, &a->def_str, sizeof(a->def_str));
+        break;
+    case MCP_ARG_ENUM:
+        memcpy(dst, &idx, sizeof(idx));
+        break;
+    case MCP_ARG_INT:
+        if (apply)
+            memcpy(dst, &n, sizeof(n));
+        break;
+    case MCP_ARG_BOOL:
+        if (apply)
+            memcpy(dst, &b, sizeof(b));
+        break;
+    case MCP_ARG_STRINGS:
+    case MCP_ARG_OBJECT:
+        break; /* zeroed: absent */
+    }
+}
+
+/* Edit distance between two short names, for "did you mean". */
+static size_t edits(const char *x, const char *y)
+{
+    size_t nx = strlen(x), ny = strlen(y);
+    size_t row[65];
+
+    if (nx > 64 || ny > 64)
+        return SIZE_MAX;
+    for (size_t j = 0; j <= ny; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= nx; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= ny; j++) {
+            size_t up = row[j];
+            size_t best = diag + (x[i - 1] != y[j - 1]);
+            if (row[j] + 1 < best)
+                best = row[j] + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[ny];
+}
+
+static int unknown_argument(struct parse *ps, const char *key)
+{
+    const struct mcp_tool *t = ps->e->tool;
+    const char *best = NULL;
+    size_t best_edits = SUGGEST_MAX_EDITS + 1;
+
+    for (size_t i = 0; (ps->policy & MCP_ARGS_SUGGEST) && i < t->nargs; i++) {
+        size_t d = edits(key, t->args[i].name);
+        if (d < best_edits && d < strlen(t->args[i].name)) {
+            best = t->args[i].name;
+            best_edits = d;
+        }
+    }
+    if (best != NULL)
+        snprintf(ps->msg, ps->msglen, "unknown argument '%s'; did you mean '%s'?", key, best);
+    else
+        snprintf(ps->msg, ps->msglen, "unknown argument '%s'", key);
+    return SZ_EINVAL;
+}
+
+static ssize_t find_row(const struct mcp_tool *t, const char *key)
+{
+    for (size_t i = 0; i < t->nargs; i++)
+        if (strcmp(t->args[i].name, key) == 0)
+            return (ssize_t)i;
+    return -1;
+}
+
+int mcp_args_parse(const struct mcp_tool_entry *e, const json_t *args, unsigned policy, void *out,
+                   char *msg, size_t msglen)
+{
+    const struct mcp_tool *t = e->tool;
+    struct parse ps = {e, policy, msg, msglen};
+    bool null_absent = (policy & MCP_ARGS_NULL_IS_ABSENT) != 0;
+    uint64_t seen = 0;
+    const char *key;
+    json_t *v;
+    int rc = 0;
+
+    msg[0] = '\0';
+    /* Required arguments first, in table order, as the schema's "required". */
+    for (size_t i = 0; i < t->nargs; i++) {
+        json_t *given = json_object_get(args, t->args[i].name);
+        if ((t->args[i].flags & MCP_ARG_REQUIRED) &&
+            (given == NULL || (null_absent && json_is_null(given)))) {
+            snprintf(msg, msglen, "'%s' is required", t->args[i].name);
+            return SZ_EINVAL;
+        }
+    }
+    json_object_foreach((json_t *)(uintptr_t)args, key, v)
+    {
+        ssize_t i = find_row(t, key);
+        if (i < 0) {
+            rc = unknown_argument(&ps, key);
+            goto out;
+        }
+        if (null_absent && json_is_null(v))
+            continue;
+        rc = parse_value(&ps, (size_t)i, v, out);
+        if (rc != 0)
+            goto out;
+        seen |= UINT64_C(1) << i;
+    }
+    for (size_t i = 0; i < t->nargs; i++)
+        if (!(seen & (UINT64_C(1) << i)))
+            fill_absent(e, i, out);
+out:
+    if (rc != 0)
+        mcp_args_release(e, out);
+    return rc;
+}
+
+void mcp_args_release(const struct mcp_tool_entry *e, void *out)
+{
+    const struct mcp_tool *t = e->tool;
+
+    for (size_t i = 0; i < t->nargs; i++) {
+        struct mcp_strings list;
+        if (t->args[i].type != MCP_ARG_STRINGS)
+            continue;
+        memcpy(&list, (char *)out + t->args[i].off, sizeof(list));
+        free((void *)(uintptr_t)list.v);
+        memset((char *)out + t->args[i].off, 0, sizeof(list));
+    }
+}

@@ -1,0 +1,448 @@
+/* Calls behind server.h: every request that completes later is an mcp_call,
+ * an object that lives until it finishes exactly once. This file creates and
+ * frees calls, cancels them, reports their progress and logs, sends their
+ * results, and keeps the server-to-client requests made on their behalf
+ * (sampling, elicitation, roots) until they are answered or time out.
+ *
+ * A call is held (call->holds) by engine frames that may see it finish under
+ * them, so the struct outlives its finish until they let go. */
+#include "fmacros.h"
+
+#include "mcp/mcp_int.h"
+#include "mcp/schema.h"
+#include "core/buf.h"
+#include "core/err.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PROGRESS_INTERVAL_MS       50
+#define DEFAULT_REQUEST_TIMEOUT_MS 60000
+
+/* ---- life ---------------------------------------------------------------- */
+
+struct mcp_call *mcp_call_new(struct mcp_session *s, enum mcp_call_kind kind, const json_t *id,
+                              const json_t *params, size_t extra)
+{
+    /* The parsed arguments live right after the struct: one allocation. */
+    size_t head = (sizeof(struct mcp_call) + _Alignof(max_align_t) - 1) / _Alignof(max_align_t) *
+                  _Alignof(max_align_t);
+    struct mcp_call *call = calloc(1, head + extra);
+    json_t *meta = json_object_get(params, "_meta");
+    json_t *token = meta ? json_object_get(meta, "progressToken") : NULL;
+
+    if (call == NULL)
+        return NULL;
+    call->session = s;
+    call->kind = kind;
+    call->id = json_deep_copy(id);
+    if (extra > 0)
+        call->parsed = (char *)call + head;
+    if (token != NULL && (json_is_string(token) || json_is_integer(token)))
+        call->progress_token = json_deep_copy(token);
+    sz_list_push_front(&s->calls, &call->link);
+    s->ncalls++;
+    s->refs++;
+    return call;
+}
+
+struct mcp_call *mcp_call_find(struct mcp_session *s, const json_t *id)
+{
+    struct sz_link *pos;
+
+    SZ_LIST_FOREACH(pos, &s->calls)
+    {
+        struct mcp_call *c = container_of(pos, struct mcp_call, link);
+        if (json_equal(c->id, (json_t *)(uintptr_t)id))
+            return c;
+    }
+    return NULL;
+}
+
+static void call_release(struct mcp_call *call)
+{
+    if (--call->holds == 0 && call->finished)
+        free(call);
+}
+
+/* Resolves every server-to-client request of call, as unanswered; stops early
+ * when the call finishes meanwhile (unless quiet, the handler runs). */
+static void resolve_requests_of(struct mcp_call *call, bool quiet)
+{
+    struct sz_link *pos, *tmp;
+
+    SZ_LIST_FOREACH_SAFE(pos, tmp, &call->session->pending)
+    {
+        struct mcp_pending *p = container_of(pos, struct mcp_pending, link);
+        if (p->call != call)
+            continue;
+        /* Resolving runs a handler that may resolve others: walk afresh. */
+        mcp_pending_resolve(p, NULL, NULL, quiet);
+        if (call->finished)
+            return;
+        tmp = call->session->pending.next;
+    }
+}
+
+void mcp_call_cancel(struct mcp_call *call)
+{
+    if (call->cancelled || call->finished)
+        return;
+    call->cancelled = true;
+    call->holds++; /* either step below may finish the call */
+    if (call->cancel_fn != NULL)
+        call->cancel_fn(call, call->cancel_data);
+    /* Server-to-client requests made for this call will never be answered
+     * usefully now: resolve them as unanswered so the handler can wind down. */
+    if (!call->finished)
+        resolve_requests_of(call, false);
+    call_release(call);
+}
+
+static void call_free(struct mcp_call *call)
+{
+    struct mcp_session *s = call->session;
+
+    resolve_requests_of(call, true);
+    sz_list_remove(&call->link);
+    s->ncalls--;
+    if (call->parsed != NULL && call->tool != NULL)
+        mcp_args_release(call->tool, call->parsed);
+    json_decref(call->id);
+    json_decref(call->progress_token);
+    json_decref(call->args);
+    json_decref(call->extra_content);
+    json_decref(call->list_items);
+    free(call->name);
+    free(call->uri);
+    call->finished = true;
+    if (call->holds == 0)
+        free(call);
+    mcp_session_maybe_idle(s);
+    mcp_session_unref(s);
+}
+
+void mcp_call_discard(struct mcp_call *call)
+{
+    call_free(call);
+}
+
+/* ---- accessors ------------------------------------------------------------ */
+
+uv_loop_t *mcp_call_loop(const struct mcp_call *call)
+{
+    return call->session->server->loop;
+}
+
+struct mcp_session *mcp_call_session(const struct mcp_call *call)
+{
+    return call->session;
+}
+
+void *mcp_call_tool_data(const struct mcp_call *call)
+{
+    return call->tool ? call->tool->tool->data : NULL;
+}
+
+json_t *mcp_call_args(const struct mcp_call *call)
+{
+    return call->args;
+}
+
+const char *mcp_call_name(const struct mcp_call *call)
+{
+    return call->name;
+}
+
+const json_t *mcp_call_id(const struct mcp_call *call)
+{
+    return call->id;
+}
+
+void mcp_call_set_data(struct mcp_call *call, void *data)
+{
+    call->data = data;
+}
+
+void *mcp_call_data(const struct mcp_call *call)
+{
+    return call->data;
+}
+
+void mcp_call_on_cancel(struct mcp_call *call, mcp_cancel_fn *fn, void *data)
+{
+    call->cancel_fn = fn;
+    call->cancel_data = data;
+}
+
+bool mcp_call_cancelled(const struct mcp_call *call)
+{
+    return call->cancelled;
+}
+
+/* ---- progress and logs ---------------------------------------------------- */
+
+void mcp_call_progress(struct mcp_call *call, double progress, double total, const char *message)
+{
+    struct mcp_session *s = call->session;
+    uint64_t now;
+    json_t *params;
+
+    if (call->progress_token == NULL || call->cancelled || s->closing)
+        return;
+    if (call->have_progress && progress <= call->last_progress)
+        return;
+    now = uv_now(s->server->loop);
+    if (call->have_progress && now - call->last_progress_ms < PROGRESS_INTERVAL_MS &&
+        !(total > 0 && progress >= total))
+        return;
+    call->have_progress = true;
+    call->last_progress = progress;
+    call->last_progress_ms = now;
+    params = json_pack("{s:O, s:f}", "progressToken", call->progress_token, "progress", progress);
+    if (total > 0)
+        json_object_set_new(params, "total", json_real(total));
+    if (message != NULL)
+        json_object_set_new(params, "message", json_string(message));
+    mcp_send_notification(s, "notifications/progress", params, call->id);
+}
+
+void mcp_call_log(struct mcp_call *call, enum sz_log_level level, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (call->cancelled)
+        return;
+    va_start(ap, fmt);
+    mcp_vlog_to_client(call->session, call->id, level, call->name, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- finishing ------------------------------------------------------------- */
+
+void mcp_call_reply(struct mcp_call *call, json_t *result)
+{
+    struct mcp_session *s = call->session;
+
+    if (!call->cancelled && !s->closing)
+        mcp_send_result(s, call->id, result);
+    else
+        json_decref(result);
+    call_free(call);
+}
+
+void mcp_call_add_content(struct mcp_call *call, json_t *item)
+{
+    if (call->extra_content == NULL)
+        call->extra_content = json_array();
+    json_array_append_new(call->extra_content, item);
+}
+
+int mcp_call_check_output(const struct mcp_call *call, const json_t *value, char *msg,
+                          size_t msglen)
+{
+    msg[0] = '\0';
+    if (call->tool == NULL || call->tool->output_schema == NULL)
+        return 0;
+    return mcp_schema_validate(call->tool->output_schema, value, msg, msglen);
+}
+
+static int buf_sink(const char *data, size_t len, void *b)
+{
+    return sz_buf_append(b, data, len) == 0 ? 0 : -1;
+}
+
+/* Appends text as the body of a JSON string (without the quotes). */
+static int append_escaped(struct sz_buf *b, const char *text, size_t len)
+{
+    size_t run = 0;
+    int rc = 0;
+
+    for (size_t i = 0; i < len && rc == 0; i++) {
+        unsigned char c = (unsigned char)text[i];
+        char esc[8];
+        if (c != '"' && c != '\\' && c >= 0x20)
+            continue;
+        rc = sz_buf_append(b, text + run, i - run);
+        if (rc == 0 && (c == '"' || c == '\\'))
+            rc = sz_buf_append(b, (char[]){'\\', (char)c}, 2);
+        else if (rc == 0)
+            rc = sz_buf_append(b, esc, (size_t)snprintf(esc, sizeof(esc), "\\u%04x", c));
+        run = i + 1;
+    }
+    if (rc == 0)
+        rc = sz_buf_append(b, text + run, len - run);
+    return rc;
+}
+
+/* The response to a tools/call, with the result serialised once: the text
+ * block is that serialisation escaped as a string, and structuredContent is
+ * the same bytes (JSON serialised compactly is valid JSON text, so the two
+ * need no second pass through jansson). */
+static int tool_reply_text(const struct mcp_call *call, const json_t *result, struct sz_buf *out)
+{
+    struct sz_buf text = {0};
+    size_t i;
+    json_t *item;
+    int rc;
+
+    rc = json_dump_callback(result, buf_sink, &text, JSON_COMPACT) == 0 ? 0 : SZ_ENOMEM;
+    if (rc == 0)
+        rc = sz_buf_puts(out, "{\"jsonrpc\":\"2.0\",\"id\":");
+    if (rc == 0 && json_dump_callback(call->id, buf_sink, out, JSON_COMPACT | JSON_ENCODE_ANY) != 0)
+        rc = SZ_ENOMEM;
+    if (rc == 0)
+        rc = sz_buf_puts(out, ",\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"");
+    if (rc == 0)
+        rc = append_escaped(out, text.data != NULL ? text.data : "", text.len);
+    if (rc == 0)
+        rc = sz_buf_puts(out, "\"}");
+    json_array_foreach(call->extra_content, i, item)
+    {
+        if (rc == 0)
+            rc = sz_buf_puts(out, ",");
+        if (rc == 0 && json_dump_callback(item, buf_sink, out, JSON_COMPACT) != 0)
+            rc = SZ_ENOMEM;
+    }
+    if (rc == 0)
+        rc = sz_buf_puts(out, "],\"structuredContent\":");
+    if (rc == 0)
+        rc = sz_buf_append(out, text.data, text.len);
+    if (rc == 0)
+        rc = sz_buf_puts(out, "}}");
+    sz_buf_free(&text);
+    return rc;
+}
+
+void mcp_call_finish(struct mcp_call *call, json_t *result)
+{
+    struct mcp_session *s = call->session;
+    struct sz_buf out = {0};
+    char msg[512];
+
+    if (mcp_call_check_output(call, result, msg, sizeof(msg)) != 0)
+        SZ_ERROR("tool %s: result does not match its outputSchema: %s", call->name, msg);
+    if (call->cancelled || s->closing) {
+        json_decref(result);
+        call_free(call);
+        return;
+    }
+    if (tool_reply_text(call, result, &out) != 0) {
+        sz_buf_free(&out);
+        json_decref(result);
+        mcp_call_finish_error(call, MCP_INTERNAL_ERROR, "out of memory");
+        return;
+    }
+    mcp_send_text(s, out.data, out.len, call->id, true);
+    sz_buf_free(&out);
+    json_decref(result);
+    call_free(call);
+}
+
+void mcp_call_fail(struct mcp_call *call, const char *fmt, ...)
+{
+    char text[2048];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    SZ_INFO("tool %s failed: %s", call->name ? call->name : "?", text);
+    mcp_call_reply(call, json_pack("{s:[{s:s, s:s}], s:b}", "content", "type", "text", "text", text,
+                                   "isError", 1));
+}
+
+void mcp_call_finish_result(struct mcp_call *call, json_t *result)
+{
+    mcp_call_reply(call, result);
+}
+
+void mcp_call_finish_error(struct mcp_call *call, int code, const char *fmt, ...)
+{
+    char text[1024];
+    va_list ap;
+    struct mcp_session *s = call->session;
+
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    if (!call->cancelled && !s->closing)
+        mcp_send_error(s, call->id, code, text);
+    call_free(call);
+}
+
+void mcp_call_finish_list(struct mcp_call *call, json_t *items, int err)
+{
+    if (err != 0) {
+        json_decref(items);
+        mcp_call_finish_error(call, MCP_INTERNAL_ERROR, "Could not list resources: %s",
+                              sz_strerror(err));
+        return;
+    }
+    if (json_is_array(items))
+        json_array_extend(call->list_items, items);
+    json_decref(items);
+    call->provider_index++;
+    mcp_resources_list_next(call);
+}
+
+/* ---- server-to-client requests ------------------------------------------------ */
+
+static void pending_timer_closed(uv_handle_t *handle)
+{
+    struct mcp_pending *p = handle->data;
+    struct mcp_session *s = p->session;
+    free(p);
+    mcp_session_unref(s);
+}
+
+void mcp_pending_resolve(struct mcp_pending *p, const json_t *result, const json_t *error,
+                         bool quiet)
+{
+    sz_list_remove(&p->link);
+    uv_timer_stop(&p->timer);
+    if (!quiet && p->fn != NULL)
+        p->fn(p->call, result, error, p->data);
+    uv_close((uv_handle_t *)&p->timer, pending_timer_closed);
+}
+
+static void pending_timeout(uv_timer_t *timer)
+{
+    mcp_pending_resolve(timer->data, NULL, NULL, false);
+}
+
+int mcp_call_request(struct mcp_call *call, const char *method, json_t *params, uint64_t timeout_ms,
+                     mcp_response_fn *fn, void *data)
+{
+    struct mcp_session *s = call->session;
+    struct mcp_pending *p;
+    json_t *msg;
+
+    if (s->closing || call->cancelled) {
+        json_decref(params);
+        return SZ_ECANCELLED;
+    }
+    p = calloc(1, sizeof(*p));
+    if (p == NULL) {
+        json_decref(params);
+        return SZ_ENOMEM;
+    }
+    p->session = s;
+    p->call = call;
+    p->id = s->next_request_id++;
+    p->fn = fn;
+    p->data = data;
+    uv_timer_init(s->server->loop, &p->timer);
+    p->timer.data = p;
+    uv_timer_start(&p->timer, pending_timeout, timeout_ms ? timeout_ms : DEFAULT_REQUEST_TIMEOUT_MS,
+                   0);
+    sz_list_push_front(&s->pending, &p->link);
+    s->refs++;
+    msg = json_pack("{s:s, s:I, s:s}", "jsonrpc", "2.0", "id", p->id, "method", method);
+    if (params != NULL)
+        json_object_set_new(msg, "params", params);
+    mcp_send_json(s, msg, call->id, false);
+    return 0;
+}
