@@ -1,11 +1,11 @@
 /* Argument tables (table.h): checked and compiled at registration, turned into
  * the JSON Schema of tools/list, and used on every tools/call to validate the
- * arguments and fill the tool's struct in one pass. Result field tables become
- * output schemas here too.
+ * arguments and fill the tool's struct in one pass (result tables are
+ * fields.c's).
  *
- * The messages are those of the JSON Schema validator (schema.c) for the same
- * schema, so a client sees the same sentence whichever checked it. Nothing is
- * formatted unless a check fails: this runs on every call. */
+ * The sentences are those a JSON Schema validator gives for the same schema
+ * ("'limit' must be at most 100"), the ones clients have always seen. Nothing
+ * is formatted unless a check fails: this runs on every call. */
 #include "fmacros.h"
 
 #include "mcp/mcp_int.h"
@@ -159,7 +159,7 @@ static const char *type_word(enum mcp_arg_type t)
     return "null";
 }
 
-static json_t *string_list(const char *const *values)
+json_t *mcp_string_list(const char *const *values)
 {
     json_t *list = json_array();
     for (size_t i = 0; list != NULL && values[i] != NULL; i++)
@@ -199,7 +199,7 @@ static json_t *row_schema(const struct mcp_arg *a, unsigned policy)
     else
         json_object_set_new(p, "type", json_string(type_word(a->type)));
     if (a->type == MCP_ARG_ENUM) {
-        json_t *values = string_list(a->values);
+        json_t *values = mcp_string_list(a->values);
         if (nullable)
             json_array_append_new(values, json_null());
         json_object_set_new(p, "enum", values);
@@ -252,57 +252,9 @@ json_t *mcp_args_schema(const struct mcp_tool_entry *e, unsigned policy)
     return schema;
 }
 
-static json_t *field_type(unsigned types)
-{
-    static const char *const names[] = {"string", "integer", "number", "boolean",
-                                        "object", "array",   "null"};
-    json_t *list = json_array();
-    json_t *one;
-
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-        if (types & (1u << i))
-            json_array_append_new(list, json_string(names[i]));
-    if (json_array_size(list) != 1)
-        return list;
-    one = json_incref(json_array_get(list, 0));
-    json_decref(list);
-    return one;
-}
-
-json_t *mcp_field_schema(const struct mcp_field *f)
-{
-    json_t *s = json_object();
-
-    json_object_set_new(s, "type", field_type(f->types));
-    if (f->description != NULL)
-        json_object_set_new(s, "description", json_string(f->description));
-    if (f->values != NULL)
-        json_object_set_new(s, "enum", string_list(f->values));
-    if (f->fields != NULL) {
-        json_t *props = json_object();
-        json_t *required = json_array();
-        for (size_t i = 0; i < f->nfields; i++) {
-            json_object_set_new(props, f->fields[i].name, mcp_field_schema(&f->fields[i]));
-            if (f->fields[i].required)
-                json_array_append_new(required, json_string(f->fields[i].name));
-        }
-        json_object_set_new(s, "properties", props);
-        if (json_array_size(required) > 0)
-            json_object_set(s, "required", required);
-        json_decref(required);
-    }
-    if (f->items != NULL)
-        json_object_set_new(s, "items", mcp_field_schema(f->items));
-    if (f->min_items > 0)
-        json_object_set_new(s, "minItems", json_integer((json_int_t)f->min_items));
-    if (f->max_items > 0)
-        json_object_set_new(s, "maxItems", json_integer((json_int_t)f->max_items));
-    return s;
-}
-
 /* ---- parsing ---------------------------------------------------------------------- */
 
-static const char *value_kind(const json_t *v)
+const char *mcp_value_kind(const json_t *v)
 {
     switch (json_typeof(v)) {
     case JSON_OBJECT:
@@ -343,7 +295,7 @@ struct parse {
 
 static int wrong_type(struct parse *ps, const char *who, const char *want, const json_t *v)
 {
-    snprintf(ps->msg, ps->msglen, "'%s' must be %s, not %s", who, want, value_kind(v));
+    snprintf(ps->msg, ps->msglen, "'%s' must be %s, not %s", who, want, mcp_value_kind(v));
     return SZ_EINVAL;
 }
 

@@ -9,8 +9,6 @@
 #include "fmacros.h"
 
 #include "mcp/mcp_int.h"
-#include "mcp/schema.h"
-#include "core/buf.h"
 #include "core/err.h"
 
 #include <stdarg.h>
@@ -244,82 +242,143 @@ int mcp_call_check_output(const struct mcp_call *call, const json_t *value, char
                           size_t msglen)
 {
     msg[0] = '\0';
-    if (call->tool == NULL || call->tool->output_schema == NULL)
+    if (call->tool == NULL || call->tool->tool->output == NULL)
         return 0;
-    return mcp_schema_validate(call->tool->output_schema, value, msg, msglen);
+    return mcp_field_check(call->tool->tool->output, value, msg, msglen);
 }
 
-static int buf_sink(const char *data, size_t len, void *b)
+/* Compact JSON of v, NUL-terminated: into the stack buffer stack (size bytes)
+ * when it fits, else into a malloc'd one (*pheap, to free). Sets *plen; NULL
+ * when out of memory. json_dumpb's own sink is a bare memcpy, the cheapest
+ * jansson has. */
+static const char *dump(const json_t *v, char *stack, size_t size, char **pheap, size_t *plen)
 {
-    return sz_buf_append(b, data, len) == 0 ? 0 : -1;
-}
+    size_t n = json_dumpb(v, stack, size, JSON_COMPACT | JSON_ENCODE_ANY);
 
-/* Appends text as the body of a JSON string (without the quotes). */
-static int append_escaped(struct sz_buf *b, const char *text, size_t len)
-{
-    size_t run = 0;
-    int rc = 0;
-
-    for (size_t i = 0; i < len && rc == 0; i++) {
-        unsigned char c = (unsigned char)text[i];
-        char esc[8];
-        if (c != '"' && c != '\\' && c >= 0x20)
-            continue;
-        rc = sz_buf_append(b, text + run, i - run);
-        if (rc == 0 && (c == '"' || c == '\\'))
-            rc = sz_buf_append(b, (char[]){'\\', (char)c}, 2);
-        else if (rc == 0)
-            rc = sz_buf_append(b, esc, (size_t)snprintf(esc, sizeof(esc), "\\u%04x", c));
-        run = i + 1;
+    *pheap = NULL;
+    *plen = n;
+    if (n == 0)
+        return NULL;
+    if (n < size) {
+        stack[n] = '\0';
+        return stack;
     }
-    if (rc == 0)
-        rc = sz_buf_append(b, text + run, len - run);
-    return rc;
+    *pheap = malloc(n + 1);
+    if (*pheap == NULL || json_dumpb(v, *pheap, n, JSON_COMPACT | JSON_ENCODE_ANY) != n)
+        return NULL;
+    (*pheap)[n] = '\0';
+    return *pheap;
 }
+
+static bool must_escape(unsigned char c)
+{
+    return c == '"' || c == '\\' || c < 0x20;
+}
+
+/* How long text (len bytes) is once escaped as the body of a JSON string. */
+static size_t escaped_length(const char *text, size_t len)
+{
+    size_t n = len;
+
+    for (size_t i = 0; i < len; i++)
+        if (must_escape((unsigned char)text[i]))
+            n += text[i] == '"' || text[i] == '\\' ? 1 : 5; /* \" or \u00XX */
+    return n;
+}
+
+/* Writes text (len bytes) escaped as the body of a JSON string at out;
+ * returns the end. */
+static char *put_escaped(char *out, const char *text, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (!must_escape(c)) {
+            *out++ = (char)c;
+        } else if (c == '"' || c == '\\') {
+            *out++ = '\\';
+            *out++ = (char)c;
+        } else {
+            memcpy(out, "\\u00", 4);
+            out[4] = hex[c >> 4];
+            out[5] = hex[c & 15];
+            out += 6;
+        }
+    }
+    return out;
+}
+
+static char *put(char *out, const char *s, size_t n)
+{
+    memcpy(out, s, n);
+    return out + n;
+}
+
+#define PUT_LIT(out, lit) put((out), (lit), sizeof(lit) - 1)
 
 /* The response to a tools/call, with the result serialised once: the text
- * block is that serialisation escaped as a string, and structuredContent is
- * the same bytes (JSON serialised compactly is valid JSON text, so the two
- * need no second pass through jansson). */
-static int tool_reply_text(const struct mcp_call *call, const json_t *result, struct sz_buf *out)
+ * block is that serialisation escaped as a string and structuredContent is
+ * the same bytes, assembled into one buffer of the exact size (malloc'd into
+ * *pmsg, *plen bytes). 0 or SZ_ENOMEM. */
+static int tool_reply_text(const struct mcp_call *call, const json_t *result, char **pmsg,
+                           size_t *plen)
 {
-    struct sz_buf text = {0};
-    size_t i;
-    json_t *item;
-    int rc;
+    static const char head[] = "{\"jsonrpc\":\"2.0\",\"id\":";
+    static const char text_open[] = ",\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"";
+    static const char text_close[] = "\"}";
+    static const char structured[] = "],\"structuredContent\":";
+    static const char tail[] = "}}";
+    char stack[16384], id_stack[256];
+    char *heap = NULL, *id_heap = NULL, *extra_heap = NULL, *msg = NULL, *o;
+    const char *text, *id, *extra = NULL;
+    size_t text_len, id_len, extra_len = 0, total;
+    int rc = SZ_ENOMEM;
 
-    rc = json_dump_callback(result, buf_sink, &text, JSON_COMPACT) == 0 ? 0 : SZ_ENOMEM;
-    if (rc == 0)
-        rc = sz_buf_puts(out, "{\"jsonrpc\":\"2.0\",\"id\":");
-    if (rc == 0 && json_dump_callback(call->id, buf_sink, out, JSON_COMPACT | JSON_ENCODE_ANY) != 0)
-        rc = SZ_ENOMEM;
-    if (rc == 0)
-        rc = sz_buf_puts(out, ",\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"");
-    if (rc == 0)
-        rc = append_escaped(out, text.data != NULL ? text.data : "", text.len);
-    if (rc == 0)
-        rc = sz_buf_puts(out, "\"}");
-    json_array_foreach(call->extra_content, i, item)
-    {
-        if (rc == 0)
-            rc = sz_buf_puts(out, ",");
-        if (rc == 0 && json_dump_callback(item, buf_sink, out, JSON_COMPACT) != 0)
-            rc = SZ_ENOMEM;
+    text = dump(result, stack, sizeof(stack), &heap, &text_len);
+    id = dump(call->id, id_stack, sizeof(id_stack), &id_heap, &id_len);
+    if (text == NULL || id == NULL)
+        goto out;
+    if (call->extra_content != NULL) {
+        /* "[a,b]" without its brackets follows the text block. */
+        extra = dump(call->extra_content, NULL, 0, &extra_heap, &extra_len);
+        if (extra == NULL)
+            goto out;
     }
-    if (rc == 0)
-        rc = sz_buf_puts(out, "],\"structuredContent\":");
-    if (rc == 0)
-        rc = sz_buf_append(out, text.data, text.len);
-    if (rc == 0)
-        rc = sz_buf_puts(out, "}}");
-    sz_buf_free(&text);
+    total = sizeof(head) - 1 + id_len + sizeof(text_open) - 1 + escaped_length(text, text_len) +
+            sizeof(text_close) - 1 + (extra_len > 2 ? extra_len - 1 : 0) + sizeof(structured) - 1 +
+            text_len + sizeof(tail) - 1;
+    msg = malloc(total + 1);
+    if (msg == NULL)
+        goto out;
+    o = PUT_LIT(msg, head);
+    o = put(o, id, id_len);
+    o = PUT_LIT(o, text_open);
+    o = put_escaped(o, text, text_len);
+    o = PUT_LIT(o, text_close);
+    if (extra_len > 2) {
+        *o++ = ',';
+        o = put(o, extra + 1, extra_len - 2);
+    }
+    o = PUT_LIT(o, structured);
+    o = put(o, text, text_len);
+    o = PUT_LIT(o, tail);
+    *o = '\0';
+    *pmsg = msg;
+    *plen = (size_t)(o - msg);
+    rc = 0;
+out:
+    free(heap);
+    free(id_heap);
+    free(extra_heap);
     return rc;
 }
 
 void mcp_call_finish(struct mcp_call *call, json_t *result)
 {
     struct mcp_session *s = call->session;
-    struct sz_buf out = {0};
+    char *text = NULL;
+    size_t len = 0;
     char msg[512];
 
     if (mcp_call_check_output(call, result, msg, sizeof(msg)) != 0)
@@ -329,14 +388,13 @@ void mcp_call_finish(struct mcp_call *call, json_t *result)
         call_free(call);
         return;
     }
-    if (tool_reply_text(call, result, &out) != 0) {
-        sz_buf_free(&out);
+    if (tool_reply_text(call, result, &text, &len) != 0) {
         json_decref(result);
         mcp_call_finish_error(call, MCP_INTERNAL_ERROR, "out of memory");
         return;
     }
-    mcp_send_text(s, out.data, out.len, call->id, true);
-    sz_buf_free(&out);
+    mcp_send_text(s, text, len, call->id, true);
+    free(text);
     json_decref(result);
     call_free(call);
 }

@@ -1,6 +1,7 @@
 /* Internals shared by the engine's source files: the registry (server.c), the
  * message loop and sessions (session.c), calls and server-to-client requests
- * (call.c), the method handlers (methods.c) and the argument tables (args.c).
+ * (call.c), the method handlers (methods.c), the argument tables (args.c) and
+ * the result tables (fields.c).
  *
  * Ownership in brief: the server holds its open sessions in a list; a session
  * holds its calls and its pending server-to-client requests in lists; a call
@@ -181,10 +182,12 @@ void mcp_resources_list_next(struct mcp_call *call);
  * enum defaults into e->info. 0, or SZ_EINVAL after logging why. */
 int mcp_args_compile(struct mcp_tool_entry *e);
 void mcp_args_free(struct mcp_tool_entry *e);
-/* The inputSchema of e for policy (MCP_ARGS_*), and the outputSchema of a
- * result field (new references). */
+/* The inputSchema of e for policy (MCP_ARGS_*) (new reference). */
 json_t *mcp_args_schema(const struct mcp_tool_entry *e, unsigned policy);
-json_t *mcp_field_schema(const struct mcp_field *f);
+/* A JSON array of the strings of a NULL-terminated list (new reference). */
+json_t *mcp_string_list(const char *const *values);
+/* "a string", "an integer", "null", ...: what v is, for messages. */
+const char *mcp_value_kind(const json_t *v);
 /* Validates args (an object, borrowed) against e's table and fills out
  * (tool->args_size zeroed bytes). Strings point into args. Returns 0, or
  * SZ_EINVAL with one sentence naming the argument in msg (nothing to
@@ -193,5 +196,14 @@ int mcp_args_parse(const struct mcp_tool_entry *e, const json_t *args, unsigned 
                    char *msg, size_t msglen);
 /* Frees what mcp_args_parse allocated in out (string vectors). */
 void mcp_args_release(const struct mcp_tool_entry *e, void *out);
+
+/* ---- fields.c ---- */
+
+/* The outputSchema of a result field (new reference). */
+json_t *mcp_field_schema(const struct mcp_field *f);
+/* Checks value (borrowed) against f. 0, or SZ_EINVAL with one sentence naming
+ * the field by its path in msg ("'data[0].id' must be a string, not an
+ * integer"). Fields f does not declare are allowed. */
+int mcp_field_check(const struct mcp_field *f, const json_t *value, char *msg, size_t msglen);
 
 #endif
