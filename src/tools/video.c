@@ -153,9 +153,14 @@ static json_t *list_summary(const json_t *page)
                      json_is_string(last) ? last : json_null());
 }
 
+/* What each shape's object is called when OpenAI sends a malformed one. */
+static const char *const shape_nouns[] = {"video", "deletion result", "video list"};
+
 static void vreq_done(struct oai_req *req, const struct oai_result *res, void *data)
 {
     struct vreq *v = data;
+    json_t *result = NULL;
+    char msg[256];
     (void)req;
 
     v->req = NULL;
@@ -164,16 +169,24 @@ static void vreq_done(struct oai_req *req, const struct oai_result *res, void *d
             mcp_call_fail(v->call, "cancelled");
         else
             mcp_call_fail(v->call, "%s", res->message);
-    } else if (!json_is_object(res->json) ||
-               (v->shape == SHAPE_LIST && !json_is_array(json_object_get(res->json, "data")))) {
+        goto out;
+    }
+    if (!json_is_object(res->json) ||
+        (v->shape == SHAPE_LIST && !json_is_array(json_object_get(res->json, "data")))) {
         mcp_call_fail(v->call, "OpenAI returned an unexpected response to %s",
                       mcp_call_name(v->call));
-    } else if (v->shape == SHAPE_LIST) {
-        mcp_call_finish(v->call, list_summary(res->json));
-    } else {
-        /* Unknown fields are the API's to add: pass the object through whole. */
-        mcp_call_finish(v->call, json_incref(res->json));
+        goto out;
     }
+    /* Unknown fields are the API's to add: a Video object passes through whole.
+     * The fields we declare must hold what we promised clients, though. */
+    result = v->shape == SHAPE_LIST ? list_summary(res->json) : json_incref(res->json);
+    if (mcp_call_check_output(v->call, result, msg, sizeof(msg)) != 0) {
+        mcp_call_fail(v->call, "OpenAI returned a malformed %s: %s", shape_nouns[v->shape], msg);
+        json_decref(result);
+        goto out;
+    }
+    mcp_call_finish(v->call, result);
+out:
     free(v);
 }
 

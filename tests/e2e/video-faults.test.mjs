@@ -90,6 +90,30 @@ test('invalid JSON from upstream is a tool error', async () => {
   });
 });
 
+test('a malformed Video object from upstream is a tool error naming the field; unknown fields pass', async () => {
+  await withServer(async ({ client, fake }) => {
+    const v = fake.addVideo({});
+    // Types the Video schema (and our outputSchema) rule out, on each tool that passes it on.
+    fake.faults.add({ method: 'GET', path: `videos/${v.id}`, status: 200, body: { id: 5, status: [] } });
+    await toolError(client, 'get_video_status', { video_id: v.id }, /^OpenAI returned a malformed video: 'id' must be a string, not an integer$/);
+    fake.faults.add({ method: 'GET', path: `videos/${v.id}`, status: 200, body: { id: v.id, object: 'video' } });
+    await toolError(client, 'get_video_status', { video_id: v.id }, /^OpenAI returned a malformed video: 'status' is required$/);
+    fake.faults.add({ method: 'POST', path: 'videos', status: 200, body: { id: 'video_x', status: 'queued', progress: 'half' } });
+    await toolError(client, 'create_video', { prompt: 'p' }, /^OpenAI returned a malformed video: 'progress' must be a number or null, not a string$/);
+    fake.faults.add({ method: 'POST', path: `videos/${v.id}/remix`, status: 200, body: { id: 'video_y', status: 'queued', error: 'boom' } });
+    await toolError(client, 'remix_video', { previous_video_id: v.id, prompt: 'p' }, /^OpenAI returned a malformed video: 'error' must be an object or null, not a string$/);
+    fake.faults.add({ method: 'GET', path: 'videos', status: 200, body: { object: 'list', data: [{ id: 'video_a', status: 'completed' }, { id: 7 }], has_more: false } });
+    await toolError(client, 'list_videos', {}, /^OpenAI returned a malformed video list: 'data\[1\]\.id' must be a string or null, not an integer$/);
+    fake.faults.add({ method: 'DELETE', path: `videos/${v.id}`, status: 200, body: { id: v.id, deleted: 'yes' } });
+    await toolError(client, 'delete_video', { video_id: v.id }, /^OpenAI returned a malformed deletion result: 'deleted' must be a boolean, not a string$/);
+    // Fields the schema does not declare are the API's to add: passed through.
+    fake.faults.add({ method: 'GET', path: `videos/${v.id}`, status: 200, body: { ...fake.videoView(v.id), characters: [{ id: 'c1' }] } });
+    const r = await ok(client, 'get_video_status', { video_id: v.id });
+    assert.deepEqual(r.structuredContent.characters, [{ id: 'c1' }]);
+    assert.equal(r.structuredContent.id, v.id);
+  });
+});
+
 // ---- broken downloads ---------------------------------------------------------------------
 
 test('a connection reset mid-download: tool error, no file, no temporary, no retry', async () => {

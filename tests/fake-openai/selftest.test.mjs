@@ -702,6 +702,15 @@ describe('fake OpenAI server', () => {
             assert.equal(r.status, 502);
             assert.equal(r.raw.toString(), '<html>bad gateway</html>');
         });
+        test('a JSON value as the body of a 200 (a malformed object from a "successful" call)', async () => {
+            const v = await createVideo(fake);
+            fake.faults.add({ path: 'videos/*', method: 'GET', status: 200, body: { id: 5, status: [] } });
+            const r = await call(fake, 'GET', `/videos/${v.id}`);
+            assert.equal(r.status, 200);
+            assert.deepEqual(r.body, { id: 5, status: [] });
+            const again = await call(fake, 'GET', `/videos/${v.id}`);
+            assert.equal(again.body.id, v.id, 'count 1: the next request is served normally');
+        });
         test('bad fault specs are refused', () => {
             assert.throws(() => fake.faults.add({ path: 'videos' }), TypeError);
             assert.throws(() => fake.faults.add({ status: 500 }), TypeError);
