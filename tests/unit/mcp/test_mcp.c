@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/err.h"
 #include "mcp/server.h"
 
 struct capture {
@@ -135,6 +136,67 @@ static const struct mcp_arg later_rows[] = {
     {.name = "fail", .type = MCP_ARG_BOOL, .off = offsetof(struct later_args, fail)},
 };
 
+/* "parsed": every row type, returned as the engine filled the struct, so the
+ * cases can check defaults, enum indexes, lists and absence. */
+struct parsed_args {
+    const char *s;
+    int e;
+    long long i;
+    bool flag;
+    struct mcp_strings list;
+    const json_t *obj;
+    const char *later; /* default applied elsewhere: stays NULL */
+};
+
+static void parsed_start(struct mcp_call *call, const void *args)
+{
+    const struct parsed_args *a = args;
+    json_t *list = json_array();
+
+    for (size_t k = 0; k < a->list.n; k++)
+        json_array_append_new(list, json_string(a->list.v[k]));
+    mcp_call_finish(call, json_pack("{s:s?, s:i, s:I, s:b, s:o, s:O?, s:s?}", "s", a->s, "e", a->e,
+                                    "i", (json_int_t)a->i, "flag", a->flag, "list", list, "obj",
+                                    a->obj, "later", a->later));
+}
+
+static const char *const parsed_enum[] = {"a", "b", "c", NULL};
+static const struct mcp_arg parsed_rows[] = {
+    {.name = "s",
+     .type = MCP_ARG_STRING,
+     .off = offsetof(struct parsed_args, s),
+     .min = MCP_LIMIT(2),
+     .max = MCP_LIMIT(5),
+     .pattern = "^[a-z]+$"},
+    {.name = "e",
+     .type = MCP_ARG_ENUM,
+     .off = offsetof(struct parsed_args, e),
+     .values = parsed_enum,
+     MCP_DEFAULT_STR("b")},
+    {.name = "i",
+     .type = MCP_ARG_INT,
+     .flags = MCP_ARG_REQUIRED,
+     .off = offsetof(struct parsed_args, i),
+     .min = MCP_LIMIT(0),
+     .max = MCP_LIMIT(10)},
+    {.name = "flag",
+     .type = MCP_ARG_BOOL,
+     .off = offsetof(struct parsed_args, flag),
+     MCP_DEFAULT_BOOL(true)},
+    {.name = "list",
+     .type = MCP_ARG_STRINGS,
+     .off = offsetof(struct parsed_args, list),
+     .min = MCP_LIMIT(1),
+     .min_items = 1,
+     .max_items = 2},
+    {.name = "obj", .type = MCP_ARG_OBJECT, .off = offsetof(struct parsed_args, obj)},
+    {.name = "later",
+     .type = MCP_ARG_STRING,
+     .flags = MCP_ARG_DEFAULT_ELSEWHERE,
+     .off = offsetof(struct parsed_args, later),
+     MCP_DEFAULT_STR("x")},
+};
+
 static const struct mcp_tool tools[] = {
     {.name = "echo",
      .title = "Echo",
@@ -151,6 +213,10 @@ static const struct mcp_tool tools[] = {
      .annotations = MCP_DESTRUCTIVE | MCP_IDEMPOTENT | MCP_OPEN_WORLD,
      .start = writer_start},
 };
+
+/* Registered for args.case and policy.case only (the others list the three above). */
+static const struct mcp_tool parsed_tool = {
+    .name = "parsed", MCP_ARGS(struct parsed_args, parsed_rows), .start = parsed_start};
 
 /* ---- a test resource provider: test://things/{a,b,c} ---------------------- */
 
@@ -275,6 +341,13 @@ static void run_case(const char *name)
     assert_int_equal(mcp_server_add_resource(server, &things), 0);
     if (strcmp(name, "paging.case") == 0)
         mcp_server_set_page_size(server, 2);
+    if (strcmp(name, "args.case") == 0 || strcmp(name, "policy.case") == 0)
+        assert_int_equal(mcp_server_add_tool(server, &parsed_tool), 0);
+    if (strcmp(name, "policy.case") == 0)
+        assert_int_equal(
+            mcp_server_set_arg_policy(server, MCP_ARGS_NULL_IS_ABSENT | MCP_ARGS_NUMERIC_STRINGS |
+                                                  MCP_ARGS_ERRORS_AS_RESULTS | MCP_ARGS_SUGGEST),
+            0);
     session = mcp_session_new(server, capture_send, &cap_out);
 
     while ((n = getline(&line, &cap, f)) != -1) {
@@ -348,6 +421,57 @@ static void test_paging(void **state)
     run_case("paging.case");
 }
 
+static void test_args(void **state)
+{
+    (void)state;
+    run_case("args.case");
+}
+
+static void test_policy(void **state)
+{
+    (void)state;
+    run_case("policy.case");
+}
+
+/* A table the engine cannot honour is refused at registration, naming why. */
+static void test_bad_tables(void **state)
+{
+    static const char *const ab[] = {"a", "b", NULL};
+    static const struct mcp_arg bad_default[] = {{.name = "e",
+                                                  .type = MCP_ARG_ENUM,
+                                                  .off = offsetof(struct parsed_args, e),
+                                                  .values = ab,
+                                                  MCP_DEFAULT_STR("z")}};
+    static const struct mcp_arg twice[] = {
+        {.name = "s", .type = MCP_ARG_STRING, .off = offsetof(struct parsed_args, s)},
+        {.name = "s", .type = MCP_ARG_STRING, .off = offsetof(struct parsed_args, later)}};
+    static const struct mcp_arg outside[] = {
+        {.name = "i", .type = MCP_ARG_INT, .off = sizeof(struct parsed_args)}};
+    static const struct mcp_arg bad_pattern[] = {{.name = "s",
+                                                  .type = MCP_ARG_STRING,
+                                                  .off = offsetof(struct parsed_args, s),
+                                                  .pattern = "(["}};
+    static const struct mcp_arg enum_without_values[] = {
+        {.name = "e", .type = MCP_ARG_ENUM, .off = offsetof(struct parsed_args, e)}};
+    const struct mcp_tool bad[] = {
+        {.name = "t1", MCP_ARGS(struct parsed_args, bad_default), .start = parsed_start},
+        {.name = "t2", MCP_ARGS(struct parsed_args, twice), .start = parsed_start},
+        {.name = "t3", MCP_ARGS(struct parsed_args, outside), .start = parsed_start},
+        {.name = "t4", MCP_ARGS(struct parsed_args, bad_pattern), .start = parsed_start},
+        {.name = "t5", MCP_ARGS(struct parsed_args, enum_without_values), .start = parsed_start},
+    };
+    uv_loop_t loop;
+    struct mcp_server *server;
+    (void)state;
+
+    uv_loop_init(&loop);
+    server = mcp_server_new(&loop, "t", "0", NULL);
+    for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++)
+        assert_int_equal(mcp_server_add_tool(server, &bad[k]), SZ_EINVAL);
+    mcp_server_free(server);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 /* Closing a session with calls in flight cancels them, sends nothing more, and
  * reports idle only once the last call finished. */
 static void test_close_cancels_calls(void **state)
@@ -382,11 +506,10 @@ static void test_close_cancels_calls(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_lifecycle),
-        cmocka_unit_test(test_bad_input),
-        cmocka_unit_test(test_calls),
-        cmocka_unit_test(test_paging),
-        cmocka_unit_test(test_close_cancels_calls),
+        cmocka_unit_test(test_lifecycle),  cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_calls),      cmocka_unit_test(test_paging),
+        cmocka_unit_test(test_args),       cmocka_unit_test(test_policy),
+        cmocka_unit_test(test_bad_tables), cmocka_unit_test(test_close_cancels_calls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
