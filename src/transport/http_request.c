@@ -311,7 +311,9 @@ static enum MHD_Result handle_post(struct http_req *r)
     if (r->too_large)
         return respond_error(r, MHD_HTTP_CONTENT_TOO_LARGE, NULL, -32000,
                              "Payload Too Large: the body exceeds %zu bytes", t->o.max_body);
-    pk.msg = json_loadb(r->body ? r->body : "", r->len, 0, NULL);
+    /* Parsed once, with the engine's own flags: the first look here and the engine's
+     * handling below share it. */
+    pk.msg = json_loadb(r->body ? r->body : "", r->len, JSON_ALLOW_NUL | JSON_DECODE_ANY, NULL);
     if (json_is_object(pk.msg)) {
         json_t *method = json_object_get(pk.msg, "method");
         pk.id = json_object_get(pk.msg, "id");
@@ -338,7 +340,10 @@ static enum MHD_Result handle_post(struct http_req *r)
     s->invalid = NULL;
     s->handling = st;
     s->in_handle = true;
-    kind = mcp_session_handle(s->ms, r->body ? r->body : "", r->len);
+    /* A body that is not JSON goes to the engine as it came, for the parse error that
+     * says what is wrong with it. */
+    kind = pk.msg != NULL ? mcp_session_handle_json(s->ms, pk.msg)
+                          : mcp_session_handle(s->ms, r->body ? r->body : "", r->len);
     s->in_handle = false;
     st = s->handling; /* NULL if the stream went away meanwhile */
     s->handling = NULL;

@@ -433,6 +433,54 @@ static void test_policy(void **state)
     run_case("policy.case");
 }
 
+/* A message the transport parsed already is served as if sent as text, and
+ * left as it was: borrowed, not modified (the HTTP transport parses a POST
+ * body once, for its own first look and for the engine). */
+static void test_handle_parsed(void **state)
+{
+    uv_loop_t loop;
+    struct capture out = {.messages = json_array()};
+    struct mcp_server *server;
+    struct mcp_session *session;
+    json_t *init =
+        json_pack("{s:s, s:i, s:s, s:{s:s, s:{}}}", "jsonrpc", "2.0", "id", 1, "method",
+                  "initialize", "params", "protocolVersion", "2025-11-25", "capabilities");
+    json_t *list = json_pack("{s:s, s:i, s:s}", "jsonrpc", "2.0", "id", 2, "method", "tools/list");
+    json_t *call =
+        json_pack("{s:s, s:i, s:s, s:{s:s, s:{s:s}}}", "jsonrpc", "2.0", "id", 3, "method",
+                  "tools/call", "params", "name", "echo", "arguments", "text", "hi");
+    json_t *before = json_deep_copy(list);
+    json_t *reply;
+    (void)state;
+
+    uv_loop_init(&loop);
+    server = mcp_server_new(&loop, "t", "0", NULL);
+    for (size_t i = 0; i < sizeof(tools) / sizeof(tools[0]); i++)
+        assert_int_equal(mcp_server_add_tool(server, &tools[i]), 0);
+    session = mcp_session_new(server, capture_send, &out);
+    assert_int_equal(mcp_session_handle_json(session, init), MCP_MSG_REQUEST);
+    assert_int_equal(mcp_session_handle_json(session, list), MCP_MSG_REQUEST);
+    assert_int_equal(mcp_session_handle_json(session, call), MCP_MSG_REQUEST);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(json_array_size(out.messages), 4); /* 3 replies and echo's log */
+    assert_true(json_equal(list, before));              /* no "params" added */
+    assert_int_equal(list->refcount, 1);
+    assert_int_equal(call->refcount, 1);
+    reply = json_object_get(json_array_get(out.messages, 3), "result");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(reply, "structuredContent"), "text")),
+        "hi");
+    mcp_session_close(session, idle_done);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    mcp_server_free(server);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    json_decref(init);
+    json_decref(list);
+    json_decref(call);
+    json_decref(before);
+    json_decref(out.messages);
+}
+
 /* A table the engine cannot honour is refused at registration, naming why. */
 static void test_bad_tables(void **state)
 {
@@ -506,10 +554,15 @@ static void test_close_cancels_calls(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_lifecycle),  cmocka_unit_test(test_bad_input),
-        cmocka_unit_test(test_calls),      cmocka_unit_test(test_paging),
-        cmocka_unit_test(test_args),       cmocka_unit_test(test_policy),
-        cmocka_unit_test(test_bad_tables), cmocka_unit_test(test_close_cancels_calls),
+        cmocka_unit_test(test_lifecycle),
+        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_calls),
+        cmocka_unit_test(test_paging),
+        cmocka_unit_test(test_args),
+        cmocka_unit_test(test_policy),
+        cmocka_unit_test(test_bad_tables),
+        cmocka_unit_test(test_handle_parsed),
+        cmocka_unit_test(test_close_cancels_calls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
