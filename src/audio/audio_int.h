@@ -1,6 +1,6 @@
 /* Internals of the audio layer shared by its files: the input side (a
  * demuxer and decoder over an fd, input.c), the output side (resampler,
- * encoder and muxer into an fd, output.c) and small helpers (common.c).
+ * encoder and muxer into an fd, output.c) and small helpers (setup.c).
  * Not for use outside src/audio/. Everything here runs on the job's thread;
  * each struct belongs to one job. */
 #ifndef SZ_AUDIO_AUDIO_INT_H
@@ -12,7 +12,7 @@
 #include "audio/audio.h"
 #include "audio/av_dl.h"
 
-/* ---- common.c ---- */
+/* ---- setup.c ---- */
 
 /* Loads libav and sets it up (log routing, codec lists) once; later calls
  * are cheap. 0 or SZ_EIO with a sentence in err. */

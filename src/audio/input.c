@@ -7,7 +7,7 @@
  * through pread() on the fd, and any attempt to open another resource (a
  * playlist entry, an MP4 data reference, an HLS segment) is refused by an
  * io_open callback; format_whitelist and codec_whitelist say the same again
- * inside libav. Only the decoders of common.c's list are opened.
+ * inside libav. Only the decoders of setup.c's list are opened.
  *
  * Positions are counted in samples from the first decoded frame (after a
  * seek, from that frame's timestamp), not taken from every frame's
