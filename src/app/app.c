@@ -1,6 +1,6 @@
 /* Start-up and shutdown of the server (app.h): parse the command line, load the
- * configuration, build the layers bottom-up (stores, OpenAI client, imaging
- * pool, engine, tools), start one transport, run the loop, then tear down in
+ * configuration, build the layers bottom-up (stores, HTTP client and the OpenAI
+ * API on it, imaging pool, engine, tools), start one transport, run the loop, then tear down in
  * reverse once the transport reports that everything is flushed. */
 #include "fmacros.h"
 
@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "imaging/imaging.h"
 #include "mcp/server.h"
+#include "net/client.h"
 #include "openai/client.h"
 #include "store/store.h"
 #include "tools/tools.h"
@@ -58,12 +59,49 @@ struct app_state {
     uv_loop_t loop;
     struct sz_config cfg;
     struct tools_ctx tools;
+    struct net_client *net;
     struct mcp_server *server;
     struct stdio_transport *stdio;
     struct http_transport *http;
     uv_signal_t sigint, sigterm;
     int exit_status;
 };
+
+/* The HTTP client and the OpenAI API on it, from the configuration. 0 or an error. */
+static int open_clients(struct app_state *st)
+{
+    struct net_options net;
+    struct oai_options oai = {
+        .base_url = st->cfg.base_url,
+        .api_key = st->cfg.api_key,
+        .org_id = st->cfg.org_id,
+        .project_id = st->cfg.project_id,
+    };
+    int rc;
+
+    net_options_init(&net);
+    net.max_concurrency = (unsigned)st->cfg.max_concurrency;
+    net.max_retries = st->cfg.max_retries;
+    net.connect_timeout_ms = st->cfg.connect_timeout_ms;
+    net.request_timeout_ms = st->cfg.request_timeout_ms;
+    net.stall_timeout_ms = st->cfg.stall_timeout_ms;
+    rc = net_client_new(&st->loop, &net, &st->net);
+    if (rc == 0)
+        rc = oai_client_new(st->net, &oai, &st->tools.oai);
+    return rc;
+}
+
+/* Requests in flight are cancelled; the client frees itself once the loop has run
+ * its close callbacks. */
+static void close_clients(struct app_state *st)
+{
+    oai_client_free(st->tools.oai);
+    st->tools.oai = NULL;
+    if (st->net != NULL) {
+        net_client_close(st->net, NULL, NULL);
+        st->net = NULL;
+    }
+}
 
 static void transport_done(void *data)
 {
@@ -72,10 +110,7 @@ static void transport_done(void *data)
         sz_pool_close(st->tools.imaging, NULL, NULL);
         st->tools.imaging = NULL;
     }
-    if (st->tools.oai != NULL) {
-        oai_client_close(st->tools.oai, NULL, NULL);
-        st->tools.oai = NULL;
-    }
+    close_clients(st);
     uv_signal_stop(&st->sigint);
     uv_signal_stop(&st->sigterm);
     uv_close((uv_handle_t *)&st->sigint, NULL);
@@ -205,7 +240,7 @@ int sz_main(int argc, char **argv, sz_register_fn *extra)
     img_prepare(); /* libvips itself loads with the first image job */
     open_stores(&st);
     st.tools.imaging = sz_pool_new(&st.loop, st.cfg.image_jobs);
-    if (oai_client_new(&st.loop, &st.cfg, &st.tools.oai) != 0) {
+    if (open_clients(&st) != 0) {
         fprintf(stderr, "sanzaru: could not create the OpenAI client (OPENAI_BASE_URL=%s)\n",
                 st.cfg.base_url);
         st.exit_status = 1;
@@ -267,8 +302,7 @@ out:
     mcp_server_free(st.server);
     if (st.tools.imaging != NULL)
         sz_pool_close(st.tools.imaging, NULL, NULL);
-    if (st.tools.oai != NULL)
-        oai_client_close(st.tools.oai, NULL, NULL);
+    close_clients(&st);
     store_close(st.tools.videos);
     store_close(st.tools.images);
     /* Let closing handles and pending store operations finish. */

@@ -24,7 +24,7 @@
     X(IO, "input/output error")                                                                    \
     X(PROTO, "protocol error")                                                                     \
     X(CORRUPT, "corrupt data")                                                                     \
-    X(NOKEY, "OPENAI_API_KEY is not set")                                                          \
+    X(NOKEY, "API key is not configured")                                                          \
     X(BUSY, "too many concurrent operations")
 
 enum sz_err {

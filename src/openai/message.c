@@ -30,87 +30,6 @@ int oai_check_id(const char *id)
     return n >= 1;
 }
 
-/* Length of the valid UTF-8 sequence at s (at most avail bytes) encoding a printable
- * code point, 0 when invalid or a C1 control character. */
-static size_t utf8_printable(const unsigned char *s, size_t avail)
-{
-    unsigned cp;
-    size_t need;
-
-    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-        need = 2;
-        cp = s[0] & 0x1fu;
-    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-        need = 3;
-        cp = s[0] & 0x0fu;
-    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-        need = 4;
-        cp = s[0] & 0x07u;
-    } else {
-        return 0;
-    }
-    if (avail < need)
-        return 0;
-    for (size_t i = 1; i < need; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3fu);
-    }
-    /* overlong forms, surrogates, beyond Unicode, C1 controls */
-    if ((need == 3 && cp < 0x800) || (need == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-        (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp <= 0x9f))
-        return 0;
-    return need;
-}
-
-void oai_summarize(const char *in, size_t len, size_t max_chars, char *buf, size_t buflen)
-{
-    const unsigned char *s = (const unsigned char *)in;
-    size_t i = 0, out = 0, chars = 0;
-    int pending_space = 0, cut = 0;
-
-    if (buflen == 0)
-        return;
-    buf[0] = '\0';
-    if (in == NULL)
-        return;
-    while (i < len) {
-        size_t n;
-        if (s[i] < 0x20 || s[i] == 0x7f || s[i] == ' ') {
-            pending_space = out > 0; /* leading blanks dropped, runs folded */
-            i++;
-            continue;
-        }
-        n = s[i] < 0x80 ? 1 : utf8_printable(s + i, len - i);
-        if (n == 0) {
-            i++; /* invalid byte: dropped */
-            continue;
-        }
-        if (chars + (size_t)pending_space + 1 > max_chars) {
-            cut = 1;
-            break;
-        }
-        if (out + (size_t)pending_space + n + 4 > buflen) {
-            cut = 1;
-            break;
-        }
-        if (pending_space) {
-            buf[out++] = ' ';
-            chars++;
-            pending_space = 0;
-        }
-        memcpy(buf + out, s + i, n);
-        out += n;
-        chars++;
-        i += n;
-    }
-    if (cut) {
-        memcpy(buf + out, "...", 3);
-        out += 3;
-    }
-    buf[out] = '\0';
-}
-
 /* Copies a code/type string, keeping only [A-Za-z0-9_.-]. */
 static void copy_code(const char *src, char *dst, size_t dstlen)
 {
@@ -158,12 +77,12 @@ void oai_error_message(long status, const char *body, size_t len, char *buf, siz
             msg = json_string_value(json_object_get(root, "message"));
         }
         if (msg != NULL) {
-            oai_summarize(msg, strlen(msg), MESSAGE_MAX_CHARS, text, sizeof(text));
+            net_summarize(msg, strlen(msg), MESSAGE_MAX_CHARS, text, sizeof(text));
             have_text = text[0] != '\0';
         }
     }
     if (!have_text && body != NULL && len > 0) {
-        oai_summarize(body, len, SUMMARY_MAX_CHARS, text, sizeof(text));
+        net_summarize(body, len, SUMMARY_MAX_CHARS, text, sizeof(text));
         have_text = text[0] != '\0';
     }
 

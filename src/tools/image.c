@@ -139,7 +139,7 @@ static void build_body(void *data)
 static void post_body(struct image_call *c)
 {
     struct imgio *io = &c->io;
-    struct oai_req *req = NULL;
+    struct net_req *req = NULL;
     int rc;
 
     if (c->body_text == NULL) {
@@ -148,13 +148,13 @@ static void post_body(struct image_call *c)
     }
     rc = oai_req_new(io->app->oai, "POST", "/responses", &req);
     if (rc == 0)
-        rc = oai_req_set_json_text(req, c->body_text, c->body_len);
+        rc = net_req_set_json_text(req, c->body_text, c->body_len);
     else
         free(c->body_text);
     c->body_text = NULL; /* the request owns it now, or it is gone */
     if (rc != 0) {
         if (req != NULL)
-            oai_req_free(req);
+            net_req_free(req);
         imgio_fail(io, "Could not build the request: %s", sz_strerror(rc));
         return;
     }
@@ -206,7 +206,7 @@ static void mask_uploaded(struct imgio *io, json_t *body)
 
 static void inputs_loaded(struct imgio *io)
 {
-    struct oai_req *req = NULL;
+    struct net_req *req = NULL;
     int rc;
 
     if (!io->has_mask) {
@@ -216,14 +216,14 @@ static void inputs_loaded(struct imgio *io)
     rc = oai_req_new(io->app->oai, "POST", "/files", &req);
     if (rc == 0) {
         rc =
-            oai_req_add_file(req, "file", io->mask.name, "image/png", io->mask.bytes, io->mask.len);
+            net_req_add_file(req, "file", io->mask.name, "image/png", io->mask.bytes, io->mask.len);
         io->mask.bytes = NULL; /* the request owns it (freed at once on failure) */
     }
     if (rc == 0)
-        rc = oai_req_add_field(req, "purpose", "vision");
+        rc = net_req_add_field(req, "purpose", "vision");
     if (rc != 0) {
         if (req != NULL)
-            oai_req_free(req);
+            net_req_free(req);
         imgio_fail(io, "Could not build the mask upload: %s", sz_strerror(rc));
         return;
     }
@@ -299,7 +299,7 @@ static void status_got(struct imgio *io, json_t *body)
 
 static void start_get(struct image_call *c, imgio_reply_fn *reply)
 {
-    struct oai_req *req = NULL;
+    struct net_req *req = NULL;
     char path[160];
     int rc;
 

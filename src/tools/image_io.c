@@ -30,7 +30,7 @@ static void on_cancel(struct mcp_call *call, void *data)
     /* Both report later (SZ_ECANCELLED, or a result to discard); the step that
      * receives it finishes the call. */
     if (io->req != NULL)
-        oai_req_cancel(io->req);
+        net_req_cancel(io->req);
     if (io->job != NULL)
         sz_pool_cancel(io->job);
 }
@@ -439,7 +439,7 @@ static void reply_with(struct imgio *io, json_t *json, long status, const char *
     char summary[256];
 
     if (json == NULL) {
-        oai_summarize(body, len, 60, summary, sizeof(summary));
+        net_summarize(body, len, 60, summary, sizeof(summary));
         imgio_fail(io, "OpenAI API returned status %ld with a body that is not JSON: %s", status,
                    summary);
         return;
@@ -458,7 +458,7 @@ static void parse_work(void *data)
 
     p->json = json_loadb(p->body, p->len, 0, &jerr);
     if (p->json == NULL)
-        oai_summarize(p->body, p->len, 60, p->err, sizeof(p->err));
+        net_summarize(p->body, p->len, 60, p->err, sizeof(p->err));
     free(p->body);
     p->body = NULL;
 }
@@ -484,7 +484,7 @@ out:
     free(p);
 }
 
-static void sent(struct oai_req *req, const struct oai_result *res, void *data)
+static void sent(struct net_req *req, const struct net_result *res, void *data)
 {
     struct imgio *io = data;
     struct parse_job *p;
@@ -528,18 +528,18 @@ static void sent(struct oai_req *req, const struct oai_result *res, void *data)
     }
 }
 
-void imgio_send(struct imgio *io, struct oai_req *req, imgio_reply_fn *reply)
+void imgio_send(struct imgio *io, struct net_req *req, imgio_reply_fn *reply)
 {
     const char *name = mcp_call_name(io->call);
 
-    oai_req_set_max_body(req, IMGIO_MAX_BODY);
+    net_req_set_max_body(req, IMGIO_MAX_BODY);
     /* Handed over unparsed: see PARSE_ON_LOOP_MAX. */
-    oai_req_set_raw(req);
+    net_req_set_raw(req);
     if (name != NULL)
-        oai_req_set_label(req, name);
+        net_req_set_label(req, name);
     io->reply = reply;
     io->req = req;
-    oai_req_start(req, sent, io);
+    net_req_start(req, sent, io);
 }
 
 /* ---- saving the image -------------------------------------------------------------- */

@@ -13,7 +13,7 @@
  * free function.
  *
  * Cancellation: the cancel callback stops the request in flight
- * (oai_req_cancel) or the queued imaging job (sz_pool_cancel); a store
+ * (net_req_cancel) or the queued imaging job (sz_pool_cancel); a store
  * operation cannot be stopped, so every step checks imgio_stopped first. A
  * file being written is aborted (nothing appears under its name) unless its
  * commit has already begun.
@@ -33,7 +33,7 @@
 #include "tools/tools.h"
 
 struct mcp_call;
-struct oai_req;
+struct net_req;
 struct store_writer;
 struct imgio;
 
@@ -83,7 +83,7 @@ struct imgio {
     bool cancelled;
 
     /* The one asynchronous operation that can be stopped, when outstanding. */
-    struct oai_req *req;
+    struct net_req *req;
     struct sz_pool_job *job;
     struct store_writer *writer;
 
@@ -166,7 +166,7 @@ void imgio_load(struct imgio *io, const struct mcp_strings *names, const char *m
  * client's sentence (HTTP status and OpenAI's message). The reply is taken
  * raw and parsed on the loop when small, on the imaging pool when large (a
  * generated image is megabytes of base64 inside the JSON). */
-void imgio_send(struct imgio *io, struct oai_req *req, imgio_reply_fn *reply);
+void imgio_send(struct imgio *io, struct net_req *req, imgio_reply_fn *reply);
 
 /* Decodes the base64 image b64 (len bytes, borrowed: copied at once) on the
  * pool, writes it under io->out_name (or a default name from io->prefix and

@@ -160,7 +160,7 @@ static struct api_call *api_call_new(struct mcp_call *call, const struct images_
 static void generate_send(struct imgio *io)
 {
     struct api_call *c = (struct api_call *)io;
-    struct oai_req *req = NULL;
+    struct net_req *req = NULL;
     struct option opts[NOPTIONS];
     size_t nopts = given_options(c->args, true, opts);
     json_t *body;
@@ -175,12 +175,12 @@ static void generate_send(struct imgio *io)
     }
     rc = oai_req_new(io->app->oai, "POST", "/images/generations", &req);
     if (rc == 0)
-        rc = oai_req_set_json_new(req, body);
+        rc = net_req_set_json_new(req, body);
     else
         json_decref(body);
     if (rc != 0) {
         if (req != NULL)
-            oai_req_free(req);
+            net_req_free(req);
         imgio_fail(io, "Could not build the request: %s", sz_strerror(rc));
         return;
     }
@@ -210,7 +210,7 @@ static void edit_send(struct imgio *io)
         c->args->input_fidelity >= 0 ? fidelities[c->args->input_fidelity] : NULL;
     struct option opts[NOPTIONS];
     size_t nopts = given_options(c->args, false, opts);
-    struct oai_req *req = NULL;
+    struct net_req *req = NULL;
     int rc;
 
     rc = oai_req_new(io->app->oai, "POST", "/images/edits", &req);
@@ -218,29 +218,29 @@ static void edit_send(struct imgio *io)
      * official SDKs send them. The request takes each buffer. */
     for (size_t i = 0; rc == 0 && i < io->ninputs; i++) {
         struct imgio_input *in = &io->inputs[i];
-        rc = oai_req_add_file(req, io->ninputs == 1 ? "image" : "image[]", in->name,
+        rc = net_req_add_file(req, io->ninputs == 1 ? "image" : "image[]", in->name,
                               img_format_mime(in->format), in->bytes, in->len);
         in->bytes = NULL;
     }
     if (rc == 0 && io->has_mask) {
         rc =
-            oai_req_add_file(req, "mask", io->mask.name, "image/png", io->mask.bytes, io->mask.len);
+            net_req_add_file(req, "mask", io->mask.name, "image/png", io->mask.bytes, io->mask.len);
         io->mask.bytes = NULL;
     }
     if (rc == 0)
-        rc = oai_req_add_field(req, "prompt", c->args->prompt);
+        rc = net_req_add_field(req, "prompt", c->args->prompt);
     if (rc == 0)
-        rc = oai_req_add_field(req, "model", c->model);
+        rc = net_req_add_field(req, "model", c->model);
     if (rc == 0)
-        rc = oai_req_add_field(req, "n", "1");
+        rc = net_req_add_field(req, "n", "1");
     for (size_t i = 0; rc == 0 && i < nopts; i++)
-        rc = oai_req_add_field(req, opts[i].name, opts[i].value);
+        rc = net_req_add_field(req, opts[i].name, opts[i].value);
     /* gpt-image-2 always works at high fidelity and rejects the flag. */
     if (rc == 0 && fidelity != NULL && strncmp(c->model, "gpt-image-2", strlen("gpt-image-2")) != 0)
-        rc = oai_req_add_field(req, "input_fidelity", fidelity);
+        rc = net_req_add_field(req, "input_fidelity", fidelity);
     if (rc != 0) {
         if (req != NULL)
-            oai_req_free(req);
+            net_req_free(req);
         imgio_fail(io, "Could not build the request: %s", sz_strerror(rc));
         return;
     }

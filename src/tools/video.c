@@ -84,7 +84,7 @@ static bool check_id(struct mcp_call *call, const char *param, const char *id)
 static struct oai_client *client_for(struct mcp_call *call, struct tools_ctx *app)
 {
     if (app->oai == NULL || !app->opts.have_key) {
-        mcp_call_fail(call, "%s", sz_strerror(SZ_ENOKEY));
+        mcp_call_fail(call, "%s", oai_strerror(SZ_ENOKEY));
         return NULL;
     }
     return app->oai;
@@ -100,7 +100,7 @@ enum shape {
 
 struct vreq {
     struct mcp_call *call;
-    struct oai_req *req; /* NULL until started and after its done callback */
+    struct net_req *req; /* NULL until started and after its done callback */
     enum shape shape;
     /* create_video with a reference image: read first, then sent */
     struct tools_ctx *app;
@@ -116,7 +116,7 @@ static void vreq_cancel(struct mcp_call *call, void *data)
     /* A reference read in progress is not interruptible; its callback sees the
      * cancellation. A started request reports SZ_ECANCELLED to vreq_done. */
     if (v->req != NULL && !v->reading)
-        oai_req_cancel(v->req);
+        net_req_cancel(v->req);
 }
 
 static json_t *field_or_null(const json_t *obj, const char *key)
@@ -156,7 +156,7 @@ static json_t *list_summary(const json_t *page)
 /* What each shape's object is called when OpenAI sends a malformed one. */
 static const char *const shape_nouns[] = {"video", "deletion result", "video list"};
 
-static void vreq_done(struct oai_req *req, const struct oai_result *res, void *data)
+static void vreq_done(struct net_req *req, const struct net_result *res, void *data)
 {
     struct vreq *v = data;
     json_t *result = NULL;
@@ -192,10 +192,10 @@ out:
 
 /* Starts req (owned; freed on failure) for call and finishes the call with its
  * outcome in shape. v may be a prepared context or NULL. */
-static void vreq_run(struct mcp_call *call, struct oai_req *req, enum shape shape, struct vreq *v)
+static void vreq_run(struct mcp_call *call, struct net_req *req, enum shape shape, struct vreq *v)
 {
     if (v == NULL && (v = calloc(1, sizeof(*v))) == NULL) {
-        oai_req_free(req);
+        net_req_free(req);
         mcp_call_fail(call, "Out of memory starting %s", mcp_call_name(call));
         return;
     }
@@ -203,17 +203,17 @@ static void vreq_run(struct mcp_call *call, struct oai_req *req, enum shape shap
     v->req = req;
     v->shape = shape;
     v->reading = false;
-    oai_req_set_label(req, mcp_call_name(call));
+    net_req_set_label(req, mcp_call_name(call));
     mcp_call_on_cancel(call, vreq_cancel, v);
-    oai_req_start(req, vreq_done, v);
+    net_req_start(req, vreq_done, v);
 }
 
 /* A request for method and "/videos/<id><suffix>", or NULL after failing the call. */
-static struct oai_req *video_req(struct mcp_call *call, struct oai_client *client,
+static struct net_req *video_req(struct mcp_call *call, struct oai_client *client,
                                  const char *method, const char *id, const char *suffix)
 {
     char path[192];
-    struct oai_req *req = NULL;
+    struct net_req *req = NULL;
 
     snprintf(path, sizeof(path), "/videos%s%s%s", id ? "/" : "", id ? id : "", suffix);
     if (oai_req_new(client, method, path, &req) != 0) {
@@ -235,7 +235,7 @@ static void reference_read(void *data, int err, const char *msg, char *buf, size
 
     if (mcp_call_cancelled(v->call) || err != 0) {
         free(buf);
-        oai_req_free(v->req);
+        net_req_free(v->req);
         mcp_call_fail(v->call, "%s", err != 0 ? msg : "cancelled");
         free(v);
         return;
@@ -244,7 +244,7 @@ static void reference_read(void *data, int err, const char *msg, char *buf, size
     if (got != want) {
         /* Upstream would refuse it too, with a vaguer message and after an upload. */
         free(buf);
-        oai_req_free(v->req);
+        net_req_free(v->req);
         if (got == IMG_FORMAT_UNKNOWN)
             mcp_call_fail(v->call,
                           "Reference image %s is not a valid %s image: its content does not "
@@ -259,8 +259,8 @@ static void reference_read(void *data, int err, const char *msg, char *buf, size
         return;
     }
     /* add_file owns buf from here, even on failure. */
-    if (oai_req_add_file(v->req, "input_reference", v->ref, img_format_mime(want), buf, len) != 0) {
-        oai_req_free(v->req);
+    if (net_req_add_file(v->req, "input_reference", v->ref, img_format_mime(want), buf, len) != 0) {
+        net_req_free(v->req);
         mcp_call_fail(v->call, "Out of memory attaching %s", v->ref);
         free(v);
         return;
@@ -287,7 +287,7 @@ static void create_video(struct mcp_call *call, const void *args)
     size_t ref_len = ref != NULL ? strlen(ref) : 0;
     char msg[STORE_MSG_MAX];
     struct oai_client *client;
-    struct oai_req *req;
+    struct net_req *req;
     struct vreq *v;
     int rc;
 
@@ -309,15 +309,15 @@ static void create_video(struct mcp_call *call, const void *args)
         return;
     /* The official SDK's multipart shape: text fields, then the file part; seconds
      * and size only when given, so the API's own defaults apply otherwise. */
-    rc = oai_req_add_field(req, "prompt", a->prompt);
+    rc = net_req_add_field(req, "prompt", a->prompt);
     if (rc == 0)
-        rc = oai_req_add_field(req, "model", model);
+        rc = net_req_add_field(req, "model", model);
     if (rc == 0 && a->seconds >= 0)
-        rc = oai_req_add_field(req, "seconds", video_seconds[a->seconds]);
+        rc = net_req_add_field(req, "seconds", video_seconds[a->seconds]);
     if (rc == 0 && a->size >= 0)
-        rc = oai_req_add_field(req, "size", tool_video_sizes[a->size]);
+        rc = net_req_add_field(req, "size", tool_video_sizes[a->size]);
     if (rc != 0) {
-        oai_req_free(req);
+        net_req_free(req);
         mcp_call_fail(call, "Out of memory starting create_video");
         return;
     }
@@ -326,7 +326,7 @@ static void create_video(struct mcp_call *call, const void *args)
         return;
     }
     if ((v = calloc(1, sizeof(*v))) == NULL) {
-        oai_req_free(req);
+        net_req_free(req);
         mcp_call_fail(call, "Out of memory starting create_video");
         return;
     }
@@ -339,7 +339,7 @@ static void create_video(struct mcp_call *call, const void *args)
     mcp_call_on_cancel(call, vreq_cancel, v);
     if (store_read_file(app->images, v->ref, ref_len, "Reference image", REF_MAX_BYTES,
                         reference_read, v) != 0) {
-        oai_req_free(req);
+        net_req_free(req);
         mcp_call_fail(call, "Out of memory reading %s", v->ref);
         free(v);
     }
@@ -358,7 +358,7 @@ static void video_by_id(struct mcp_call *call, const void *args, const char *met
     const struct video_id_args *a = args;
     struct tools_ctx *app = mcp_call_tool_data(call);
     struct oai_client *client;
-    struct oai_req *req;
+    struct net_req *req;
 
     if (!check_id(call, "video_id", a->video_id) || (client = client_for(call, app)) == NULL)
         return;
@@ -386,15 +386,15 @@ static void remix_video(struct mcp_call *call, const void *args)
     const struct remix_video_args *a = args;
     struct tools_ctx *app = mcp_call_tool_data(call);
     struct oai_client *client;
-    struct oai_req *req;
+    struct net_req *req;
 
     if (!check_id(call, "previous_video_id", a->previous_video_id) ||
         (client = client_for(call, app)) == NULL)
         return;
     if ((req = video_req(call, client, "POST", a->previous_video_id, "/remix")) == NULL)
         return;
-    if (oai_req_set_json_new(req, json_pack("{s:s}", "prompt", a->prompt)) != 0) {
-        oai_req_free(req);
+    if (net_req_set_json_new(req, json_pack("{s:s}", "prompt", a->prompt)) != 0) {
+        net_req_free(req);
         mcp_call_fail(call, "Out of memory starting remix_video");
         return;
     }
@@ -415,7 +415,7 @@ static void list_videos(struct mcp_call *call, const void *args)
     struct tools_ctx *app = mcp_call_tool_data(call);
     char limit[24];
     struct oai_client *client;
-    struct oai_req *req;
+    struct net_req *req;
     int rc;
 
     if ((client = client_for(call, app)) == NULL)
@@ -423,13 +423,13 @@ static void list_videos(struct mcp_call *call, const void *args)
     if ((req = video_req(call, client, "GET", NULL, "")) == NULL)
         return;
     snprintf(limit, sizeof(limit), "%lld", a->limit);
-    rc = oai_req_add_query(req, "limit", limit);
+    rc = net_req_add_query(req, "limit", limit);
     if (rc == 0 && a->after != NULL)
-        rc = oai_req_add_query(req, "after", a->after);
+        rc = net_req_add_query(req, "after", a->after);
     if (rc == 0)
-        rc = oai_req_add_query(req, "order", sort_orders[a->order]);
+        rc = net_req_add_query(req, "order", sort_orders[a->order]);
     if (rc != 0) {
-        oai_req_free(req);
+        net_req_free(req);
         mcp_call_fail(call, "Out of memory starting list_videos");
         return;
     }
@@ -454,7 +454,7 @@ struct block {
 struct dl {
     struct mcp_call *call;
     struct tools_ctx *app;
-    struct oai_req *req;    /* the transfer in flight, or NULL */
+    struct net_req *req;    /* the transfer in flight, or NULL */
     struct store_writer *w; /* the open writer, or NULL */
     struct block *cur;      /* the block being filled, or NULL */
     int64_t total;          /* Content-Length, -1 when unknown */
@@ -524,13 +524,13 @@ static void block_written(void *data, int err, const char *msg)
         /* Disk full, I/O error: stop the transfer; its done callback aborts. */
         dl_error(dl, err, msg);
         if (dl->req != NULL)
-            oai_req_cancel(dl->req);
+            net_req_cancel(dl->req);
         return;
     }
     if (dl->paused && dl->req != NULL && dl->w != NULL &&
         store_writer_inflight(dl->w) <= dl_high_water(dl->w) / 4) {
         dl->paused = false;
-        oai_req_resume(dl->req);
+        net_req_resume(dl->req);
     }
 }
 
@@ -553,7 +553,7 @@ static int dl_flush(struct dl *dl)
     return rc;
 }
 
-static int dl_on_headers(struct oai_req *req, long status, int64_t content_length,
+static int dl_on_headers(struct net_req *req, long status, int64_t content_length,
                          const char *content_type, void *data)
 {
     struct dl *dl = data;
@@ -588,7 +588,7 @@ static int dl_check(struct dl *dl)
     return 0;
 }
 
-static int dl_on_data(struct oai_req *req, const char *buf, size_t len, void *data)
+static int dl_on_data(struct net_req *req, const char *buf, size_t len, void *data)
 {
     struct dl *dl = data;
     int rc;
@@ -626,7 +626,7 @@ static int dl_on_data(struct oai_req *req, const char *buf, size_t len, void *da
     mcp_call_progress(dl->call, (double)dl->received, dl->total > 0 ? (double)dl->total : 0, NULL);
     if (store_writer_inflight(dl->w) > dl_high_water(dl->w)) {
         dl->paused = true;
-        return OAI_SINK_PAUSE;
+        return NET_SINK_PAUSE;
     }
     return 0;
 }
@@ -654,7 +654,7 @@ static void dl_committed(void *data, int err, const char *msg, const char *name,
     dl_free(dl);
 }
 
-static void dl_done(struct oai_req *req, const struct oai_result *res, void *data)
+static void dl_done(struct net_req *req, const struct net_result *res, void *data)
 {
     struct dl *dl = data;
     (void)req;
@@ -690,7 +690,7 @@ static void dl_cancel(struct mcp_call *call, void *data)
     (void)call;
 
     if (dl->req != NULL) {
-        oai_req_cancel(dl->req); /* dl_done aborts the writer */
+        net_req_cancel(dl->req); /* dl_done aborts the writer */
     } else if (dl->committing && dl->w != NULL) {
         /* If the commit still waits for writes, this turns it into an abort and
          * dl_committed gets SZ_ECANCELLED; once it is publishing it is too late
@@ -704,8 +704,8 @@ static void dl_cancel(struct mcp_call *call, void *data)
 static void dl_opened(void *data, int err, const char *msg, struct store_writer *w)
 {
     struct dl *dl = data;
-    struct oai_req *req = NULL;
-    struct oai_sink sink = {dl_on_headers, dl_on_data, dl};
+    struct net_req *req = NULL;
+    struct net_sink sink = {dl_on_headers, dl_on_data, dl};
     char path[192];
 
     if (err != 0) {
@@ -733,16 +733,16 @@ static void dl_opened(void *data, int err, const char *msg, struct store_writer 
     }
     snprintf(path, sizeof(path), "/videos/%s/content", dl->id);
     if (oai_req_new(dl->app->oai, "GET", path, &req) != 0 ||
-        oai_req_add_query(req, "variant", dl->variant) != 0) {
+        net_req_add_query(req, "variant", dl->variant) != 0) {
         if (req != NULL)
-            oai_req_free(req);
+            net_req_free(req);
         dl_fail(dl, "Out of memory starting download_video");
         return;
     }
-    oai_req_set_sink(req, &sink);
-    oai_req_set_label(req, "download_video");
+    net_req_set_sink(req, &sink);
+    net_req_set_label(req, "download_video");
     dl->req = req;
-    oai_req_start(req, dl_done, dl);
+    net_req_start(req, dl_done, dl);
 }
 
 struct download_video_args {

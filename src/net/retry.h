@@ -3,16 +3,18 @@
  * Kept apart from the transport so that it can be tested exhaustively: given what
  * happened on one attempt (a transport failure or an HTTP status with its headers),
  * how many retries were already done, the limit, a random number and the current time,
- * it says whether to retry and how long to wait. No I/O, no globals; any thread. */
-#ifndef SZ_OPENAI_RETRY_H
-#define SZ_OPENAI_RETRY_H
+ * it says whether to retry and how long to wait. No I/O, no globals; any thread. The
+ * policy is the de facto standard of HTTP APIs (Retry-After, 429, 5xx), so every
+ * provider on net/ shares it. */
+#ifndef SZ_NET_RETRY_H
+#define SZ_NET_RETRY_H
 
 #include <time.h>
 
-struct oai_retry_in {
+struct net_retry_in {
     /* Nonzero when the attempt produced no usable HTTP response: connection refused or
-     * reset, DNS or TLS failure, a timeout (connect, request or stall), a truncated
-     * body. Such failures are retried while retries remain. */
+     * reset, DNS or TLS failure, a timeout (connect, request, first byte or stall), a
+     * truncated body. Such failures are retried while retries remain. */
     int transport_error;
     /* HTTP status of the final response when transport_error is 0. */
     long status;
@@ -35,13 +37,10 @@ struct oai_retry_in {
  *   - a 2xx status never retries; otherwise x-should-retry "true" retries and "false"
  *     does not; otherwise 408, 409, 429 and >= 500 retry;
  *   - the delay is retry-after-ms (a float) when it parses, else retry-after as a float
- *     number of seconds, else retry-after as an HTTP date minus now, used only when
- *     0 < delay <= 60 s; otherwise min(0.5 * 2^retries_done, 8) * (1 - 0.25 * random)
- *     seconds. */
-int oai_retry_decide(const struct oai_retry_in *in, long *pdelay_ms);
-
-/* Parses an HTTP date (IMF-fixdate, RFC 850 or asctime). Returns 0 and *pt, or
- * SZ_EINVAL. Exposed for tests. */
-int oai_parse_http_date(const char *s, time_t *pt);
+ *     number of seconds, else retry-after as an HTTP date (anything curl_getdate
+ *     reads: the three RFC 9110 forms, a date without a zone taken as GMT) minus now,
+ *     used only when 0 < delay <= 60 s; otherwise
+ *     min(0.5 * 2^retries_done, 8) * (1 - 0.25 * random) seconds. */
+int net_retry_decide(const struct net_retry_in *in, long *pdelay_ms);
 
 #endif
