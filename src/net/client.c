@@ -462,6 +462,8 @@ void net_options_init(struct net_options *opts)
     opts->connect_timeout_ms = 10000;
     opts->request_timeout_ms = 600000;
     opts->stall_timeout_ms = 60000;
+    opts->first_byte_timeout_ms = 60000;
+    opts->sink_first_byte_timeout_ms = 30000;
 }
 
 static long nonneg(long v)
@@ -486,6 +488,8 @@ static int take_options(struct net_client *c, const struct net_options *o)
     c->connect_timeout_ms = nonneg(o->connect_timeout_ms);
     c->request_timeout_ms = nonneg(o->request_timeout_ms);
     c->stall_timeout_ms = nonneg(o->stall_timeout_ms);
+    c->first_byte_timeout_ms = nonneg(o->first_byte_timeout_ms);
+    c->sink_first_byte_timeout_ms = nonneg(o->sink_first_byte_timeout_ms);
     c->service = o->service;
     return 0;
 }

@@ -27,9 +27,11 @@
  * MSG_NOSIGNAL, libuv does not).
  *
  * Clocks of an attempt: connect timeout; whole-request timeout (redirect hops share
- * it); stall (no body byte for that long once the response started, or from the
- * start for sinks; stopped while a sink is paused). Each failure of these is retried
- * like a connection error.
+ * it); first byte (no response header within the limit after the last request byte
+ * was sent: a hung upstream fails in a minute, not in ten; image generation deserves
+ * minutes, a download seconds); stall (no body byte for that long once the response
+ * started, or from the start for sinks; stopped while a sink is paused). Each failure
+ * of these is retried like a connection error.
  *
  * THREAD: every function here must be called on the loop thread, and every callback
  * runs there.
@@ -64,7 +66,7 @@ struct net_result {
     /* 0 on success (a 2xx response); otherwise a negative code:
      *   SZ_EUPSTREAM  the server answered with a non-2xx status (after any retries),
      *                 or redirected too often or to a URL that is not http(s)
-     *   SZ_ETIMEOUT   connect, whole-request or stall timeout
+     *   SZ_ETIMEOUT   connect, whole-request, first-byte or stall timeout
      *   SZ_EIO        connection failed or broke (refused, reset, DNS, TLS, truncated),
      *                 or a file part could not be read
      *   SZ_ECANCELLED net_req_cancel or net_client_close
@@ -159,6 +161,9 @@ struct net_options {
     long connect_timeout_ms;           /* default 10000 (0: libcurl's own, 300 s) */
     long request_timeout_ms;           /* whole request, redirects included; default 600000 */
     long stall_timeout_ms;             /* no body byte for this long; default 60000 */
+    long first_byte_timeout_ms;        /* buffered requests: no response header this
+                                        * long after the request was sent; 60000 */
+    long sink_first_byte_timeout_ms;   /* the same for sink requests; default 30000 */
     const char *user_agent;            /* copied; NULL: "sanzaru/<version>" */
     const struct net_service *service; /* default for requests; NULL: generic */
 };
@@ -281,6 +286,12 @@ void net_req_set_raw(struct net_req *req);
  * stall clock runs from the start of each attempt for sink requests and from the
  * first response byte for buffered ones; it stops while the sink is paused. */
 void net_req_set_timeouts(struct net_req *req, long request_timeout_ms, long stall_timeout_ms);
+
+/* Per-request first-byte limit (ms; 0 disables, -1 keeps the client's default for the
+ * request's kind): the response's first header must arrive this long after the last
+ * request byte was sent (upload progress restarts the clock). For requests that
+ * legitimately think for minutes before answering. */
+void net_req_set_first_byte_timeout(struct net_req *req, long first_byte_timeout_ms);
 
 /* Overrides the client's max_retries for this request (0 = never retry). */
 void net_req_set_max_retries(struct net_req *req, int max_retries);

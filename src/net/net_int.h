@@ -9,7 +9,7 @@
  *
  * A request moves NEW -> QUEUED -> ACTIVE -> (WAIT_RETRY -> QUEUED -> ACTIVE)* ->
  * FINISHED. Each request owns one uv_timer that serves, by state, as the clocks of an
- * attempt (ACTIVE: stall), the retry sleep (WAIT_RETRY), a wake-up for
+ * attempt (ACTIVE: first byte, stall), the retry sleep (WAIT_RETRY), a wake-up for
  * work that could not be done inside a curl callback (ACTIVE: cancel or resume;
  * QUEUED: start), and the deferral of the done callback (FINISHED). The request is
  * freed in that timer's close callback, or later when a file read on the pool is
@@ -76,6 +76,7 @@ struct net_client {
     int max_retries;
     unsigned max_concurrency;
     long connect_timeout_ms, request_timeout_ms, stall_timeout_ms;
+    long first_byte_timeout_ms, sink_first_byte_timeout_ms;
     char *user_agent_line; /* "User-Agent: ..." */
     const struct net_service *service;
 
@@ -122,8 +123,8 @@ struct net_req {
     struct net_sink sink;
     size_t max_body;
     bool raw;
-    long request_timeout_ms, stall_timeout_ms; /* -1: default */
-    int max_retries;                           /* -1: default */
+    long request_timeout_ms, stall_timeout_ms, first_byte_timeout_ms; /* -1: default */
+    int max_retries;                                                  /* -1: default */
     const struct net_service *service;
     int fail_err; /* net_req_set_failure */
     char *fail_msg;
@@ -146,12 +147,14 @@ struct net_req {
     bool hop_get;               /* a 301/302/303 turned the request into a bodiless GET */
     int redirects;
     uint64_t t_attempt; /* uv_now when the attempt began (whole-request clock) */
+    uint64_t t_sent;    /* uv_now of the hop's start or of its last upload progress */
+    curl_off_t ul_last; /* bytes uploaded at t_sent */
     char errbuf[CURL_ERROR_SIZE];
     long status;        /* status of the header block being read */
     bool final_headers; /* the final response's headers are complete */
     bool redirecting;   /* the response is a redirect we follow */
     bool sink_mode;     /* body bytes go to the sink */
-    bool rx_started;    /* a response byte arrived (starts a buffered stall clock) */
+    bool rx_started;    /* a response byte arrived (stops the first-byte clock) */
     bool paused;        /* receiving paused (sink or budget) */
     bool send_paused;   /* sending paused until a file chunk is read */
     bool in_on_data;

@@ -108,6 +108,7 @@ int net_req_new(struct net_client *c, const char *method, const char *url, struc
     req->max_body = DEFAULT_MAX_BODY;
     req->request_timeout_ms = -1;
     req->stall_timeout_ms = -1;
+    req->first_byte_timeout_ms = -1;
     req->max_retries = -1;
     req->method = strdup(method);
     req->url = strdup(url);
@@ -352,6 +353,12 @@ void net_req_set_timeouts(struct net_req *req, long request_timeout_ms, long sta
         req->request_timeout_ms = request_timeout_ms;
     if (stall_timeout_ms >= 0)
         req->stall_timeout_ms = stall_timeout_ms;
+}
+
+void net_req_set_first_byte_timeout(struct net_req *req, long first_byte_timeout_ms)
+{
+    if (first_byte_timeout_ms >= 0)
+        req->first_byte_timeout_ms = first_byte_timeout_ms;
 }
 
 void net_req_set_max_retries(struct net_req *req, int max_retries)

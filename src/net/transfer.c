@@ -1,6 +1,6 @@
 /* One attempt of a request on the wire (see net_int.h): the curl easy handle and its
- * options, the headers sent, curl's header and body callbacks, the attempt's stall
- * clock, redirects, and what an attempt's end means: success,
+ * options, the headers sent, curl's header, body and progress callbacks, the
+ * attempt's clocks (first byte, stall), redirects, and what an attempt's end means: success,
  * a redirect to follow, a retry, or the request's outcome.
  *
  * Redirects are followed here, not by libcurl: libcurl would forward every custom
@@ -48,6 +48,14 @@ static long whole_timeout(const struct net_req *req)
 static long stall_timeout(const struct net_req *req)
 {
     return req->stall_timeout_ms >= 0 ? req->stall_timeout_ms : req->client->stall_timeout_ms;
+}
+
+static long first_byte_timeout(const struct net_req *req)
+{
+    if (req->first_byte_timeout_ms >= 0)
+        return req->first_byte_timeout_ms;
+    return req->has_sink ? req->client->sink_first_byte_timeout_ms
+                         : req->client->first_byte_timeout_ms;
 }
 
 static const char *hop_url(const struct net_req *req)
@@ -148,6 +156,8 @@ static int build_headers(struct net_req *req)
 
 static size_t on_header(char *buf, size_t size, size_t n, void *ud);
 static size_t on_body(char *buf, size_t size, size_t n, void *ud);
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow);
 
 /* The method and body options of this hop. */
 static CURLcode set_method(struct net_req *req, CURL *e)
@@ -232,6 +242,13 @@ static int setup_easy(struct net_req *req)
         SET(CURLOPT_ACCEPT_ENCODING, "");
     else
         SET(CURLOPT_BUFFERSIZE, SINK_BUFFER_SIZE);
+    if (sends_body(req)) {
+        /* Upload progress moves the first-byte clock: the server cannot answer
+         * before it has the whole request, and a big upload may take minutes. */
+        SET(CURLOPT_XFERINFOFUNCTION, on_progress);
+        SET(CURLOPT_XFERINFODATA, req);
+        SET(CURLOPT_NOPROGRESS, 0L);
+    }
     if (cc == CURLE_OK)
         cc = set_method(req, e);
 #undef SET
@@ -304,7 +321,9 @@ static void hop_start(struct net_req *req)
     int rc;
 
     reset_hop(req);
-    req->last_rx = uv_now(c->loop);
+    req->t_sent = uv_now(c->loop);
+    req->last_rx = req->t_sent;
+    req->ul_last = 0;
     rc = setup_easy(req);
     if (rc == 0) {
         c->in_curl++;
@@ -425,7 +444,7 @@ static size_t on_header(char *buf, size_t size, size_t n, void *ud)
 
     req->last_rx = uv_now(req->client->loop);
     if (!req->rx_started) {
-        req->rx_started = true; /* a buffered request's stall clock starts */
+        req->rx_started = true; /* the first-byte clock stops; a buffered stall clock starts */
         net_clock_arm(req);
     }
     if (req->cancelled)
@@ -529,6 +548,21 @@ static size_t on_body(char *buf, size_t size, size_t n, void *ud)
     return size * n;
 }
 
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    struct net_req *req = ud;
+
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    if (ulnow != req->ul_last) {
+        req->ul_last = ulnow;
+        req->t_sent = uv_now(req->client->loop);
+    }
+    return req->cancelled ? 1 : 0;
+}
+
 /* ------------------------------------------------------------------------------------
  * Pausing and clocks (on the loop, outside curl) */
 
@@ -566,6 +600,11 @@ void net_apply_pause(struct net_req *req, bool unpause_send)
     net_clock_arm(req);
 }
 
+static bool first_byte_applies(const struct net_req *req)
+{
+    return !req->rx_started && first_byte_timeout(req) > 0;
+}
+
 static bool stall_applies(const struct net_req *req)
 {
     return !req->paused && (req->has_sink || req->rx_started) && stall_timeout(req) > 0;
@@ -579,7 +618,9 @@ void net_clock_arm(struct net_req *req)
         uv_timer_start(&req->timer, net_req_timer_cb, 0, 0); /* work first */
         return;
     }
-    if (stall_applies(req))
+    if (first_byte_applies(req))
+        due = req->t_sent + (uint64_t)first_byte_timeout(req);
+    if (stall_applies(req) && req->last_rx + (uint64_t)stall_timeout(req) < due)
         due = req->last_rx + (uint64_t)stall_timeout(req);
     if (due == UINT64_MAX)
         uv_timer_stop(&req->timer);
@@ -594,12 +635,16 @@ void net_clock_check(struct net_req *req)
     uint64_t now = uv_now(req->client->loop);
     char msg[NET_MESSAGE_LEN];
 
-    if (!stall_applies(req) || now - req->last_rx < (uint64_t)stall_timeout(req)) {
+    if (first_byte_applies(req) && now - req->t_sent >= (uint64_t)first_byte_timeout(req)) {
+        snprintf(msg, sizeof(msg), "No response from %s within %ld ms", req->origin,
+                 first_byte_timeout(req));
+    } else if (stall_applies(req) && now - req->last_rx >= (uint64_t)stall_timeout(req)) {
+        snprintf(msg, sizeof(msg), "No data received from %s for %ld ms", req->origin,
+                 stall_timeout(req));
+    } else {
         net_clock_arm(req);
         return;
     }
-    snprintf(msg, sizeof(msg), "No data received from %s for %ld ms", req->origin,
-             stall_timeout(req));
     if (!req->sink_started)
         req->res.status = 0;
     net_detach(req);

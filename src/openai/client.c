@@ -1,5 +1,6 @@
 /* The OpenAI client (see client.h): request URLs from the base URL, OpenAI's
- * credential headers, its name and error sentences. Everything that runs a request is in src/net/.
+ * credential headers, its name and error sentences, and the per-endpoint first-byte
+ * limit. Everything that runs a request is in src/net/.
  */
 #include "fmacros.h"
 
@@ -21,6 +22,7 @@ struct oai_client {
     char *auth_line;    /* "Authorization: Bearer <key>", or NULL */
     char *org_line;     /* "OpenAI-Organization: <id>", or NULL */
     char *project_line; /* "OpenAI-Project: <id>", or NULL */
+    long image_first_byte_timeout_ms;
 };
 
 static void format_error(const struct net_error_in *in, char *buf, size_t buflen, char *code,
@@ -87,6 +89,8 @@ int oai_client_new(struct net_client *net, const struct oai_options *opts,
         return SZ_ENOMEM;
     c->net = net;
     c->has_key = is_set(opts->api_key);
+    c->image_first_byte_timeout_ms =
+        opts->image_first_byte_timeout_ms > 0 ? opts->image_first_byte_timeout_ms : 0;
     c->base_url = strdup(opts->base_url);
     if (c->base_url == NULL) {
         rc = SZ_ENOMEM;
@@ -108,6 +112,13 @@ int oai_client_new(struct net_client *net, const struct oai_options *opts,
 fail:
     oai_client_free(c);
     return rc;
+}
+
+/* The endpoints that answer only once an image has been generated. */
+static bool generates_image(const char *method, const char *path)
+{
+    return strcmp(method, "POST") == 0 &&
+           (strcmp(path, "/images/generations") == 0 || strcmp(path, "/images/edits") == 0);
 }
 
 /* OpenAI's headers (secret: they stay with the API's origin), or the missing key. */
@@ -155,6 +166,8 @@ int oai_req_new(struct oai_client *c, const char *method, const char *path, stru
         net_req_free(req);
         return rc;
     }
+    if (generates_image(method, path))
+        net_req_set_first_byte_timeout(req, c->image_first_byte_timeout_ms);
     *preq = req;
     return 0;
 }

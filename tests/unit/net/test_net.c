@@ -1397,6 +1397,85 @@ static void test_generic_cancel_message(void **state)
     assert_string_equal(fx->done[0].message, want);
 }
 
+/* ---- time to first byte ---- */
+
+static void h_silent_then_ok(struct fx *fx, struct tsrv_conn *c, int idx)
+{
+    (void)fx;
+    if (idx > 0)
+        tsrv_reply_json(c, 200, NULL, "{\"second\":true}");
+    /* the first request never gets a header: a hung upstream */
+}
+
+/* An upstream that sends no response header fails the attempt after the first-byte
+ * limit, and the retry succeeds; without the limit this would wait for the 10 s
+ * request timeout (and the test's watchdog would fail it). */
+static void test_first_byte_timeout_retries(void **state)
+{
+    struct fx *fx = *state;
+
+    fx->handler = h_silent_then_ok;
+    fx->opts.first_byte_timeout_ms = 100;
+    fx_make_client(fx);
+    fx_start(fx, fx_req(fx, "POST", "/videos"), &fx->done[0]);
+    fx_run_until(fx, &fx->done[0].calls);
+    assert_int_equal(fx->done[0].err, 0);
+    assert_int_equal(fx->done[0].retries, 1);
+    assert_int_equal(fx->srv.nreqs, 2);
+    assert_true(json_is_true(json_object_get(fx->done[0].json, "second")));
+}
+
+static void test_first_byte_timeout_gives_up(void **state)
+{
+    struct fx *fx = *state;
+    char want[128];
+
+    fx->handler = h_silent;
+    fx->opts.first_byte_timeout_ms = 100;
+    fx->opts.max_retries = 1;
+    fx_make_client(fx);
+    fx_start(fx, fx_req(fx, "GET", "/videos"), &fx->done[0]);
+    fx_run_until(fx, &fx->done[0].calls);
+    assert_int_equal(fx->done[0].err, SZ_ETIMEOUT);
+    assert_int_equal(fx->done[0].status, 0);
+    assert_int_equal(fx->done[0].retries, 1);
+    assert_int_equal(fx->srv.nreqs, 2);
+    snprintf(want, sizeof(want), "No response from %s within 100 ms (gave up after 1 retry)",
+             fx->srv.url);
+    assert_string_equal(fx->done[0].message, want);
+}
+
+/* Sinks have their own default; a per-request limit overrides either (0: none). */
+static void test_first_byte_sink_and_override(void **state)
+{
+    struct fx *fx = *state;
+    struct net_req *req;
+
+    fx->handler = h_think_then_reply; /* answers after 300 ms */
+    fx->opts.first_byte_timeout_ms = 5000;
+    fx->opts.sink_first_byte_timeout_ms = 100;
+    fx->opts.max_retries = 0;
+    fx_make_client(fx);
+    fx_start(fx, sink_req(fx, "/videos/v/content"), &fx->done[0]);
+    fx_run_until(fx, &fx->done[0].calls);
+    assert_int_equal(fx->done[0].err, SZ_ETIMEOUT);
+    assert_non_null(strstr(fx->done[0].message, "No response from"));
+    assert_int_equal(fx->sink_headers_calls, 0);
+
+    /* the same wait is fine for a buffered request under its own limit */
+    fx_start(fx, fx_req(fx, "GET", "/videos"), &fx->done[1]);
+    fx_run_until(fx, &fx->done[1].calls);
+    assert_int_equal(fx->done[1].err, 0);
+
+    /* and for a request that says it may think longer */
+    req = fx_req(fx, "POST", "/images/generations");
+    net_req_set_first_byte_timeout(req, 0);
+    fx->opts.first_byte_timeout_ms = 100; /* options are copied: no effect on the client */
+    fx_start(fx, req, &fx->done[2]);
+    fx_run_until(fx, &fx->done[2].calls);
+    assert_int_equal(fx->done[2].err, 0);
+}
+
 /* ---- the per-iteration sink budget ---- */
 
 /* Bytes the sink took since the last check phase, and the most in one iteration. */
@@ -1507,6 +1586,9 @@ int main(void)
         LOOP_TEST(test_redirect_methods),
         LOOP_TEST(test_services),
         LOOP_TEST(test_generic_cancel_message),
+        LOOP_TEST(test_first_byte_timeout_retries),
+        LOOP_TEST(test_first_byte_timeout_gives_up),
+        LOOP_TEST(test_first_byte_sink_and_override),
         LOOP_TEST(test_sink_budget),
 #undef LOOP_TEST
     };

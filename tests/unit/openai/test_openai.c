@@ -200,6 +200,7 @@ static int setup(void **state)
     oai_opts.api_key = "sk-test-123";
     oai_opts.org_id = "org-abc";
     oai_opts.project_id = "proj_xyz";
+    oai_opts.image_first_byte_timeout_ms = 0;
     return rc;
 }
 
@@ -499,6 +500,44 @@ static void test_credentials_stay_home(void **state)
     assert_string_equal(tsrv_header(&cdn, 0, "User-Agent"), "sanzaru/" SZ_VERSION);
 }
 
+static void slow_reply_cb(uv_timer_t *t)
+{
+    struct tsrv_conn *c = t->data;
+    tsrv_reply_json(c, 200, NULL, "{\"created\":1}");
+}
+
+static void h_think(struct fx *fx, struct tsrv_conn *c, int idx)
+{
+    (void)fx;
+    (void)idx;
+    uv_timer_start(&c->timer, slow_reply_cb, 300, 0);
+}
+
+/* Image generation answers only once the image exists: its endpoints get their own,
+ * longer first-byte limit; every other call keeps the client's. */
+static void test_image_first_byte_limit(void **state)
+{
+    struct fx *fx = *state;
+    char want[128];
+
+    fx->handler = h_think;
+    fx->opts.first_byte_timeout_ms = 100;
+    fx->opts.max_retries = 0;
+    oai_opts.image_first_byte_timeout_ms = 5000;
+    make_clients(fx);
+    fx_start(fx, new_req("POST", "/images/generations"), &fx->done[0]);
+    fx_start(fx, new_req("POST", "/images/edits"), &fx->done[1]);
+    fx_start(fx, new_req("POST", "/videos"), &fx->done[2]);
+    fx_run_until(fx, &fx->done[0].calls);
+    fx_run_until(fx, &fx->done[1].calls);
+    fx_run_until(fx, &fx->done[2].calls);
+    assert_int_equal(fx->done[0].err, 0);
+    assert_int_equal(fx->done[1].err, 0);
+    assert_int_equal(fx->done[2].err, SZ_ETIMEOUT);
+    snprintf(want, sizeof(want), "No response from %s within 100 ms", fx->srv.url);
+    assert_string_equal(fx->done[2].message, want);
+}
+
 static void test_request_api_misuse(void **state)
 {
     struct fx *fx = *state;
@@ -543,6 +582,7 @@ int main(void)
         LOOP_TEST(test_no_api_key),
         LOOP_TEST(test_cancel_sentences),
         LOOP_TEST(test_credentials_stay_home),
+        LOOP_TEST(test_image_first_byte_limit),
         LOOP_TEST(test_request_api_misuse),
 #undef LOOP_TEST
     };
