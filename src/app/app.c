@@ -76,6 +76,7 @@ static int open_clients(struct app_state *st)
         .api_key = st->cfg.api_key,
         .org_id = st->cfg.org_id,
         .project_id = st->cfg.project_id,
+        .image_first_byte_timeout_ms = st->cfg.image_first_byte_timeout_ms,
     };
     int rc;
 
@@ -85,6 +86,8 @@ static int open_clients(struct app_state *st)
     net.connect_timeout_ms = st->cfg.connect_timeout_ms;
     net.request_timeout_ms = st->cfg.request_timeout_ms;
     net.stall_timeout_ms = st->cfg.stall_timeout_ms;
+    net.first_byte_timeout_ms = st->cfg.first_byte_timeout_ms;
+    net.sink_first_byte_timeout_ms = st->cfg.download_first_byte_timeout_ms;
     rc = net_client_new(&st->loop, &net, &st->net);
     if (rc == 0)
         rc = oai_client_new(st->net, &oai, &st->tools.oai);

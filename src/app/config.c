@@ -148,6 +148,13 @@ int sz_config_load(struct sz_config *cfg, char *errbuf, size_t errlen)
     if ((rc = env_long("SANZARU_STALL_TIMEOUT_MS", 60000, 1, 3600000L, &cfg->stall_timeout_ms,
                        errbuf, errlen)) != 0)
         goto fail;
+    if ((rc = env_long("SANZARU_FIRST_BYTE_TIMEOUT_MS", 60000, 0, 86400000L,
+                       &cfg->first_byte_timeout_ms, errbuf, errlen)) != 0 ||
+        (rc = env_long("SANZARU_DOWNLOAD_FIRST_BYTE_TIMEOUT_MS", 30000, 0, 86400000L,
+                       &cfg->download_first_byte_timeout_ms, errbuf, errlen)) != 0 ||
+        (rc = env_long("SANZARU_IMAGE_FIRST_BYTE_TIMEOUT_MS", 300000, 0, 86400000L,
+                       &cfg->image_first_byte_timeout_ms, errbuf, errlen)) != 0)
+        goto fail;
     if ((rc = env_long("SANZARU_FSYNC", 1, 0, 1, &n, errbuf, errlen)) != 0)
         goto fail;
     cfg->fsync = (int)n;

@@ -31,6 +31,10 @@ struct sz_config {
     long request_timeout_ms; /* SANZARU_REQUEST_TIMEOUT_MS, default 600000 */
     long
         stall_timeout_ms; /* SANZARU_STALL_TIMEOUT_MS, default 60000: no byte for this long fails */
+    /* No response header this long after the request was sent fails (0: no limit). */
+    long first_byte_timeout_ms;          /* SANZARU_FIRST_BYTE_TIMEOUT_MS, default 60000 */
+    long download_first_byte_timeout_ms; /* SANZARU_DOWNLOAD_FIRST_BYTE_TIMEOUT_MS, 30000 */
+    long image_first_byte_timeout_ms;    /* SANZARU_IMAGE_FIRST_BYTE_TIMEOUT_MS, 300000 */
 
     /* Models */
     char *video_model;     /* SANZARU_VIDEO_MODEL, default sora-2 */

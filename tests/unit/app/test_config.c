@@ -37,6 +37,9 @@ static const char *const all_vars[] = {
     "SANZARU_CONNECT_TIMEOUT_MS",
     "SANZARU_REQUEST_TIMEOUT_MS",
     "SANZARU_STALL_TIMEOUT_MS",
+    "SANZARU_FIRST_BYTE_TIMEOUT_MS",
+    "SANZARU_DOWNLOAD_FIRST_BYTE_TIMEOUT_MS",
+    "SANZARU_IMAGE_FIRST_BYTE_TIMEOUT_MS",
     "SANZARU_VIDEO_MODEL",
     "SANZARU_IMAGE_MODEL",
     "SANZARU_RESPONSES_MODEL",
@@ -88,6 +91,9 @@ static const struct num_var num_vars[] = {
     {"SANZARU_FSYNC", 1, 0, 1},
     {"SANZARU_IMAGE_JOBS", -1, 1, 256},
     {"SANZARU_SHUTDOWN_GRACE_MS", 10000, 1, 3600000},
+    {"SANZARU_FIRST_BYTE_TIMEOUT_MS", 60000, 0, 86400000},
+    {"SANZARU_DOWNLOAD_FIRST_BYTE_TIMEOUT_MS", 30000, 0, 86400000},
+    {"SANZARU_IMAGE_FIRST_BYTE_TIMEOUT_MS", 300000, 0, 86400000},
 };
 
 /* The parsed value of the variable at index i of num_vars. */
@@ -110,6 +116,12 @@ static long long num_value(const struct sz_config *cfg, size_t i)
         return cfg->image_jobs;
     case 7:
         return cfg->shutdown_grace_ms;
+    case 8:
+        return cfg->first_byte_timeout_ms;
+    case 9:
+        return cfg->download_first_byte_timeout_ms;
+    case 10:
+        return cfg->image_first_byte_timeout_ms;
     }
     fail();
     return 0;
