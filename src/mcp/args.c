@@ -3,9 +3,18 @@
  * arguments and fill the tool's struct in one pass (result tables are
  * fields.c's).
  *
- * The sentences are those a JSON Schema validator gives for the same schema
- * ("'limit' must be at most 100"), the ones clients have always seen. Nothing
- * is formatted unless a check fails: this runs on every call. */
+ * How lenient the parse is comes from the server's policy (MCP_ARGS_*, by
+ * default all of them): null for an optional argument is "absent", "5" is an
+ * integer, an array or object may come as its JSON text, and an unknown
+ * argument is answered with the closest known name. Those are what the Python
+ * original's SDK accepts (FastMCP with pydantic's lax mode and its JSON
+ * pre-parse) and what models send; the schema declares the first.
+ *
+ * A failure is one sentence that names the argument, says what was expected
+ * and echoes the start of a string that did not fit ("'limit' must be an
+ * integer, not \"five\""): the model reads it in an isError result and
+ * corrects its call. Nothing is formatted unless a check fails: this runs on
+ * every call. */
 #include "fmacros.h"
 
 #include "mcp/mcp_int.h"
@@ -22,8 +31,16 @@
 
 /* Rows per tool: the parser tracks which it has seen in one 64-bit mask. */
 #define MAX_ARGS 64
-/* An unknown argument is said to mean a known one this many edits away, at most. */
+/* An unknown argument is said to mean a known one at most this many edits
+ * away, and at most one edit per three characters of the longer name ("flg"
+ * means flag, "extra" does not mean text); case and '-' for '_' cost nothing
+ * ("videoId" means video_id). Failing that, a known name that contains it or
+ * that it contains, of at least SUGGEST_MIN_PART characters ("reference" means
+ * input_reference_filename). */
 #define SUGGEST_MAX_EDITS 3
+#define SUGGEST_MIN_PART  4
+/* Bytes of a refused string echoed in a message. */
+#define ECHO_MAX 40
 
 /* ---- registration ------------------------------------------------------- */
 
@@ -188,22 +205,13 @@ static void length_bounds(json_t *schema, const struct mcp_arg *a)
         json_object_set_new(schema, "maxLength", json_integer((json_int_t)a->max.value));
 }
 
-static json_t *row_schema(const struct mcp_arg *a, unsigned policy)
+/* The schema of a row's value alone: type, enum, bounds, items. */
+static json_t *value_schema(const struct mcp_arg *a)
 {
-    /* Under MCP_ARGS_NULL_IS_ABSENT an optional argument also takes null. */
-    bool nullable = (policy & MCP_ARGS_NULL_IS_ABSENT) && !(a->flags & MCP_ARG_REQUIRED);
-    json_t *p = json_object();
+    json_t *p = json_pack("{s:s}", "type", type_word(a->type));
 
-    if (nullable)
-        json_object_set_new(p, "type", json_pack("[s, s]", type_word(a->type), "null"));
-    else
-        json_object_set_new(p, "type", json_string(type_word(a->type)));
-    if (a->type == MCP_ARG_ENUM) {
-        json_t *values = mcp_string_list(a->values);
-        if (nullable)
-            json_array_append_new(values, json_null());
-        json_object_set_new(p, "enum", values);
-    }
+    if (a->type == MCP_ARG_ENUM)
+        json_object_set_new(p, "enum", mcp_string_list(a->values));
     if (a->type == MCP_ARG_STRING) {
         length_bounds(p, a);
         if (a->pattern != NULL)
@@ -222,6 +230,25 @@ static json_t *row_schema(const struct mcp_arg *a, unsigned policy)
         if (a->max_items > 0)
             json_object_set_new(p, "maxItems", json_integer((json_int_t)a->max_items));
     }
+    return p;
+}
+
+/* A row's property schema. Under MCP_ARGS_NULL_IS_ABSENT an optional argument
+ * also takes null, said as the Python original (pydantic) says it for
+ * `x: T | None = None`: {"anyOf": [{T}, {"type": "null"}], "default": null}, the
+ * real default kept where there is one. Not a type list (["string", "null"]):
+ * Gemini's function declarations refuse those, and several clients that convert
+ * schemas for it crash on them, while anyOf passes everywhere the original
+ * works. */
+static json_t *row_schema(const struct mcp_arg *a, unsigned policy)
+{
+    bool nullable = (policy & MCP_ARGS_NULL_IS_ABSENT) && !(a->flags & MCP_ARG_REQUIRED);
+    json_t *p = value_schema(a);
+
+    if (nullable)
+        p = json_pack("{s:[o, {s:s}]}", "anyOf", p, "type", "null");
+    if (p == NULL)
+        return NULL;
     if (a->has_default)
         json_object_set_new(p, "default", row_default(a));
     else if (nullable)
@@ -293,9 +320,31 @@ struct parse {
     size_t msglen;
 };
 
+/* ", not <what v is>" into out: a string's first ECHO_MAX bytes in quotes
+ * (never half a UTF-8 sequence, "..." when cut), else its kind ("an integer",
+ * "a string" for one holding NUL, which would cut the echo short). */
+static void describe_given(const json_t *v, char *out, size_t outlen)
+{
+    const char *s = json_string_value(v);
+    size_t len = json_string_length(v);
+    size_t n = len < ECHO_MAX ? len : ECHO_MAX;
+
+    if (s == NULL || memchr(s, '\0', len) != NULL) {
+        snprintf(out, outlen, ", not %s", mcp_value_kind(v));
+        return;
+    }
+    if (n < len)
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+            n--;
+    snprintf(out, outlen, ", not \"%.*s%s\"", (int)n, s, n < len ? "..." : "");
+}
+
 static int wrong_type(struct parse *ps, const char *who, const char *want, const json_t *v)
 {
-    snprintf(ps->msg, ps->msglen, "'%s' must be %s, not %s", who, want, mcp_value_kind(v));
+    char given[ECHO_MAX + 16];
+
+    describe_given(v, given, sizeof(given));
+    snprintf(ps->msg, ps->msglen, "'%s' must be %s%s", who, want, given);
     return SZ_EINVAL;
 }
 
@@ -334,23 +383,40 @@ static int check_string(struct parse *ps, const struct mcp_arg *a, const struct 
     return 0;
 }
 
+/* The index of the value equal to the len bytes at s, or -1. */
+static int enum_index(const struct mcp_arg *a, const char *s, size_t len)
+{
+    for (int i = 0; a->values[i] != NULL; i++)
+        if (strlen(a->values[i]) == len && memcmp(a->values[i], s, len) == 0)
+            return i;
+    return -1;
+}
+
 static int parse_enum(struct parse *ps, const struct mcp_arg *a, const json_t *v, int *pidx)
 {
-    const char *s = json_string_value(v);
-    size_t used = 0;
+    char text[24];
+    char given[ECHO_MAX + 16];
+    size_t used;
+    int idx = -1;
 
-    if (s == NULL)
-        return wrong_type(ps, a->name, "a string", v);
-    for (int i = 0; a->values[i] != NULL; i++) {
-        if (strlen(a->values[i]) == json_string_length(v) && strcmp(a->values[i], s) == 0) {
-            *pidx = i;
-            return 0;
-        }
+    if (json_is_string(v)) {
+        idx = enum_index(a, json_string_value(v), json_string_length(v));
+    } else if (json_is_integer(v) && (ps->policy & MCP_ARGS_NUMERIC_STRINGS)) {
+        /* seconds: 8 for "8", the mirror of "5" for an integer */
+        int n = snprintf(text, sizeof(text), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        idx = n > 0 ? enum_index(a, text, (size_t)n) : -1;
+    }
+    if (idx >= 0) {
+        *pidx = idx;
+        return 0;
     }
     used = (size_t)snprintf(ps->msg, ps->msglen, "'%s' must be one of ", a->name);
     for (int i = 0; a->values[i] != NULL && used < ps->msglen; i++)
         used += (size_t)snprintf(ps->msg + used, ps->msglen - used, "%s\"%s\"", i ? ", " : "",
                                  a->values[i]);
+    describe_given(v, given, sizeof(given));
+    if (used < ps->msglen)
+        snprintf(ps->msg + used, ps->msglen - used, "%s", given);
     return SZ_EINVAL;
 }
 
@@ -365,6 +431,7 @@ static int parse_int(struct parse *ps, const struct mcp_arg *a, const json_t *v,
                fabs(json_real_value(v)) < 9.2e18) {
         n = (long long)json_real_value(v); /* 5.0 is the integer 5, as JSON Schema says */
     } else if (json_is_string(v) && (ps->policy & MCP_ARGS_NUMERIC_STRINGS) &&
+               strlen(json_string_value(v)) == json_string_length(v) &&
                sz_parse_ll(json_string_value(v), LLONG_MIN, LLONG_MAX, &n) == 0) {
         /* "5": taken as the Python original takes it */
     } else {
@@ -390,7 +457,7 @@ static int parse_strings(struct parse *ps, const struct mcp_arg *a, const json_t
     char who[256];
 
     if (!json_is_array(v))
-        return wrong_type(ps, a->name, "an array", v);
+        return wrong_type(ps, a->name, "an array of strings", v);
     if (a->min_items > 0 && n < a->min_items) {
         snprintf(ps->msg, ps->msglen, "'%s' must have at least %zu item%s", a->name, a->min_items,
                  a->min_items == 1 ? "" : "s");
@@ -504,50 +571,108 @@ static void fill_absent(const struct mcp_tool_entry *e, size_t i, char *out)
     }
 }
 
-/* Edit distance between two short names, for "did you mean". */
+/* A name's character as "did you mean" compares it: case and '-' vs '_' ignored. */
+static char fold(char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return (char)(c - 'A' + 'a');
+    return c == '-' ? '_' : c;
+}
+
+/* Edit distance between two short names, for "did you mean". The optimal
+ * string alignment distance: a swap of two neighbours is one edit. */
 static size_t edits(const char *x, const char *y)
 {
     size_t nx = strlen(x), ny = strlen(y);
-    size_t row[65];
+    size_t d[3][65]; /* rows i-2, i-1 and i, by i % 3 */
 
     if (nx > 64 || ny > 64)
         return SIZE_MAX;
     for (size_t j = 0; j <= ny; j++)
-        row[j] = j;
+        d[0][j] = j;
     for (size_t i = 1; i <= nx; i++) {
-        size_t diag = row[0];
+        size_t *row = d[i % 3], *up = d[(i - 1) % 3], *up2 = d[(i + 1) % 3];
         row[0] = i;
         for (size_t j = 1; j <= ny; j++) {
-            size_t up = row[j];
-            size_t best = diag + (x[i - 1] != y[j - 1]);
-            if (row[j] + 1 < best)
-                best = row[j] + 1;
+            size_t best = up[j - 1] + (fold(x[i - 1]) != fold(y[j - 1]));
+            if (up[j] + 1 < best)
+                best = up[j] + 1;
             if (row[j - 1] + 1 < best)
                 best = row[j - 1] + 1;
+            if (i > 1 && j > 1 && fold(x[i - 1]) == fold(y[j - 2]) &&
+                fold(x[i - 2]) == fold(y[j - 1]) && up2[j - 2] + 1 < best)
+                best = up2[j - 2] + 1;
             row[j] = best;
-            diag = up;
         }
     }
-    return row[ny];
+    return d[nx % 3][ny];
 }
 
-static int unknown_argument(struct parse *ps, const char *key)
+/* Whether needle occurs in hay, compared as fold() compares. */
+static bool contains(const char *hay, const char *needle)
 {
-    const struct mcp_tool *t = ps->e->tool;
+    size_t nh = strlen(hay), nn = strlen(needle);
+
+    for (size_t i = 0; nn <= nh && i <= nh - nn; i++) {
+        size_t k = 0;
+        while (k < nn && fold(hay[i + k]) == fold(needle[k]))
+            k++;
+        if (k == nn)
+            return true;
+    }
+    return false;
+}
+
+/* The known name an unknown key most likely meant, or NULL (see SUGGEST_*). */
+static const char *closest(const struct mcp_tool *t, const char *key)
+{
     const char *best = NULL;
     size_t best_edits = SUGGEST_MAX_EDITS + 1;
+    size_t nkey = strlen(key);
 
-    for (size_t i = 0; (ps->policy & MCP_ARGS_SUGGEST) && i < t->nargs; i++) {
-        size_t d = edits(key, t->args[i].name);
-        if (d < best_edits && d < strlen(t->args[i].name)) {
-            best = t->args[i].name;
+    for (size_t i = 0; i < t->nargs; i++) {
+        const char *name = t->args[i].name;
+        size_t longer = strlen(name) > nkey ? strlen(name) : nkey;
+        size_t d = edits(key, name);
+        if (d < best_edits && d * 3 <= longer) {
+            best = name;
             best_edits = d;
         }
     }
-    if (best != NULL)
-        snprintf(ps->msg, ps->msglen, "unknown argument '%s'; did you mean '%s'?", key, best);
-    else
+    for (size_t i = 0; best == NULL && i < t->nargs; i++) {
+        const char *name = t->args[i].name;
+        if ((nkey >= SUGGEST_MIN_PART && contains(name, key)) ||
+            (strlen(name) >= SUGGEST_MIN_PART && contains(key, name)))
+            best = name;
+    }
+    return best;
+}
+
+/* "unknown argument 'x'", with the closest known name under MCP_ARGS_SUGGEST,
+ * or when none is close, the names the tool takes. */
+static int unknown_argument(struct parse *ps, const char *key)
+{
+    const struct mcp_tool *t = ps->e->tool;
+    const char *best;
+    size_t used;
+
+    if (!(ps->policy & MCP_ARGS_SUGGEST)) {
         snprintf(ps->msg, ps->msglen, "unknown argument '%s'", key);
+        return SZ_EINVAL;
+    }
+    best = closest(t, key);
+    if (best != NULL) {
+        snprintf(ps->msg, ps->msglen, "unknown argument '%s'; did you mean '%s'?", key, best);
+        return SZ_EINVAL;
+    }
+    if (t->nargs == 0) {
+        snprintf(ps->msg, ps->msglen, "unknown argument '%s'; this tool takes no arguments", key);
+        return SZ_EINVAL;
+    }
+    used = (size_t)snprintf(ps->msg, ps->msglen, "unknown argument '%s'; this tool takes ", key);
+    for (size_t i = 0; i < t->nargs && used < ps->msglen; i++)
+        used += (size_t)snprintf(ps->msg + used, ps->msglen - used, "%s'%s'", i ? ", " : "",
+                                 t->args[i].name);
     return SZ_EINVAL;
 }
 
@@ -559,37 +684,89 @@ static ssize_t find_row(const struct mcp_tool *t, const char *key)
     return -1;
 }
 
-int mcp_args_parse(const struct mcp_tool_entry *e, const json_t *args, unsigned policy, void *out,
+/* Under MCP_ARGS_JSON_TEXT, an array or object argument sent as its JSON text
+ * ("[\"a.png\"]"), as FastMCP decodes it: the decoded value (new reference)
+ * when it is of the row's type, else NULL (v is then judged as it came). */
+static json_t *decode_text(const struct parse *ps, const struct mcp_arg *a, const json_t *v)
+{
+    json_t *d;
+
+    if (!(ps->policy & MCP_ARGS_JSON_TEXT) || !json_is_string(v) ||
+        (a->type != MCP_ARG_STRINGS && a->type != MCP_ARG_OBJECT))
+        return NULL;
+    /* Without JSON_DECODE_ANY only an array or an object is taken. */
+    d = json_loadb(json_string_value(v), json_string_length(v), JSON_REJECT_DUPLICATES, NULL);
+    if (d != NULL && (a->type == MCP_ARG_STRINGS ? json_is_array(d) : json_is_object(d)))
+        return d;
+    json_decref(d);
+    return NULL;
+}
+
+/* Makes *pargs a shallow copy carrying the decoded values, so what the parsed
+ * struct borrows from them lives as long as the call's arguments. */
+static int adopt_decoded(json_t **pargs, json_t *decoded)
+{
+    json_t *copy = json_copy(*pargs);
+
+    if (copy == NULL || json_object_update(copy, decoded) != 0) {
+        json_decref(copy);
+        return SZ_ENOMEM;
+    }
+    json_decref(*pargs);
+    *pargs = copy;
+    return 0;
+}
+
+int mcp_args_parse(const struct mcp_tool_entry *e, json_t **pargs, unsigned policy, void *out,
                    char *msg, size_t msglen)
 {
     const struct mcp_tool *t = e->tool;
     struct parse ps = {e, policy, msg, msglen};
     bool null_absent = (policy & MCP_ARGS_NULL_IS_ABSENT) != 0;
+    json_t *args = *pargs;
+    json_t *decoded = NULL; /* name -> value decoded from JSON text */
     uint64_t seen = 0;
     const char *key;
     json_t *v;
     int rc = 0;
 
     msg[0] = '\0';
-    /* Required arguments first, in table order, as the schema's "required". */
+    /* Names first: "did you mean 'video_id'?" explains a missing video_id
+     * better than "'video_id' is required" does. */
+    json_object_foreach(args, key, v)
+    {
+        if (find_row(t, key) < 0) {
+            rc = unknown_argument(&ps, key);
+            goto out;
+        }
+    }
+    /* Then required arguments, in table order, as the schema's "required". */
     for (size_t i = 0; i < t->nargs; i++) {
         json_t *given = json_object_get(args, t->args[i].name);
         if ((t->args[i].flags & MCP_ARG_REQUIRED) &&
             (given == NULL || (null_absent && json_is_null(given)))) {
             snprintf(msg, msglen, "'%s' is required", t->args[i].name);
-            return SZ_EINVAL;
-        }
-    }
-    json_object_foreach((json_t *)(uintptr_t)args, key, v)
-    {
-        ssize_t i = find_row(t, key);
-        if (i < 0) {
-            rc = unknown_argument(&ps, key);
+            rc = SZ_EINVAL;
             goto out;
         }
+    }
+    json_object_foreach(args, key, v)
+    {
+        size_t i = (size_t)find_row(t, key);
+        json_t *d;
+
         if (null_absent && json_is_null(v))
             continue;
-        rc = parse_value(&ps, (size_t)i, v, out);
+        if ((d = decode_text(&ps, &t->args[i], v)) != NULL) {
+            if (decoded == NULL && (decoded = json_object()) == NULL) {
+                json_decref(d);
+                rc = SZ_ENOMEM;
+                goto out;
+            }
+            json_object_set_new(decoded, key, d); /* decoded holds d */
+            v = d;
+        }
+        rc = parse_value(&ps, i, v, out);
         if (rc != 0)
             goto out;
         seen |= UINT64_C(1) << i;
@@ -597,7 +774,10 @@ int mcp_args_parse(const struct mcp_tool_entry *e, const json_t *args, unsigned 
     for (size_t i = 0; i < t->nargs; i++)
         if (!(seen & (UINT64_C(1) << i)))
             fill_absent(e, i, out);
+    if (decoded != NULL)
+        rc = adopt_decoded(pargs, decoded);
 out:
+    json_decref(decoded);
     if (rc != 0)
         mcp_args_release(e, out);
     return rc;

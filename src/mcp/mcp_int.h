@@ -188,11 +188,15 @@ json_t *mcp_args_schema(const struct mcp_tool_entry *e, unsigned policy);
 json_t *mcp_string_list(const char *const *values);
 /* "a string", "an integer", "null", ...: what v is, for messages. */
 const char *mcp_value_kind(const json_t *v);
-/* Validates args (an object, borrowed) against e's table and fills out
- * (tool->args_size zeroed bytes). Strings point into args. Returns 0, or
- * SZ_EINVAL with one sentence naming the argument in msg (nothing to
- * release), or SZ_ENOMEM. */
-int mcp_args_parse(const struct mcp_tool_entry *e, const json_t *args, unsigned policy, void *out,
+/* Validates *pargs (an object; the caller owns the reference) against e's
+ * table under policy (MCP_ARGS_*) and fills out (tool->args_size zeroed
+ * bytes). Strings and objects in out point into *pargs. When a value had to
+ * be decoded from JSON text (MCP_ARGS_JSON_TEXT), *pargs is replaced by a
+ * shallow copy that holds the decoded values (the old reference released;
+ * the caller's message is never modified), so out stays valid for as long as
+ * the caller keeps *pargs. Returns 0, or SZ_EINVAL with one sentence naming
+ * the argument in msg (nothing to release), or SZ_ENOMEM. */
+int mcp_args_parse(const struct mcp_tool_entry *e, json_t **pargs, unsigned policy, void *out,
                    char *msg, size_t msglen);
 /* Frees what mcp_args_parse allocated in out (string vectors). */
 void mcp_args_release(const struct mcp_tool_entry *e, void *out);

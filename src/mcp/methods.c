@@ -144,7 +144,7 @@ static void handle_tools_call(struct mcp_session *s, const json_t *id, json_t *p
     }
     call->args = json_is_object(args) ? json_incref(args) : json_object();
     call->name = mcp_strdup(name);
-    rc = mcp_args_parse(tool, call->args, s->server->arg_policy, call->parsed, msg, sizeof(msg));
+    rc = mcp_args_parse(tool, &call->args, s->server->arg_policy, call->parsed, msg, sizeof(msg));
     if (rc != 0) {
         /* Not a call after all: nothing was started, nothing to cancel. */
         mcp_call_discard(call);

@@ -39,6 +39,7 @@ struct mcp_server *mcp_server_new(uv_loop_t *loop, const char *name, const char 
     server->version = mcp_strdup(version);
     server->instructions = mcp_strdup(instructions);
     server->page_size = MCP_DEFAULT_PAGE_SIZE;
+    server->arg_policy = MCP_ARGS_DEFAULT;
     sz_list_init(&server->sessions);
     return server;
 }

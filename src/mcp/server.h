@@ -78,20 +78,31 @@ struct mcp_tool {
 /* .args, .nargs and .args_size of a tool from its struct type and row array. */
 #define MCP_ARGS(type, rows) .args = (rows), .nargs = MCP_COUNT(rows), .args_size = sizeof(type)
 
-/* How arguments are taken. 0 is the behaviour of MCP 2025-06-18 servers and of
- * this engine so far; each flag is one step towards how the Python original and
- * the 2026-07-28 revision take them. */
+/* How arguments are taken. MCP_ARGS_DEFAULT, every flag, is how the Python
+ * original takes them (FastMCP: pydantic's lax mode after its JSON pre-parse)
+ * and what MCP 2025-11-25 asks of servers (SEP-1303); it is what a server
+ * starts with. 0 is strict JSON Schema with JSON-RPC errors, the behaviour of
+ * 2025-06-18 servers, kept for tests of the validator itself. */
 enum {
     /* null for an optional argument means absent; the schema declares every
-     * optional argument nullable, with default null when it has no other. */
+     * optional argument nullable (anyOf [T, null]), with default null when
+     * it has no other. */
     MCP_ARGS_NULL_IS_ABSENT = 1u << 0,
-    /* An integer argument may arrive as a decimal string ("5"). */
+    /* An integer argument may arrive as a decimal string ("5"), and a string
+     * enum argument as an integer whose digits are one of its values (8 for
+     * "8"). */
     MCP_ARGS_NUMERIC_STRINGS = 1u << 1,
     /* Arguments that fail validation are a tool result with isError:true
      * (SEP-1303) rather than a JSON-RPC -32602 error. */
     MCP_ARGS_ERRORS_AS_RESULTS = 1u << 2,
-    /* An unknown argument's message names the closest known one. */
+    /* An unknown argument's message names the closest known one, or when
+     * none is close, every argument the tool takes. */
     MCP_ARGS_SUGGEST = 1u << 3,
+    /* An array or object argument may arrive as its JSON text
+     * ("[\"a.png\"]"), which some clients send and FastMCP decodes. */
+    MCP_ARGS_JSON_TEXT = 1u << 4,
+    MCP_ARGS_DEFAULT = MCP_ARGS_NULL_IS_ABSENT | MCP_ARGS_NUMERIC_STRINGS |
+                       MCP_ARGS_ERRORS_AS_RESULTS | MCP_ARGS_SUGGEST | MCP_ARGS_JSON_TEXT,
 };
 
 /* Lists resources of one provider: finish with mcp_call_finish_list(). */
@@ -147,8 +158,9 @@ uv_loop_t *mcp_server_loop(struct mcp_server *server);
 int mcp_server_add_tool(struct mcp_server *server, const struct mcp_tool *tool);
 int mcp_server_add_resource(struct mcp_server *server, const struct mcp_resource_provider *prov);
 int mcp_server_add_prompt(struct mcp_server *server, const struct mcp_prompt *prompt);
-/* Sets how every tool takes its arguments (MCP_ARGS_* flags; default 0). The
- * schemas tools/list shows follow. 0, or SZ_ENOMEM (nothing changed). */
+/* Sets how every tool takes its arguments (MCP_ARGS_* flags; default
+ * MCP_ARGS_DEFAULT). The schemas tools/list shows follow. 0, or SZ_ENOMEM
+ * (nothing changed). */
 int mcp_server_set_arg_policy(struct mcp_server *server, unsigned flags);
 /* Page size of tools/list, resources/list, prompts/list (default 100). */
 void mcp_server_set_page_size(struct mcp_server *server, size_t page_size);

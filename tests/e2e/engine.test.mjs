@@ -39,31 +39,56 @@ test('a tool result carries structuredContent and the same JSON as text', async 
   }
 });
 
-test('arguments are validated against the schema, naming the field', async () => {
+test('bad arguments are tool results (isError) naming the field; an unknown tool is -32602', async () => {
   const s = await connect({ bin: testServerBin });
   const cases = [
     [{}, /'text' is required/],
-    [{ text: 'x', mode: 'z' }, /'mode' must be one of "a", "b"/],
-    [{ text: 'x', count: 'two' }, /'count' must be an integer/],
+    [{ text: null }, /'text' is required/],
+    [{ text: 'x', mode: 'z' }, /'mode' must be one of "a", "b", not "z"/],
+    [{ text: 'x', count: 'two' }, /'count' must be an integer, not "two"/],
     [{ text: 'x', count: 9 }, /'count' must be at most 5/],
-    [{ text: 'x', extra: 1 }, /unknown argument 'extra'/],
-    [{ text: 'x', tags: ['a', 3] }, /'tags\[1\]' must be a string/],
+    [{ text: 'x', count: '9' }, /'count' must be at most 5/],
+    [{ text: 'x', extra: 1 }, /unknown argument 'extra'; this tool takes 'text', 'mode', 'count', 'tags'$/],
+    [{ text: 'x', tag: ['a'] }, /unknown argument 'tag'; did you mean 'tags'\?$/],
+    [{ Text: 'x' }, /unknown argument 'Text'; did you mean 'text'\?$/],
+    [{ text: 'x', tags: ['a', 3] }, /'tags\[1\]' must be a string, not an integer/],
+    [{ text: 'x', tags: 'a' }, /'tags' must be an array of strings, not "a"/],
     [{ text: '' }, /'text' must not be empty/],
     [{ text: 'a\u0000b' }, /'text' must not contain NUL/],
   ];
   try {
     for (const [args, re] of cases) {
-      await assert.rejects(s.client.callTool({ name: 'echo', arguments: args }), (e) => {
-        assert.equal(e.code, -32602, JSON.stringify(args));
-        assert.match(e.message, re);
-        return true;
-      });
+      const r = await s.client.callTool({ name: 'echo', arguments: args });
+      assert.equal(r.isError, true, JSON.stringify(args));
+      assert.equal(r.structuredContent, undefined);
+      assert.match(r.content[0].text, /^Invalid arguments for tool echo: /);
+      assert.match(r.content[0].text, re, JSON.stringify(args));
     }
     await assert.rejects(s.client.callTool({ name: 'no_such_tool', arguments: {} }), (e) => {
       assert.equal(e.code, -32602);
       assert.match(e.message, /Unknown tool: no_such_tool/);
       return true;
     });
+  } finally {
+    await s.close();
+  }
+});
+
+test('arguments as the Python original takes them: null is absent, "5" is 5, arrays as JSON text', async () => {
+  const s = await connect({ bin: testServerBin });
+  try {
+    const { tools } = await s.client.listTools();
+    const echo = tools.find((t) => t.name === 'echo').inputSchema;
+    assert.deepEqual(echo.required, ['text']);
+    assert.deepEqual(echo.properties.text, { type: 'string', minLength: 1 });
+    assert.deepEqual(echo.properties.count, { anyOf: [{ type: 'integer', minimum: 1, maximum: 5 }, { type: 'null' }], default: null });
+    assert.deepEqual(echo.properties.mode, { anyOf: [{ type: 'string', enum: ['a', 'b'] }, { type: 'null' }], default: null });
+    const nulls = { text: 'x', mode: null, count: null, tags: null };
+    assert.deepEqual((await s.client.callTool({ name: 'echo', arguments: nulls })).structuredContent, nulls);
+    const r = await s.client.callTool({ name: 'sleepy', arguments: { ms: '20', steps: '2', fail: null } });
+    assert.deepEqual(r.structuredContent, { slept_ms: 20, steps: 2 });
+    const t = await s.client.callTool({ name: 'echo', arguments: { text: 'x', tags: '["a","b"]' } });
+    assert.deepEqual(t.structuredContent.tags, ['a', 'b'], 'the decoded array reaches the tool');
   } finally {
     await s.close();
   }

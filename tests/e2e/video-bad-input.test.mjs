@@ -195,16 +195,16 @@ test('a 128-character id is fine; the echo of a long bad id is shortened', async
   });
 });
 
-// ---- arguments the schema refuses (JSON-RPC invalid params, nothing runs) -------------------
+// ---- arguments the schema refuses (isError results naming the argument, nothing runs) ------
 
 test('schema: enums, ranges, required and unknown arguments', async () => {
   await withServer(async ({ client, fake }) => {
     await schemaError(client, 'create_video', { prompt: 'p', seconds: '5' }, /'seconds' must be one of "4", "8", "12"/);
-    await schemaError(client, 'create_video', { prompt: 'p', seconds: 4 }, /'seconds'/);
+    await schemaError(client, 'create_video', { prompt: 'p', seconds: 5 }, /'seconds' must be one of "4", "8", "12", not an integer/);
     await schemaError(client, 'create_video', { prompt: 'p', size: '1920x1080' }, /'size' must be one of/);
     await schemaError(client, 'create_video', { prompt: '' }, /'prompt' must not be empty/);
     await schemaError(client, 'create_video', {}, /'prompt' is required/);
-    await schemaError(client, 'create_video', { prompt: 'p', duration: 4 }, /unknown argument 'duration'/);
+    await schemaError(client, 'create_video', { prompt: 'p', duration: 4 }, /unknown argument 'duration'; this tool takes 'prompt', 'model', 'seconds', 'size', 'input_reference_filename'/);
     await schemaError(client, 'list_videos', { limit: 0 }, /'limit' must be at least 1/);
     await schemaError(client, 'list_videos', { limit: 101 }, /'limit' must be at most 100/);
     await schemaError(client, 'list_videos', { order: 'newest' }, /'order' must be one of/);

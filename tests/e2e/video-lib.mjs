@@ -96,13 +96,17 @@ export async function toolError(client, name, args, re) {
   return r.content[0].text;
 }
 
-/** Calls a tool and expects a JSON-RPC invalid-params error matching re. */
+/**
+ * Calls a tool with arguments that break its schema and expects what MCP 2025-11-25
+ * (SEP-1303) and the Python original give: a tool result with isError, its text naming
+ * the argument ("Invalid arguments for tool <name>: ..."), matching re.
+ */
 export async function schemaError(client, name, args, re) {
-  await assert.rejects(client.callTool({ name, arguments: args }), (e) => {
-    assert.equal(e.code, -32602, `${name}(${JSON.stringify(args)}): ${e.message}`);
-    assert.match(e.message, re);
-    return true;
-  });
+  const r = await client.callTool({ name, arguments: args });
+  assert.equal(r.isError, true, `${name}(${JSON.stringify(args)}) should be refused, got ${JSON.stringify(r.structuredContent)}`);
+  assert.match(r.content[0].text, new RegExp(`^Invalid arguments for tool ${name}: `));
+  assert.match(r.content[0].text, re, `${name}(${JSON.stringify(args)})`);
+  return r.content[0].text;
 }
 
 /** Every entry of dir, hidden ones included, sorted. */
