@@ -44,16 +44,36 @@ const char sz_usage[] =
     "SANZARU_MEDIA_PATH, VIDEO_PATH, IMAGE_PATH, LOG_LEVEL and more; see\n"
     "docs/configuration.md. Logs go to stderr; stdout carries only the protocol.\n";
 
+/* What a model reads before any tool: the workflows that span several tools
+ * (tools/list carries the details of each). */
 static const char instructions[] =
-    "Sanzaru generates videos with OpenAI Sora and images with OpenAI's image models, and "
-    "keeps the results in local media folders (videos and images). Typical video flow: "
-    "optionally prepare a reference image (list_reference_images, then prepare_reference_image "
-    "to fit it to the video size), create_video (pass input_reference_filename to animate that "
-    "image), poll get_video_status until status is completed (generation takes minutes), then "
-    "download_video to save it; remix_video varies a finished video. Images: generate_image or "
-    "edit_image return a saved file directly; create_image starts a background job (poll "
-    "get_image_status, then download_image). Filenames are plain names inside the media "
-    "folders, never paths. Existing files are never replaced unless overwrite is true.";
+    "sanzaru makes videos and images and keeps them in two local folders, the video directory and "
+    "the image directory. Every file argument is a plain name inside one of them, never a "
+    "path.\n\n"
+    "Videos are jobs on the configured video provider and take minutes: (1) optionally pick a "
+    "first frame with list_reference_images and fit it with prepare_reference_image (target_size "
+    "= the video's size), or make one with generate_image first; (2) create_video returns a video "
+    "id with status queued; (3) call get_video_status with that id every 10-20 seconds until "
+    "status is completed, or failed (then read error.message, adjust the prompt and create "
+    "again); (4) download_video saves the MP4, or its thumbnail or spritesheet, into the video "
+    "directory. remix_video changes a completed video with a new prompt and is polled the same "
+    "way under its new id. list_videos finds jobs (and lost ids) on the provider; "
+    "list_local_videos lists saved files; delete_video removes a job from the provider for good. "
+    "Every create_video and remix_video is a paid generation: after a timeout, check "
+    "get_video_status or list_videos before creating again. OpenAI retired its own Sora Videos "
+    "API on 2026-09-24: an error saying the videos endpoint is gone or retired means the server "
+    "must be configured with another provider, so tell the user rather than retrying.\n\n"
+    "Images: generate_image (from text) and edit_image (change or combine 1-16 images) wait for "
+    "the picture and save it in one call, the usual choice. create_image runs the same kind of "
+    "work as a background job (for several at once, or to refine an earlier result with "
+    "previous_response_id): poll get_image_status every 5-10 seconds until completed, then "
+    "download_image. Saved images appear in list_reference_images and can be edited again or "
+    "become a video's first frame.\n\n"
+    "Files are never replaced unless overwrite is true; default names that are taken get a -1, "
+    "-2, ... suffix. Saved files are also resources: sanzaru://videos/{filename} and "
+    "sanzaru://images/{filename}. Optional arguments can be left out or sent as null. An argument "
+    "the tool cannot use comes back as a tool error that names it and says what was expected: "
+    "correct the call and try again.";
 
 struct app_state {
     uv_loop_t loop;

@@ -13,8 +13,10 @@
 
 const char *const tool_video_sizes[] = {"720x1280", "1280x720", "1024x1792", "1792x1024", NULL};
 
-const char tool_overwrite_text[] = "Replace an existing file of the same name. By default an "
-                                   "existing file is never replaced and the call fails instead.";
+const char tool_overwrite_text[] =
+    "true replaces an existing file of the same name. By default nothing is replaced: a given "
+    "name that is taken fails the call (pick another or ask the user), and a default name that is "
+    "taken gets a -1, -2, ... suffix.";
 
 static const struct mcp_field file_item_fields[] = {
     {.name = "filename", .types = MCP_T_STRING, .required = true},

@@ -445,36 +445,42 @@ static const struct mcp_arg create_rows[] = {
      .flags = MCP_ARG_REQUIRED,
      .off = offsetof(struct create_image_args, prompt),
      .min = MCP_LIMIT(1),
-     .description = "What to draw, or the edits to make to input_images."},
+     .description = "What to draw; with input_images, what to change or how to combine them "
+                    "(\"put the logo from the second image on the mug\")."},
     {.name = "model",
      .type = MCP_ARG_STRING,
+     .flags = MCP_ARG_DEFAULT_ELSEWHERE,
      .off = offsetof(struct create_image_args, model),
      .min = MCP_LIMIT(1),
-     .description = "The mainline model that calls the image tool (default gpt-5.2, or "
-                    "SANZARU_RESPONSES_MODEL)."},
+     MCP_DEFAULT_STR("gpt-5.2"),
+     .description = "The mainline model that runs the image tool, e.g. gpt-5.2. Omit it for the "
+                    "server's configured default."},
     {.name = "tool_config",
      .type = MCP_ARG_OBJECT,
      .off = offsetof(struct create_image_args, tool_config),
-     .description = "The image_generation tool's options, passed through: model (default "
-                    "gpt-image-2, or SANZARU_IMAGE_MODEL), size, quality, output_format, "
-                    "background, moderation, input_fidelity, ..."},
+     .description = "Options for the image_generation tool, passed through as given: model "
+                    "(default gpt-image-2), size, quality, output_format, background, moderation, "
+                    "input_fidelity, action, ... e.g. {\"quality\": \"high\"}."},
     {.name = "previous_response_id",
      .type = MCP_ARG_STRING,
      .off = offsetof(struct create_image_args, previous_response_id),
      .min = MCP_LIMIT(1),
-     .description = "A previous response to refine."},
+     .description = "The id of an earlier create_image job to refine; the prompt then says what "
+                    "to change."},
     {.name = "input_images",
      .type = MCP_ARG_STRINGS,
      .off = offsetof(struct create_image_args, input_images),
      .min = MCP_LIMIT(1),
-     .description = "Image files (JPEG, PNG, WEBP) in the image directory, sent inline; at most "
-                    "50 MB in total."},
+     .description = "Image files (JPEG, PNG or WEBP) in the image directory, by name, e.g. "
+                    "[\"room.png\", \"sofa.jpg\"]; sent inline, 50 MB together at most. "
+                    "list_reference_images shows what is there."},
     {.name = "mask_filename",
      .type = MCP_ARG_STRING,
      .off = offsetof(struct create_image_args, mask_filename),
      .min = MCP_LIMIT(1),
-     .description = "A PNG with an alpha channel in the image directory; transparent areas are "
-                    "edited. Requires input_images."},
+     .description = "A PNG with an alpha channel in the image directory, the size of the first "
+                    "input image: its transparent pixels mark the area to change. Needs "
+                    "input_images."},
 };
 
 static const struct mcp_arg status_rows[] = {
@@ -487,7 +493,9 @@ static const struct mcp_arg download_rows[] = {
      .type = MCP_ARG_STRING,
      .off = offsetof(struct download_image_args, filename),
      .min = MCP_LIMIT(1),
-     .description = "Name of the file to write (default img_<unix time>.png)."},
+     .description = "The name to save under, in the image directory (a name, not a path), ending "
+                    "in the image's format (.png unless tool_config chose another). Default "
+                    "img_<unix time>.<format>."},
     TOOL_OVERWRITE_ARG(struct download_image_args),
 };
 
@@ -506,14 +514,19 @@ static struct mcp_tool image_tools[] = {
         .name = "create_image",
         .title = "Create an image (background job)",
         .description =
-            "Start generating an image with the OpenAI Responses API and its image_generation "
-            "tool, as a background job. Returns {id, status, created_at}: poll get_image_status "
-            "until status is completed, then call download_image. input_images (files in the "
-            "image directory, JPEG/PNG/WEBP) are sent inline for editing or as references; "
-            "mask_filename (a PNG with an alpha channel, requires input_images) marks the area "
-            "to edit. tool_config is passed as the image_generation tool (e.g. size, quality, "
-            "output_format, background, moderation, input_fidelity; its model defaults to "
-            "gpt-image-2). previous_response_id refines an earlier generation.",
+            "Start an image job in the background with the Responses API (a mainline model that "
+            "calls the image_generation tool). Returns {id, status, created_at} at once. Next, "
+            "call get_image_status with that id every 5-10 seconds until status is completed, "
+            "then download_image to save the picture (nothing is saved until you do). For a "
+            "single picture generate_image or edit_image is simpler: one call, no polling. "
+            "create_image is for several jobs at once and for refining: pass previous_response_id "
+            "and a prompt that says what to change. input_images (files in the image directory, "
+            "JPEG/PNG/WEBP, 50 MB together at most) are edited or combined; mask_filename (a PNG "
+            "whose transparent pixels mark the area to change; needs input_images) limits the "
+            "edit. tool_config goes to the image_generation tool as given, e.g. {\"size\": "
+            "\"1536x1024\", \"quality\": \"high\", \"output_format\": \"webp\"}; its model "
+            "defaults to gpt-image-2, which cannot make transparent backgrounds (use "
+            "gpt-image-1.5 for those). Each job is a paid generation.",
         MCP_ARGS(struct create_image_args, create_rows),
         .output = &job_result_table,
         .annotations = MCP_OPEN_WORLD,
@@ -521,9 +534,14 @@ static struct mcp_tool image_tools[] = {
     },
     {
         .name = "get_image_status",
-        .title = "Get image job status",
-        .description = "Get the status of a create_image job: {id, status, created_at}; status is "
-                       "queued, in_progress, completed, failed, cancelled or incomplete.",
+        .title = "Get an image job's status",
+        .description =
+            "Check an image job started by create_image: returns {id, status, created_at}. status "
+            "is queued or in_progress while it works (usually under two minutes), then completed, "
+            "failed, cancelled or incomplete. Call again every 5-10 seconds until it settles; "
+            "checking starts no new work. When status is completed, call download_image with the "
+            "same id; on failed or incomplete, start a new create_image (a simpler or reworded "
+            "prompt often helps).",
         MCP_ARGS(struct response_id_args, status_rows),
         .output = &job_result_table,
         .annotations = MCP_READ_ONLY | MCP_OPEN_WORLD,
@@ -533,10 +551,14 @@ static struct mcp_tool image_tools[] = {
         .name = "download_image",
         .title = "Download a generated image",
         .description =
-            "Save the image of a completed create_image job into the image directory. The "
-            "default name is img_<unix time>.<format> (png unless tool_config asked for "
-            "another format). A given filename must end in the extension of the image's real "
-            "format. Returns {filename, size:[width, height], format}.",
+            "Save the picture of a completed create_image job (get_image_status says completed) "
+            "into the image directory. The file is img_<unix time>.<format> unless filename is "
+            "given (format is png unless tool_config asked for jpeg or webp); a given name must "
+            "end in the real format's extension. An existing file is never replaced unless "
+            "overwrite is true. Returns {filename, size: [width, height], format} and a resource "
+            "link to sanzaru://images/{filename}. The saved file can go straight into edit_image, "
+            "into prepare_reference_image, or into create_video as input_reference_filename when "
+            "its size is exactly the video's.",
         MCP_ARGS(struct download_image_args, download_rows),
         .output = &saved_result,
         .annotations = MCP_IDEMPOTENT | MCP_OPEN_WORLD,

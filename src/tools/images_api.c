@@ -289,37 +289,57 @@ static void edit_image(struct mcp_call *call, const void *args)
 
 #define ROW(field) .off = offsetof(struct images_args, field)
 
+/* The descriptions of the rows both tools share (OPTION_ROWS). */
+static const char model_text[] =
+    "The image model, e.g. gpt-image-2 (best quality and text; no transparent background), "
+    "gpt-image-1.5, gpt-image-1, or gpt-image-1-mini (fast, cheap drafts). Omit it for the "
+    "server's configured default.";
+static const char size_text[] =
+    "auto (the model picks), or WIDTHxHEIGHT: 1024x1024, 1536x1024 (landscape), 1024x1536 "
+    "(portrait), 2048x2048, 2048x1152, 2560x1440, 1440x2560, 3840x2160, 2160x3840. gpt-image-2 "
+    "also takes other sizes with edges that are multiples of 16, at most 3840, and a ratio of at "
+    "most 3:1. Bigger costs more and takes longer; 4K results vary most.";
+static const char quality_text[] =
+    "auto, low (fast, cheapest drafts), medium or high (slowest, costs most).";
+static const char background_text[] =
+    "auto, opaque or transparent. transparent needs a model other than gpt-image-2 (e.g. "
+    "gpt-image-1.5) and output_format png or webp.";
+static const char format_text[] = "png, jpeg or webp: the saved file's format and extension.";
+
 /* model, size, quality, background, output_format: both tools, in this order. */
 #define OPTION_ROWS                                                                                \
     {.name = "model",                                                                              \
      .type = MCP_ARG_STRING,                                                                       \
+     .flags = MCP_ARG_DEFAULT_ELSEWHERE,                                                           \
      ROW(model),                                                                                   \
      .min = MCP_LIMIT(1),                                                                          \
-     .description = "Image model (default gpt-image-2, or SANZARU_IMAGE_MODEL)."},                 \
+     MCP_DEFAULT_STR("gpt-image-2"),                                                               \
+     .description = model_text},                                                                   \
         {.name = "size",                                                                           \
          .type = MCP_ARG_STRING,                                                                   \
          .flags = MCP_ARG_DEFAULT_ELSEWHERE,                                                       \
          ROW(size),                                                                                \
          .pattern = "^(auto|[1-9][0-9]{1,4}x[1-9][0-9]{1,4})$",                                    \
          MCP_DEFAULT_STR("auto"),                                                                  \
-         .description = "auto, or WIDTHxHEIGHT: 1024x1024, 1536x1024, 1024x1536, 2048x2048, "      \
-                        "2048x1152, 2560x1440, 1440x2560, 3840x2160, 2160x3840."},                 \
+         .description = size_text},                                                                \
         {.name = "quality",                                                                        \
          .type = MCP_ARG_ENUM,                                                                     \
          .flags = MCP_ARG_DEFAULT_ELSEWHERE,                                                       \
          ROW(quality),                                                                             \
          .values = qualities,                                                                      \
-         MCP_DEFAULT_STR("auto")},                                                                 \
+         MCP_DEFAULT_STR("auto"),                                                                  \
+         .description = quality_text},                                                             \
         {.name = "background",                                                                     \
          .type = MCP_ARG_ENUM,                                                                     \
          .flags = MCP_ARG_DEFAULT_ELSEWHERE,                                                       \
          ROW(background),                                                                          \
          .values = backgrounds,                                                                    \
          MCP_DEFAULT_STR("auto"),                                                                  \
-         .description = "transparent is not supported by gpt-image-2."},                           \
+         .description = background_text},                                                          \
     {                                                                                              \
         .name = "output_format", .type = MCP_ARG_ENUM, .flags = MCP_ARG_DEFAULT_ELSEWHERE,         \
-        ROW(output_format), .values = output_formats, MCP_DEFAULT_STR("png")                       \
+        ROW(output_format), .values = output_formats, MCP_DEFAULT_STR("png"),                      \
+        .description = format_text                                                                 \
     }
 
 static const struct mcp_arg generate_rows[] = {
@@ -328,19 +348,22 @@ static const struct mcp_arg generate_rows[] = {
      .flags = MCP_ARG_REQUIRED,
      ROW(prompt),
      .min = MCP_LIMIT(1),
-     .description = "What to draw."},
+     .description = "What to draw: subject, style, composition, lighting, and any text to render "
+                    "(in quotes)."},
     OPTION_ROWS,
     {.name = "moderation",
      .type = MCP_ARG_ENUM,
      .flags = MCP_ARG_DEFAULT_ELSEWHERE,
      ROW(moderation),
      .values = moderations,
-     MCP_DEFAULT_STR("auto")},
+     MCP_DEFAULT_STR("auto"),
+     .description = "auto (standard filtering) or low (less restrictive)."},
     {.name = "filename",
      .type = MCP_ARG_STRING,
      ROW(filename),
      .min = MCP_LIMIT(1),
-     .description = "Name of the file to write (default gen_<unix time>.<output_format>)."},
+     .description = "The name to save under, in the image directory (a name, not a path), ending "
+                    "in the output_format's extension. Default gen_<unix time>.<output_format>."},
     TOOL_OVERWRITE_ARG(struct images_args),
 };
 
@@ -350,7 +373,7 @@ static const struct mcp_arg edit_rows[] = {
      .flags = MCP_ARG_REQUIRED,
      ROW(prompt),
      .min = MCP_LIMIT(1),
-     .description = "The edit to make."},
+     .description = "The change to make, or how to combine the images."},
     /* Counted by the tool rather than by minItems/maxItems, so the words are
      * the original's. */
     {.name = "input_images",
@@ -358,19 +381,27 @@ static const struct mcp_arg edit_rows[] = {
      .flags = MCP_ARG_REQUIRED,
      ROW(input_images),
      .min = MCP_LIMIT(1),
-     .description = "1 to 16 image files (JPEG, PNG, WEBP) in the image directory."},
+     .description = "1 to 16 image files (JPEG, PNG or WEBP) in the image directory, by name, "
+                    "e.g. [\"photo.png\", \"logo.png\"]; a mask applies to the first."},
     OPTION_ROWS,
     {.name = "mask_filename",
      .type = MCP_ARG_STRING,
      ROW(mask_filename),
      .min = MCP_LIMIT(1),
-     .description = "A PNG with an alpha channel in the image directory."},
-    {.name = "input_fidelity", .type = MCP_ARG_ENUM, ROW(input_fidelity), .values = fidelities},
+     .description = "A PNG with an alpha channel in the image directory, the size of the first "
+                    "input image: its transparent pixels mark where to change."},
+    {.name = "input_fidelity",
+     .type = MCP_ARG_ENUM,
+     ROW(input_fidelity),
+     .values = fidelities,
+     .description = "high keeps faces, logos and fine detail of the inputs closer; low leaves the "
+                    "model more freedom. Ignored by gpt-image-2, which always keeps them high."},
     {.name = "filename",
      .type = MCP_ARG_STRING,
      ROW(filename),
      .min = MCP_LIMIT(1),
-     .description = "Name of the file to write (default edit_<unix time>.<output_format>)."},
+     .description = "The name to save under, in the image directory (a name, not a path), ending "
+                    "in the output_format's extension. Default edit_<unix time>.<output_format>."},
     TOOL_OVERWRITE_ARG(struct images_args),
 };
 
@@ -386,10 +417,16 @@ static struct mcp_tool images_api_tools[] = {
         .name = "generate_image",
         .title = "Generate an image",
         .description =
-            "Generate an image with the OpenAI Images API and save it into the image directory; "
-            "the call waits for the image (up to a minute or two). Returns {filename, size, "
-            "format, model, usage}. The default name is gen_<unix time>.<output_format>; a given "
-            "filename must end in the output format's extension.",
+            "Make one image from a text prompt with the Images API and save it into the image "
+            "directory. The call waits until the image is done (usually 10-60 seconds, longer for "
+            "large or high-quality images): no polling, the usual way to make a picture. Returns "
+            "{filename, size: [width, height], format, model, usage} and a resource link to "
+            "sanzaru://images/{filename}; usage counts the tokens the provider bills. Bigger "
+            "sizes and quality high cost more and take longer; quality low makes cheap drafts. "
+            "background transparent needs a model other than gpt-image-2 (e.g. gpt-image-1.5) and "
+            "output_format png or webp. The file is gen_<unix time>.<output_format> unless "
+            "filename is given. Next: edit_image changes the result; prepare_reference_image fits "
+            "it to a video size so create_video can start from it.",
         MCP_ARGS(struct images_args, generate_rows),
         .output = &api_result,
         .annotations = MCP_OPEN_WORLD,
@@ -399,11 +436,17 @@ static struct mcp_tool images_api_tools[] = {
         .name = "edit_image",
         .title = "Edit images",
         .description =
-            "Edit or combine 1 to 16 images from the image directory with the OpenAI Images API "
-            "and save the result there; the call waits for the image. mask_filename (a PNG with "
-            "an alpha channel, the size of the first image) marks the area to change. "
-            "input_fidelity is ignored for gpt-image-2 (always high). Returns {filename, size, "
-            "format, model, usage}. The default name is edit_<unix time>.<output_format>.",
+            "Change or combine 1 to 16 images from the image directory with the Images API, as "
+            "the prompt says, and save the result into the image directory. The call waits (no "
+            "polling). Describe the change, not the whole picture; with several images, say how "
+            "they combine (\"put the logo from the second image on the shirt in the first\"). "
+            "mask_filename (a PNG with an alpha channel, the size of the first image) limits the "
+            "change to its transparent pixels. input_fidelity high keeps faces and fine detail "
+            "closer (gpt-image-2 always does and ignores it). size, quality, background and "
+            "output_format work as in generate_image. Returns {filename, size, format, model, "
+            "usage} and a resource link; the file is edit_<unix time>.<output_format> unless "
+            "filename is given. Each call is a paid generation. list_reference_images shows the "
+            "images there are.",
         MCP_ARGS(struct images_args, edit_rows),
         .output = &api_result,
         .annotations = MCP_OPEN_WORLD,

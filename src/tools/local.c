@@ -80,31 +80,34 @@ static void list_reference_images(struct mcp_call *call, const void *args)
 #define SORT_BY_ROW                                                                                \
     {                                                                                              \
         .name = "sort_by", .type = MCP_ARG_ENUM, .off = offsetof(struct list_args, sort_by),       \
-        .values = sort_keys, MCP_DEFAULT_STR("modified"), .description = "Sort key."               \
+        .values = sort_keys, MCP_DEFAULT_STR("modified"),                                          \
+        .description = "modified (time of the last change), name or size."                         \
     }
 #define ORDER_ROW                                                                                  \
     {                                                                                              \
         .name = "order", .type = MCP_ARG_ENUM, .off = offsetof(struct list_args, order),           \
-        .values = sort_orders, MCP_DEFAULT_STR("desc"), .description = "Sort direction."           \
+        .values = sort_orders, MCP_DEFAULT_STR("desc"),                                            \
+        .description = "desc (newest, largest or last in the alphabet first) or asc."              \
     }
 #define LIMIT_ROW                                                                                  \
     {                                                                                              \
         .name = "limit", .type = MCP_ARG_INT, .off = offsetof(struct list_args, limit),            \
         .min = MCP_LIMIT(1), .max = MCP_LIMIT(10000), MCP_DEFAULT_INT(50),                         \
-        .description = "Most entries to return."                                                   \
+        .description = "At most this many entries, 1 to 10000."                                    \
     }
 
 static const struct mcp_arg video_rows[] = {
     {.name = "pattern",
      .type = MCP_ARG_STRING,
      .off = offsetof(struct list_args, pattern),
-     .description = "Glob pattern on the file name, e.g. \"*.mp4\" or \"cat_*\"."},
+     .description = "A glob on the file name: * matches any run of characters, ? one character, "
+                    "[abc] one of a set; e.g. \"sunset*\" or \"*.mp4\". Omit it for every file."},
     {.name = "file_type",
      .type = MCP_ARG_ENUM,
      .off = offsetof(struct list_args, file_type),
      .values = video_types,
      MCP_DEFAULT_STR("all"),
-     .description = "Only files of this type."},
+     .description = "mp4, webm, mov, or all."},
     SORT_BY_ROW,
     ORDER_ROW,
     LIMIT_ROW,
@@ -114,13 +117,15 @@ static const struct mcp_arg image_rows[] = {
     {.name = "pattern",
      .type = MCP_ARG_STRING,
      .off = offsetof(struct list_args, pattern),
-     .description = "Glob pattern on the file name, e.g. \"*.png\"."},
+     .description = "A glob on the file name: * matches any run of characters, ? one character, "
+                    "[abc] one of a set; e.g. \"cat*\" or \"*_1280x720.png\". Omit it for every "
+                    "file."},
     {.name = "file_type",
      .type = MCP_ARG_ENUM,
      .off = offsetof(struct list_args, file_type),
      .values = image_types,
      MCP_DEFAULT_STR("all"),
-     .description = "Only files of this type (jpeg covers .jpg and .jpeg)."},
+     .description = "jpeg (.jpg and .jpeg), png, webp, or all."},
     SORT_BY_ROW,
     ORDER_ROW,
     LIMIT_ROW,
@@ -131,9 +136,13 @@ static struct mcp_tool local_tools[] = {
         .name = "list_local_videos",
         .title = "List downloaded videos",
         .description =
-            "List video files saved in the local video directory (downloaded with "
-            "download_video), with size and modification time. Filter with a glob pattern "
-            "(e.g. \"sunset*\") and a file type; sort and limit the result.",
+            "List the video files saved in the local video directory (by download_video), each "
+            "with filename, size_bytes, modified_timestamp (Unix seconds) and file_type. Narrow "
+            "the list with a glob pattern on the name (e.g. \"sunset*\" or \"*.mp4\") and "
+            "file_type; sort by modified (default, newest first), name or size; at most limit "
+            "entries (default 50). Reads only the local folder and costs nothing: list_videos "
+            "lists the jobs kept by the video provider instead. Each file is also readable as the "
+            "resource sanzaru://videos/{filename}.",
         MCP_ARGS(struct list_args, video_rows),
         .output = &tool_listing_result,
         .annotations = MCP_READ_ONLY,
@@ -141,12 +150,17 @@ static struct mcp_tool local_tools[] = {
     },
     {
         .name = "list_reference_images",
-        .title = "List reference images",
+        .title = "List local images",
         .description =
-            "List image files in the local image directory that can serve as video reference "
-            "images (input_reference_filename of create_video) or as inputs to "
-            "prepare_reference_image, edit_image and create_image. Filter with a glob pattern "
-            "and a file type; sort and limit the result.",
+            "List the image files in the local image directory: pictures saved by generate_image, "
+            "edit_image and download_image, copies made by prepare_reference_image, and any the "
+            "user put there. Each entry has filename, size_bytes, modified_timestamp (Unix "
+            "seconds) and file_type. The names are what edit_image and create_image take as "
+            "input_images, what prepare_reference_image takes as input_filename, and what "
+            "create_video takes as input_reference_filename (an image of exactly the video's "
+            "size, such as the {stem}_{WxH}.png copies prepare_reference_image writes). Narrow "
+            "the list with a glob pattern and file_type; sort by modified (default, newest "
+            "first), name or size; at most limit entries (default 50). Local only; costs nothing.",
         MCP_ARGS(struct list_args, image_rows),
         .output = &tool_listing_result,
         .annotations = MCP_READ_ONLY,

@@ -195,23 +195,28 @@ static const struct mcp_arg prepare_rows[] = {
      .flags = MCP_ARG_REQUIRED,
      .off = offsetof(struct prepare_args, input_filename),
      .min = MCP_LIMIT(1),
-     .description = "An image (JPEG, PNG or WEBP) in the image directory."},
+     .description = "The image to fit: a JPEG, PNG or WEBP file in the image directory, by name "
+                    "(list_reference_images shows them)."},
     {.name = "target_size",
      .type = MCP_ARG_ENUM,
      .flags = MCP_ARG_REQUIRED,
      .off = offsetof(struct prepare_args, target_size),
      .values = tool_video_sizes,
-     .description = "The video size to fit."},
+     .description = "The video size to fit, WIDTHxHEIGHT: 1280x720 or 1792x1024 (landscape), "
+                    "720x1280 or 1024x1792 (portrait). Use the same value as create_video's size."},
     {.name = "output_filename",
      .type = MCP_ARG_STRING,
      .off = offsetof(struct prepare_args, output_filename),
      .min = MCP_LIMIT(1),
-     .description = "Name of the PNG to write (default {stem}_{WxH}.png)."},
+     .description = "The name of the PNG to write, in the image directory (a name, not a path), "
+                    "ending in .png. Default {stem}_{WxH}.png."},
     {.name = "resize_mode",
      .type = MCP_ARG_ENUM,
      .off = offsetof(struct prepare_args, resize_mode),
      .values = resize_modes,
-     MCP_DEFAULT_STR("crop")},
+     MCP_DEFAULT_STR("crop"),
+     .description = "crop (fill the frame, trim the overflow), pad (fit inside, black bars) or "
+                    "rescale (stretch to the frame)."},
     TOOL_OVERWRITE_ARG(struct prepare_args),
 };
 
@@ -238,13 +243,18 @@ static const struct mcp_field prepare_result = {.types = MCP_T_OBJECT, MCP_FIELD
 static struct mcp_tool reference_tools[] = {
     {
         .name = "prepare_reference_image",
-        .title = "Prepare a reference image",
+        .title = "Fit an image to a video size",
         .description =
-            "Fit an image from the image directory to an exact video size so it can be used as "
-            "create_video's input_reference_filename. resize_mode: crop (scale to cover, centre "
-            "crop; default), pad (scale to fit, centred on black bars; small images are "
-            "enlarged), rescale (stretch, ignoring aspect ratio). Writes an RGB PNG named "
-            "{stem}_{WxH}.png unless output_filename is given.",
+            "Make a copy of an image from the image directory at exactly one of the video sizes, "
+            "so a video can start from it: pass the result's output_filename to create_video as "
+            "input_reference_filename, with size equal to target_size. Choose target_size by the "
+            "picture's shape: 1280x720 or 1792x1024 for landscape, 720x1280 or 1024x1792 for "
+            "portrait. resize_mode: crop (default) fills the frame and trims what sticks out; pad "
+            "shows the whole picture, scaled to fit, on black bars; rescale stretches it to the "
+            "frame, distorting its proportions. The original is kept; the copy is an RGB PNG "
+            "named {stem}_{WxH}.png unless output_filename is given (it must end in .png), and an "
+            "existing file is never replaced unless overwrite is true. Returns {output_filename, "
+            "original_size, target_size, resize_mode}. Runs locally: no upload, no cost.",
         MCP_ARGS(struct prepare_args, prepare_rows),
         .output = &prepare_result,
         .annotations = MCP_IDEMPOTENT,

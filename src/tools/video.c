@@ -817,30 +817,37 @@ static const struct mcp_arg create_video_rows[] = {
      .flags = MCP_ARG_REQUIRED,
      .off = offsetof(struct create_video_args, prompt),
      .min = MCP_LIMIT(1),
-     .description = "What the video shows: subject, setting, action, camera, lighting, style."},
+     .description = "What the video shows: subject, setting, action, camera movement, lighting "
+                    "and style, in one or a few sentences."},
     {.name = "model",
      .type = MCP_ARG_STRING,
      .flags = MCP_ARG_DEFAULT_ELSEWHERE,
      .off = offsetof(struct create_video_args, model),
      .min = MCP_LIMIT(1),
      MCP_DEFAULT_STR("sora-2"),
-     .description = "sora-2 (default; fast) or sora-2-pro (higher quality), or a dated snapshot."},
+     .description = "The provider's video model, e.g. sora-2 (faster, cheaper) or sora-2-pro "
+                    "(higher quality, slower, costs more), or a dated snapshot. Omit it for the "
+                    "server's configured default."},
     {.name = "seconds",
      .type = MCP_ARG_ENUM,
      .off = offsetof(struct create_video_args, seconds),
      .values = video_seconds,
-     .description = "Length in seconds; the API's default (4) when omitted."},
+     .description = "Length in seconds, as a string: \"4\", \"8\" or \"12\". Omit it for the "
+                    "provider's default (4 on Sora). Longer videos cost more."},
     {.name = "size",
      .type = MCP_ARG_ENUM,
      .off = offsetof(struct create_video_args, size),
      .values = tool_video_sizes,
-     .description = "Width x height; the API's default (720x1280) when omitted."},
+     .description = "Width x height in pixels: 720x1280 (portrait) or 1280x720 (landscape), or "
+                    "the larger 1024x1792 and 1792x1024 (on Sora, sora-2-pro only). Omit it for "
+                    "the provider's default (720x1280 on Sora)."},
     {.name = "input_reference_filename",
      .type = MCP_ARG_STRING,
      .off = offsetof(struct create_video_args, input_reference_filename),
      .min = MCP_LIMIT(1),
-     .description = "Optional first frame: a JPEG, PNG or WEBP file in the image directory, "
-                    "sized like the video."},
+     .description = "A picture to start from: a JPEG, PNG or WEBP file in the image directory (a "
+                    "name, not a path) of exactly the video's size. prepare_reference_image fits "
+                    "any image to a video size."},
 };
 
 static const struct mcp_arg status_rows[] = {
@@ -848,7 +855,7 @@ static const struct mcp_arg status_rows[] = {
      .type = MCP_ARG_STRING,
      .flags = MCP_ARG_REQUIRED,
      .off = offsetof(struct video_id_args, video_id),
-     .description = "The id returned by create_video or remix_video, e.g. video_123."},
+     .description = "The id create_video or remix_video returned, e.g. video_68d7512d07848190."},
 };
 
 static const struct mcp_arg download_rows[] = {
@@ -856,19 +863,21 @@ static const struct mcp_arg download_rows[] = {
      .type = MCP_ARG_STRING,
      .flags = MCP_ARG_REQUIRED,
      .off = offsetof(struct download_video_args, video_id),
-     .description = "The id of a completed video."},
+     .description = "The id of a video whose status is completed."},
     {.name = "filename",
      .type = MCP_ARG_STRING,
      .off = offsetof(struct download_video_args, filename),
      .min = MCP_LIMIT(1),
-     .description = "A plain file name (no directories) in the video directory; default "
-                    "{video_id}.mp4, .webp or .jpg by variant."},
+     .description = "The name to save under, in the video directory (a name, not a path), ending "
+                    "in .mp4, .webp or .jpg to match variant. Default {video_id} with the "
+                    "variant's extension."},
     {.name = "variant",
      .type = MCP_ARG_ENUM,
      .off = offsetof(struct download_video_args, variant),
      .values = video_variants,
      MCP_DEFAULT_STR("video"),
-     .description = "What to download: the MP4, a WEBP thumbnail or a JPEG spritesheet."},
+     .description = "What to save: video (the MP4), thumbnail (a WEBP still) or spritesheet (a "
+                    "JPEG grid of frames)."},
     TOOL_OVERWRITE_ARG(struct download_video_args),
 };
 
@@ -879,18 +888,18 @@ static const struct mcp_arg list_rows[] = {
      .min = MCP_LIMIT(1),
      .max = MCP_LIMIT(100),
      MCP_DEFAULT_INT(20),
-     .description = "Videos per page."},
+     .description = "Videos per page, 1 to 100."},
     {.name = "after",
      .type = MCP_ARG_STRING,
      .off = offsetof(struct list_videos_args, after),
      .min = MCP_LIMIT(1),
-     .description = "A video id: list the videos after it (the previous page's last)."},
+     .description = "For the next page: the last value of the previous page."},
     {.name = "order",
      .type = MCP_ARG_ENUM,
      .off = offsetof(struct list_videos_args, order),
      .values = sort_orders,
      MCP_DEFAULT_STR("desc"),
-     .description = "By creation time."},
+     .description = "By creation time: desc (newest first) or asc."},
 };
 
 static const struct mcp_arg delete_rows[] = {
@@ -898,7 +907,7 @@ static const struct mcp_arg delete_rows[] = {
      .type = MCP_ARG_STRING,
      .flags = MCP_ARG_REQUIRED,
      .off = offsetof(struct video_id_args, video_id),
-     .description = "The id of the video to delete."},
+     .description = "The id of the video job to delete."},
 };
 
 static const struct mcp_arg remix_rows[] = {
@@ -906,13 +915,13 @@ static const struct mcp_arg remix_rows[] = {
      .type = MCP_ARG_STRING,
      .flags = MCP_ARG_REQUIRED,
      .off = offsetof(struct remix_video_args, previous_video_id),
-     .description = "The id of the completed video to remix."},
+     .description = "The id of the completed video to change."},
     {.name = "prompt",
      .type = MCP_ARG_STRING,
      .flags = MCP_ARG_REQUIRED,
      .off = offsetof(struct remix_video_args, prompt),
      .min = MCP_LIMIT(1),
-     .description = "The change to make."},
+     .description = "The change to make, e.g. \"the same scene at night, in the rain\"."},
 };
 
 /* The Video object, passed through: unknown fields are the API's to add. */
@@ -972,14 +981,20 @@ static const struct mcp_field deleted_result = {.types = MCP_T_OBJECT, MCP_FIELD
 static struct mcp_tool video_tools[] = {
     {
         .name = "create_video",
-        .title = "Create a video (Sora)",
+        .title = "Create a video",
         .description =
-            "Start generating a video with OpenAI Sora from a text prompt. Returns at once "
-            "with the Video object (status queued); generation takes minutes. Poll "
-            "get_video_status with its id until status is completed (or failed), then save it "
-            "with download_video. To animate a still image, pass input_reference_filename: an "
-            "image in the image directory (see list_reference_images) whose size matches the "
-            "video size (prepare_reference_image fits one).",
+            "Start generating a video from a text prompt on the configured video provider. "
+            "Returns at once with the Video object: keep its id; status starts as queued. "
+            "Generation takes one to several minutes. Next, call get_video_status with that id "
+            "every 10-20 seconds until status is completed, then call download_video to save the "
+            "file (nothing is saved until you do). If status becomes failed, error.message says "
+            "why: change the prompt and create again. Each call starts a new paid generation, "
+            "billed by the second of video (longer videos and pro models cost more): after a "
+            "timeout or an unclear error, look with get_video_status or list_videos before "
+            "creating again. To start from a picture, pass input_reference_filename: an image in "
+            "the image directory of exactly the video's size (prepare_reference_image makes one, "
+            "list_reference_images shows what is there). Prompts work best when they say subject, "
+            "setting, action, camera movement, lighting and style.",
         MCP_ARGS(struct create_video_args, create_video_rows),
         .output = &video_result,
         .annotations = MCP_OPEN_WORLD,
@@ -989,10 +1004,12 @@ static struct mcp_tool video_tools[] = {
         .name = "get_video_status",
         .title = "Get a video's status",
         .description =
-            "Fetch the Video object of a video made with create_video or remix_video: status "
-            "(queued, in_progress, completed, failed), progress (0-100) and, on failure, the "
-            "error. Poll every 10-20 seconds until status is completed, then call "
-            "download_video.",
+            "Check a video job started by create_video or remix_video. Returns the Video object: "
+            "status (queued, in_progress, completed or failed), progress (0-100) and, on failure, "
+            "error {code, message}. While status is queued or in_progress, call again every 10-20 "
+            "seconds; checking starts no new generation. When status is completed, call "
+            "download_video with the same id (before expires_at, a Unix time, when one is given). "
+            "When it is failed, read error.message, adjust the prompt and start a new video.",
         MCP_ARGS(struct video_id_args, status_rows),
         .output = &video_result,
         .annotations = MCP_READ_ONLY | MCP_OPEN_WORLD,
@@ -1002,12 +1019,16 @@ static struct mcp_tool video_tools[] = {
         .name = "download_video",
         .title = "Download a finished video",
         .description =
-            "Save a completed video (status completed in get_video_status) into the local "
-            "video directory and return its file name, size and SHA-256. variant picks what "
-            "to save: video (MP4, default), thumbnail (WEBP) or spritesheet (JPEG). The file "
-            "is named {video_id}.mp4/.webp/.jpg unless filename is given; an existing file is "
-            "never replaced unless overwrite is true. Saved files appear in list_local_videos "
-            "and as resources sanzaru://videos/{filename}.",
+            "Save a completed video (get_video_status says completed) into the local video "
+            "directory. variant chooses what to save: video (the MP4, default), thumbnail (a WEBP "
+            "still) or spritesheet (a JPEG grid of frames). The file is named {video_id}.mp4, "
+            ".webp or .jpg unless filename is given; a given name must end in the variant's "
+            "extension. An existing file is never replaced unless overwrite is true (a default "
+            "name already taken gets a -1, -2, ... suffix instead). Returns {filename, variant, "
+            "size_bytes, sha256} and a resource link to sanzaru://videos/{filename}; progress is "
+            "reported while the bytes arrive. Before the video is completed this fails with the "
+            "provider's error: poll get_video_status first. Afterwards, list_local_videos shows "
+            "the saved files and remix_video can vary the video.",
         MCP_ARGS(struct download_video_args, download_rows),
         .output = &download_result,
         .annotations = MCP_IDEMPOTENT | MCP_OPEN_WORLD,
@@ -1015,12 +1036,15 @@ static struct mcp_tool video_tools[] = {
     },
     {
         .name = "list_videos",
-        .title = "List videos on OpenAI",
+        .title = "List video jobs",
         .description =
-            "List the videos of this OpenAI account (newest first by default), with status "
-            "and progress, one page at a time: pass the returned last as after to get the "
-            "next page while has_more is true. These are remote jobs; list_local_videos shows "
-            "downloaded files.",
+            "List the video jobs the configured video provider keeps for this account, newest "
+            "first by default, each with id, status, progress, created_at, seconds, size and "
+            "model. Use it to find an id you no longer have, or to check before creating a video "
+            "again. One page at a time: while has_more is true, call again with after set to the "
+            "returned last. These are remote jobs; list_local_videos lists the files already "
+            "downloaded. A provider that keeps no such list answers with a tool error that says "
+            "so.",
         MCP_ARGS(struct list_videos_args, list_rows),
         .output = &list_result,
         .annotations = MCP_READ_ONLY | MCP_OPEN_WORLD,
@@ -1028,9 +1052,13 @@ static struct mcp_tool video_tools[] = {
     },
     {
         .name = "delete_video",
-        .title = "Delete a video on OpenAI",
-        .description = "Delete a video from OpenAI's storage (it can no longer be downloaded or "
-                       "remixed). Files already saved with download_video are kept.",
+        .title = "Delete a video job",
+        .description =
+            "Delete a video job and its output from the provider's storage, for good: it can no "
+            "longer be checked, downloaded or remixed. Files already saved with download_video "
+            "stay in the local video directory. Delete only what the user asked to delete. "
+            "Returns {id, object, deleted}; deleting an id again reports the provider's not-found "
+            "error.",
         MCP_ARGS(struct video_id_args, delete_rows),
         .output = &deleted_result,
         .annotations = MCP_DESTRUCTIVE | MCP_IDEMPOTENT | MCP_OPEN_WORLD,
@@ -1040,9 +1068,13 @@ static struct mcp_tool video_tools[] = {
         .name = "remix_video",
         .title = "Remix a finished video",
         .description =
-            "Start a new video that varies a completed one with a new prompt (keeping what "
-            "the prompt does not change). Returns the new Video object; poll get_video_status "
-            "with its id until completed, then download_video.",
+            "Start a new video that changes a completed one as a new prompt says, keeping what "
+            "the prompt does not mention; describe only the change (\"make it night\", \"the dog "
+            "is now a cat\"). Returns a new Video object with a new id and status queued: poll "
+            "get_video_status with the new id every 10-20 seconds until completed, then "
+            "download_video it. The source video is left as it is and must be completed and not "
+            "expired. A remix is a paid generation like create_video; not every provider offers "
+            "it (one that does not says so in a tool error).",
         MCP_ARGS(struct remix_video_args, remix_rows),
         .output = &video_result,
         .annotations = MCP_OPEN_WORLD,

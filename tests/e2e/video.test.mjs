@@ -38,23 +38,32 @@ test('tools/list describes the six video tools with the annotations of TOOLS.md'
     // destructive, idempotent, open world
     assert.deepEqual(hints('delete_video'), [false, true, true, true]);
 
+    // Optional parameters are nullable as the original declares them (pydantic's
+    // anyOf [T, null]); the value's own schema is the first branch.
+    const opt = (p) => {
+      assert.deepEqual(p.anyOf?.[1], { type: 'null' }, `nullable: ${JSON.stringify(p)}`);
+      return p.anyOf[0];
+    };
     const cv = byName.create_video.inputSchema;
     assert.deepEqual(cv.required, ['prompt']);
-    assert.deepEqual(cv.properties.seconds.enum, ['4', '8', '12']);
-    assert.deepEqual(cv.properties.size.enum, ['720x1280', '1280x720', '1024x1792', '1792x1024']);
-    assert.equal(cv.properties.model.type, 'string');
-    assert.equal(cv.properties.model.enum, undefined, 'model is a free string');
+    assert.deepEqual(cv.properties.prompt.type, 'string');
+    assert.deepEqual(opt(cv.properties.seconds).enum, ['4', '8', '12']);
+    assert.equal(cv.properties.seconds.default, null);
+    assert.deepEqual(opt(cv.properties.size).enum, ['720x1280', '1280x720', '1024x1792', '1792x1024']);
+    assert.equal(opt(cv.properties.model).type, 'string');
+    assert.equal(opt(cv.properties.model).enum, undefined, 'model is a free string');
     assert.equal(cv.properties.model.default, 'sora-2');
+    assert.equal(cv.properties.input_reference_filename.default, null);
     const dv = byName.download_video.inputSchema;
     assert.deepEqual(dv.required, ['video_id']);
-    assert.deepEqual(dv.properties.variant.enum, ['video', 'thumbnail', 'spritesheet']);
+    assert.deepEqual(opt(dv.properties.variant).enum, ['video', 'thumbnail', 'spritesheet']);
     assert.equal(dv.properties.variant.default, 'video');
-    assert.equal(dv.properties.overwrite.type, 'boolean');
+    assert.equal(opt(dv.properties.overwrite).type, 'boolean');
     const lv = byName.list_videos.inputSchema;
     assert.equal(lv.properties.limit.default, 20);
-    assert.equal(lv.properties.limit.minimum, 1);
-    assert.equal(lv.properties.limit.maximum, 100);
-    assert.deepEqual(lv.properties.order.enum, ['asc', 'desc']);
+    assert.equal(opt(lv.properties.limit).minimum, 1);
+    assert.equal(opt(lv.properties.limit).maximum, 100);
+    assert.deepEqual(opt(lv.properties.order).enum, ['asc', 'desc']);
     assert.equal(lv.properties.order.default, 'desc');
     assert.deepEqual(byName.remix_video.inputSchema.required.sort(), ['previous_video_id', 'prompt']);
     // the descriptions tell a model how the tools fit together
