@@ -320,23 +320,33 @@ struct parse {
     size_t msglen;
 };
 
-/* ", not <what v is>" into out: a string's first ECHO_MAX bytes in quotes
- * (never half a UTF-8 sequence, "..." when cut), else its kind ("an integer",
- * "a string" for one holding NUL, which would cut the echo short). */
+/* How many of the len bytes at s to echo: at most ECHO_MAX, never half a UTF-8
+ * sequence (the message must stay valid UTF-8 to be sent as JSON). */
+static int echo_len(const char *s, size_t len)
+{
+    size_t n = len < ECHO_MAX ? len : ECHO_MAX;
+
+    if (n < len)
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+            n--;
+    return (int)n;
+}
+
+/* ", not <what v is>" into out: a string's first bytes in quotes ("..." when
+ * cut), else its kind ("an integer"; "a string" for one holding NUL, which
+ * would cut the echo short). */
 static void describe_given(const json_t *v, char *out, size_t outlen)
 {
     const char *s = json_string_value(v);
     size_t len = json_string_length(v);
-    size_t n = len < ECHO_MAX ? len : ECHO_MAX;
+    int n;
 
     if (s == NULL || memchr(s, '\0', len) != NULL) {
         snprintf(out, outlen, ", not %s", mcp_value_kind(v));
         return;
     }
-    if (n < len)
-        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-            n--;
-    snprintf(out, outlen, ", not \"%.*s%s\"", (int)n, s, n < len ? "..." : "");
+    n = echo_len(s, len);
+    snprintf(out, outlen, ", not \"%.*s%s\"", n, s, (size_t)n < len ? "..." : "");
 }
 
 static int wrong_type(struct parse *ps, const char *who, const char *want, const json_t *v)
@@ -654,22 +664,25 @@ static int unknown_argument(struct parse *ps, const char *key)
 {
     const struct mcp_tool *t = ps->e->tool;
     const char *best;
+    char shown[ECHO_MAX + 4]; /* the key as echoed: a client chose its length */
+    int n = echo_len(key, strlen(key));
     size_t used;
 
+    snprintf(shown, sizeof(shown), "%.*s%s", n, key, key[n] != '\0' ? "..." : "");
     if (!(ps->policy & MCP_ARGS_SUGGEST)) {
-        snprintf(ps->msg, ps->msglen, "unknown argument '%s'", key);
+        snprintf(ps->msg, ps->msglen, "unknown argument '%s'", shown);
         return SZ_EINVAL;
     }
     best = closest(t, key);
     if (best != NULL) {
-        snprintf(ps->msg, ps->msglen, "unknown argument '%s'; did you mean '%s'?", key, best);
+        snprintf(ps->msg, ps->msglen, "unknown argument '%s'; did you mean '%s'?", shown, best);
         return SZ_EINVAL;
     }
     if (t->nargs == 0) {
-        snprintf(ps->msg, ps->msglen, "unknown argument '%s'; this tool takes no arguments", key);
+        snprintf(ps->msg, ps->msglen, "unknown argument '%s'; this tool takes no arguments", shown);
         return SZ_EINVAL;
     }
-    used = (size_t)snprintf(ps->msg, ps->msglen, "unknown argument '%s'; this tool takes ", key);
+    used = (size_t)snprintf(ps->msg, ps->msglen, "unknown argument '%s'; this tool takes ", shown);
     for (size_t i = 0; i < t->nargs && used < ps->msglen; i++)
         used += (size_t)snprintf(ps->msg + used, ps->msglen - used, "%s'%s'", i ? ", " : "",
                                  t->args[i].name);
