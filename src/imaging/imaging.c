@@ -45,8 +45,15 @@
  *   and zlib encode are sequential anyway.
  * - Loaders: untrusted loaders blocked and every loader but PNG, JPEG and
  *   WEBP blocked, so a file that sniffs as one of those can never be routed to
- *   SVG, PDF, TIFF, matrix or other parsers by libvips' own detection. */
-#define VIPS_THREADS 1
+ *   SVG, PDF, TIFF, matrix or other parsers by libvips' own detection.
+ * - Tiles of 16 lines instead of 128 (libvips' hidden --vips-tile-height
+ *   option). Every line cache in a sequential pipeline (the loader's, the
+ *   one thumbnail adds, those of shrink and reduce) keeps four times the
+ *   "lines per request" libvips derives from the tile height: 512 full-width
+ *   lines at 128, 64 at 16. For an 81 MP PNG that took libvips' tracked memory
+ *   from 64 MB to 17 MB; a 2048x2048 fit is no slower. */
+#define VIPS_THREADS     1
+#define VIPS_TILE_HEIGHT "16"
 
 static bool vips_started;
 
@@ -77,10 +84,33 @@ static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static int init_status = SZ_EIO;
 static char init_error[256] = "libvips is not available";
 
+/* Sets libvips' tile height through its own (hidden) command-line option:
+ * the variable behind it is not exported. Before vips_init, like any option. */
+static void set_tile_height(void)
+{
+    char opt[] = "--vips-tile-height=" VIPS_TILE_HEIGHT;
+    char prog[] = "sanzaru";
+    char *argv[] = {prog, opt, NULL};
+    char **pargv = argv;
+    int argc = 2;
+    GOptionContext *ctx = g_option_context_new(NULL);
+    GOptionGroup *group = g_option_group_new("vips", "libvips", "libvips options", NULL, NULL);
+    GError *gerr = NULL;
+
+    vips_add_option_entries(group);
+    g_option_context_set_main_group(ctx, group); /* ctx owns group now */
+    if (!g_option_context_parse(ctx, &argc, &pargv, &gerr)) {
+        SZ_WARN("libvips ignored its tile height option: %s", gerr->message);
+        g_error_free(gerr);
+    }
+    g_option_context_free(ctx);
+}
+
 static void init_vips(void)
 {
     if (img_vips_load(init_error, sizeof(init_error)) != 0)
         return;
+    set_tile_height();
     if (vips_init("sanzaru") != 0) {
         snprintf(init_error, sizeof(init_error), "libvips failed to start: %s",
                  vips_error_buffer());
@@ -342,7 +372,37 @@ static VipsImage *open_header(const struct input *in, enum img_format fmt)
 }
 
 /* The gate: byte size, magic bytes, header, pixel count. Fills *pinfo. */
-static int check_input(const struct input *in, struct img_info *pinfo, char *errbuf, size_t errlen)
+/* Bytes a decoder must hold at once to decode img whole before the first
+ * line comes out: libvips decodes an interlaced (Adam7) PNG into one memory
+ * image, and libjpeg keeps every DCT coefficient (2 bytes each, one per pixel
+ * per component at its sampling) of a progressive JPEG until its last scan.
+ * 0 for images that decode line by line. */
+static double whole_image_bytes(VipsImage *img, enum img_format fmt)
+{
+    double pixels = (double)img->Xsize * img->Ysize;
+    int interlaced = 0;
+    const char *sub = NULL;
+    double chroma = 1.0; /* chroma samples per pixel, per chroma component */
+
+    if (vips_image_get_typeof(img, "interlaced") == 0 ||
+        vips_image_get_int(img, "interlaced", &interlaced) != 0 || !interlaced)
+        return 0;
+    if (fmt == IMG_FORMAT_PNG)
+        return pixels * img->Bands * (img->BandFmt == VIPS_FORMAT_USHORT ? 2.0 : 1.0);
+    if (fmt != IMG_FORMAT_JPEG)
+        return 0;
+    if (vips_image_get_typeof(img, "jpeg-chroma-subsample") != 0 &&
+        vips_image_get_string(img, "jpeg-chroma-subsample", &sub) == 0 && sub != NULL) {
+        if (strncmp(sub, "4:2:0", 5) == 0)
+            chroma = 0.25;
+        else if (strncmp(sub, "4:2:2", 5) == 0)
+            chroma = 0.5;
+    }
+    return 2.0 * pixels * (1.0 + (img->Bands - 1) * (img->Bands >= 3 ? chroma : 1.0));
+}
+
+static int check_input(const struct input *in, struct img_info *pinfo, double *pwhole, char *errbuf,
+                       size_t errlen)
 {
     unsigned char magic[16];
     size_t nmagic;
@@ -392,6 +452,7 @@ static int check_input(const struct input *in, struct img_info *pinfo, char *err
     pinfo->height = vips_image_get_height(img);
     pinfo->format = fmt;
     pinfo->has_alpha = vips_image_hasalpha(img) != 0;
+    *pwhole = whole_image_bytes(img, fmt);
     g_object_unref(img);
 
     pixels = (long long)pinfo->width * pinfo->height;
@@ -408,6 +469,7 @@ int img_probe(const void *buf, size_t len, struct img_info *pinfo, char *errbuf,
 {
     struct input in = {.buf = buf, .len = len, .fd = -1};
     struct img_info info = {0};
+    double whole = 0;
     int rc;
 
     if (buf == NULL && len > 0)
@@ -415,7 +477,7 @@ int img_probe(const void *buf, size_t len, struct img_info *pinfo, char *errbuf,
     if ((rc = ensure_vips(errbuf, errlen)) != 0)
         return rc;
     vips_error_clear();
-    rc = check_input(&in, &info, errbuf, errlen);
+    rc = check_input(&in, &info, &whole, errbuf, errlen);
     if (rc == 0)
         *pinfo = info;
     return rc;
@@ -444,6 +506,89 @@ static bool crop_needs_precut(const struct img_info *info, int tw, int th)
     double s = fmax(tw / w, th / h);
 
     return w * s * h * s > CROP_COVER_MAX_RATIO * tw * th;
+}
+
+/* An extract_area for sequential images that reaches its area by reading
+ * the lines above it in steps of DRAIN_STEP. libvips' own extract asks the
+ * loader's sequential cache for every skipped line in one request, and the
+ * cache grows to hold all of them: cutting the middle out of a 3000x32768
+ * PNG cached 138 MB of lines nobody needed. */
+#define DRAIN_STEP 16
+
+struct drain {
+    pthread_mutex_t lock; /* regions of one image may be asked for on two threads */
+    VipsImage *in;        /* a reference: regions on it live as long as we do */
+    int left, top;        /* of the area, in the input */
+    int pos;              /* first input line not read yet */
+};
+
+static int drain_free(void *data, void *area)
+{
+    struct drain *d = data;
+
+    (void)area;
+    pthread_mutex_destroy(&d->lock);
+    g_object_unref(d->in);
+    free(d);
+    return 0;
+}
+
+static int drain_gen(VipsRegion *out, void *seq, void *a, void *b, gboolean *stop)
+{
+    VipsRegion *ir = seq;
+    struct drain *d = b;
+    VipsRect need = {out->valid.left + d->left, out->valid.top + d->top, out->valid.width,
+                     out->valid.height};
+    int rc = 0;
+
+    (void)a;
+    (void)stop;
+    pthread_mutex_lock(&d->lock);
+    while (rc == 0 && d->pos < need.top) {
+        VipsRect line = {0, d->pos, 1,
+                         need.top - d->pos < DRAIN_STEP ? need.top - d->pos : DRAIN_STEP};
+        rc = vips_region_prepare(ir, &line);
+        d->pos += line.height;
+    }
+    if (rc == 0)
+        rc = vips_region_prepare(ir, &need);
+    if (rc == 0)
+        rc = vips_region_region(out, ir, &out->valid, need.left, need.top);
+    if (rc == 0 && need.top + need.height > d->pos)
+        d->pos = need.top + need.height;
+    pthread_mutex_unlock(&d->lock);
+    return rc;
+}
+
+/* The area (left, top, w, h) of in, as a new image in *pout. Returns 0 or -1. */
+static int drain_area(VipsImage *in, int left, int top, int w, int h, VipsImage **pout)
+{
+    VipsImage *out = vips_image_new();
+    struct drain *d = NULL;
+
+    /* Copies in's header and metadata into out, replacing out's. */
+    if (vips_image_pipelinev(out, VIPS_DEMAND_STYLE_THINSTRIP, in, NULL) != 0)
+        goto fail;
+    out->Xsize = w;
+    out->Ysize = h;
+    d = calloc(1, sizeof *d);
+    if (d == NULL)
+        goto fail;
+    pthread_mutex_init(&d->lock, NULL);
+    d->in = in;
+    g_object_ref(in);
+    d->left = left;
+    d->top = top;
+    /* out's metadata owns d from here: it is freed with the last image
+     * that carries it (metadata travels down the pipeline). */
+    vips_image_set_area(out, "sanzaru-drain", drain_free, d);
+    if (vips_image_generate(out, vips_start_one, drain_gen, vips_stop_one, in, d) != 0)
+        goto fail;
+    *pout = out;
+    return 0;
+fail:
+    g_object_unref(out);
+    return -1;
 }
 
 /* Crop for extreme aspect ratios: cut the centred region of the target's
@@ -479,13 +624,80 @@ static int crop_precut(const struct input *in, const struct img_info *info, int 
         icw = ich;
         ich = t;
     }
-    if (vips_extract_area(img, &area, (info->width - icw) / 2, (info->height - ich) / 2, icw, ich,
-                          NULL) != 0)
+    if (drain_area(img, (info->width - icw) / 2, (info->height - ich) / 2, icw, ich, &area) != 0)
         goto out;
     rc = vips_thumbnail_image(area, pout, tw, "height", th, "size", VIPS_SIZE_FORCE, NULL);
 out:
     if (area != NULL)
         g_object_unref(area);
+    g_object_unref(img);
+    return rc;
+}
+
+/* The integer box shrink libvips' reduce would take first on an axis going
+ * from in to out pixels: it leaves at least a 2x Lanczos3 reduction (reduce's
+ * "gap" of 2.0), so the result matches what vips_resize computes. */
+static int box_shrink(int in, double out)
+{
+    double f = floor(in / fmax(out, 1.0) / 2.0);
+
+    return f >= 2.0 ? (int)fmin(f, (double)in) : 1;
+}
+
+/* Box-shrinks a sequentially loaded image horizontally, then vertically, by
+ * the integer part of the scale thumbnail would use for mode. thumbnail (and
+ * vips_resize) reduce vertically first, so every stage between the loader and
+ * the horizontal reduction holds full-width lines: for an 81 MP PNG that is
+ * hundreds of lines of 9000 pixels (45 MB of line buffers), for a wide one
+ * more. Shrinking each line as it is decoded keeps every buffer after the
+ * loader's own line cache narrow. *pimg is replaced by the result (the
+ * caller releases whatever *pimg holds, on failure too); the residual
+ * Lanczos3 reduction, the crop or pad, and EXIF rotation are left to
+ * vips_thumbnail_image. Returns 0 or -1 (vips error set). */
+static int preshrink(VipsImage **pimg, int tw, int th, enum img_fit_mode mode)
+{
+    VipsImage *next = NULL;
+    bool swap = vips_image_get_orientation_swap(*pimg) != 0;
+    double W = swap ? (*pimg)->Ysize : (*pimg)->Xsize; /* as displayed */
+    double H = swap ? (*pimg)->Xsize : (*pimg)->Ysize;
+    double sx = tw / W, sy = th / H;
+    int hshrink, vshrink;
+
+    if (mode == IMG_FIT_CROP)
+        sx = sy = fmax(sx, sy);
+    else if (mode == IMG_FIT_PAD)
+        sx = sy = fmin(sx, sy);
+    hshrink = box_shrink((*pimg)->Xsize, swap ? H * sy : W * sx);
+    vshrink = box_shrink((*pimg)->Ysize, swap ? W * sx : H * sy);
+    if (hshrink > 1) {
+        if (vips_shrinkh(*pimg, &next, hshrink, "ceil", TRUE, NULL) != 0)
+            return -1;
+        step(pimg, next);
+    }
+    if (vshrink > 1) {
+        if (vips_shrinkv(*pimg, &next, vshrink, "ceil", TRUE, NULL) != 0)
+            return -1;
+        step(pimg, next);
+    }
+    return 0;
+}
+
+/* A PNG cannot shrink on load, so it is opened sequentially and pre-shrunk
+ * line by line (preshrink) before thumbnail finishes the job. */
+static int thumbnail_png(const struct input *in, int tw, int th, enum img_fit_mode mode,
+                         VipsImage **pout)
+{
+    VipsSize size = mode == IMG_FIT_RESCALE ? VIPS_SIZE_FORCE : VIPS_SIZE_BOTH;
+    VipsInteresting crop = mode == IMG_FIT_CROP ? VIPS_INTERESTING_CENTRE : VIPS_INTERESTING_NONE;
+    VipsImage *img = open_header(in, IMG_FORMAT_PNG);
+    int rc = -1;
+
+    if (img == NULL)
+        return -1;
+    if (preshrink(&img, tw, th, mode) != 0)
+        goto out;
+    rc = vips_thumbnail_image(img, pout, tw, "height", th, "size", size, "crop", crop, NULL);
+out:
     g_object_unref(img);
     return rc;
 }
@@ -500,9 +712,12 @@ static int thumbnail(const struct input *in, const struct img_info *info, int tw
 
     if (mode == IMG_FIT_CROP && crop_needs_precut(info, tw, th))
         return crop_precut(in, info, tw, th, pout);
-        /* libvips 8.14 forgets thumbnail's own "fail_on" when it opens a buffer
-         * or a source (only files get it), and a truncated PNG or JPEG then
-         * "decodes" to grey. The loader option string does reach the loader. */
+    if (info->format == IMG_FORMAT_PNG)
+        return thumbnail_png(in, tw, th, mode, pout);
+        /* JPEG and WEBP shrink on load (DCT scaling, libwebp's scaled decode).
+         * libvips 8.14 forgets thumbnail's own "fail_on" when it opens a buffer
+         * or a source (only files get it), and a truncated JPEG then "decodes"
+         * to grey. The loader option string does reach the loader. */
 #define THUMB_OPTS                                                                                 \
     "height", th, "size", size, "crop", crop, "fail_on", VIPS_FAIL_ON_ERROR, "option_string",      \
         "fail_on=error", NULL
@@ -564,10 +779,33 @@ static int normalise(VipsImage **pimg, int tw, int th)
     return 0;
 }
 
+/* The limits on decoding memory (imaging.h): line buffers grow with the
+ * width, and some images can only be decoded whole. */
+static int check_decode_memory(const struct img_info *info, double whole, char *errbuf,
+                               size_t errlen)
+{
+    const char *kind = info->format == IMG_FORMAT_PNG ? "interlaced PNG" : "progressive JPEG";
+    const char *instead =
+        info->format == IMG_FORMAT_PNG ? "a non-interlaced PNG" : "a baseline JPEG";
+
+    if (info->width > IMG_MAX_WIDTH)
+        return fail(SZ_ETOOBIG, errbuf, errlen,
+                    "Image too wide: %d pixels (limit %d); crop or scale it down first",
+                    info->width, IMG_MAX_WIDTH);
+    if (whole > (double)IMG_MAX_DECODE_BYTES)
+        return fail(SZ_ETOOBIG, errbuf, errlen,
+                    "Image too large for its encoding: a %dx%d %s must be decoded whole (%.0f MB, "
+                    "limit %u MB); save it as %s",
+                    info->width, info->height, kind, whole / (1024.0 * 1024.0),
+                    IMG_MAX_DECODE_BYTES / (1024u * 1024u), instead);
+    return 0;
+}
+
 static int fit(const struct input *in, int tw, int th, enum img_fit_mode mode, uint8_t **ppng,
                size_t *ppng_len, struct img_info *porig, char *errbuf, size_t errlen)
 {
     struct img_info info = {0};
+    double whole = 0;
     VipsImage *img = NULL;
     void *png = NULL;
     size_t png_len = 0;
@@ -587,8 +825,10 @@ static int fit(const struct input *in, int tw, int th, enum img_fit_mode mode, u
         goto out;
     }
     vips_error_clear();
-    rc = check_input(in, &info, errbuf, errlen);
+    rc = check_input(in, &info, &whole, errbuf, errlen);
     if (rc < 0)
+        goto out;
+    if ((rc = check_decode_memory(&info, whole, errbuf, errlen)) != 0)
         goto out;
     if (thumbnail(in, &info, tw, th, mode, &img) != 0) {
         rc = fail_vips(SZ_ECORRUPT, errbuf, errlen, "Corrupt or truncated image");

@@ -15,6 +15,15 @@
  * bytes), whatever the file is called. A truncated or corrupt image is an
  * error (SZ_ECORRUPT) with a message, never a crash.
  *
+ * Memory: fitting decodes line by line and shrinks each line as it comes
+ * (PNG) or shrinks on load (JPEG DCT scaling, WEBP scaled decode), so the
+ * memory it takes depends on the width, not the pixel count. Two more limits
+ * keep any image under IMG_MAX_PIXELS within a few tens of MB: a width over
+ * IMG_MAX_WIDTH, and an image that must be decoded whole (an interlaced PNG,
+ * a progressive JPEG) needing more than IMG_MAX_DECODE_BYTES for it, are
+ * refused (SZ_ETOOBIG) by img_fit_* before any pixel is decoded. img_probe
+ * decodes nothing and does not apply them.
+ *
  * Errors: every heavy function returns 0 or a negative code from
  * core/err.h and writes one user-readable sentence to errbuf (which may be
  * NULL when errlen is 0); IMG_ERRMSG_LEN bytes are always enough. */
@@ -27,10 +36,12 @@
 
 #include "core/pool.h"
 
-#define IMG_MAX_PIXELS 100000000LL           /* 100 megapixels */
-#define IMG_MAX_BYTES  (50u * 1024u * 1024u) /* "50 MB" in messages */
-#define IMG_MAX_SIDE   16384                 /* largest accepted target width/height */
-#define IMG_ERRMSG_LEN 256
+#define IMG_MAX_PIXELS       100000000LL           /* 100 megapixels */
+#define IMG_MAX_BYTES        (50u * 1024u * 1024u) /* "50 MB" in messages */
+#define IMG_MAX_SIDE         16384                 /* largest accepted target width/height */
+#define IMG_MAX_WIDTH        32768                 /* widest input img_fit_* decodes */
+#define IMG_MAX_DECODE_BYTES (32u * 1024u * 1024u) /* whole-image decode buffer, "32 MB" */
+#define IMG_ERRMSG_LEN       256
 
 enum img_format { IMG_FORMAT_UNKNOWN = 0, IMG_FORMAT_PNG, IMG_FORMAT_JPEG, IMG_FORMAT_WEBP };
 

@@ -32,19 +32,33 @@
     X(vips_concurrency_set)                                                                        \
     X(vips_block_untrusted_set)                                                                    \
     X(vips_operation_block_set)                                                                    \
+    X(vips_add_option_entries)                                                                     \
     X(vips_source_new_from_descriptor)                                                             \
     X(vips_image_get_width)                                                                        \
     X(vips_image_get_height)                                                                       \
     X(vips_image_get_orientation_swap)                                                             \
     X(vips_image_hasalpha)                                                                         \
+    X(vips_image_get_typeof)                                                                       \
+    X(vips_image_get_int)                                                                          \
+    X(vips_image_get_string)                                                                       \
     X(vips_bandjoin)                                                                               \
     X(vips_cast_uchar)                                                                             \
     X(vips_colourspace)                                                                            \
     X(vips_extract_area)                                                                           \
+    X(vips_image_new)                                                                              \
+    X(vips_image_pipelinev)                                                                        \
+    X(vips_image_generate)                                                                         \
+    X(vips_image_set_area)                                                                         \
+    X(vips_region_prepare)                                                                         \
+    X(vips_region_region)                                                                          \
+    X(vips_start_one)                                                                              \
+    X(vips_stop_one)                                                                               \
     X(vips_extract_band)                                                                           \
     X(vips_flatten)                                                                                \
     X(vips_gravity)                                                                                \
     X(vips_resize)                                                                                 \
+    X(vips_shrinkh)                                                                                \
+    X(vips_shrinkv)                                                                                \
     X(vips_jpegload_buffer)                                                                        \
     X(vips_jpegload_source)                                                                        \
     X(vips_pngload_buffer)                                                                         \
@@ -58,7 +72,14 @@
     X(vips_thumbnail_source)                                                                       \
     X(g_free)                                                                                      \
     X(g_log_set_handler)                                                                           \
-    X(g_object_unref)
+    X(g_option_context_new)                                                                        \
+    X(g_option_context_free)                                                                       \
+    X(g_option_context_parse)                                                                      \
+    X(g_option_context_set_main_group)                                                             \
+    X(g_option_group_new)                                                                          \
+    X(g_error_free)                                                                                \
+    X(g_object_unref)                                                                              \
+    X(g_object_ref)
 
 /* One pointer per function, typed exactly as libvips declares it. */
 struct img_vips_api {
@@ -89,19 +110,33 @@ int img_vips_loaded(void);
 #define vips_concurrency_set            IMG_VIPS_ROUTE_(vips_concurrency_set)
 #define vips_block_untrusted_set        IMG_VIPS_ROUTE_(vips_block_untrusted_set)
 #define vips_operation_block_set        IMG_VIPS_ROUTE_(vips_operation_block_set)
+#define vips_add_option_entries         IMG_VIPS_ROUTE_(vips_add_option_entries)
 #define vips_source_new_from_descriptor IMG_VIPS_ROUTE_(vips_source_new_from_descriptor)
 #define vips_image_get_width            IMG_VIPS_ROUTE_(vips_image_get_width)
 #define vips_image_get_height           IMG_VIPS_ROUTE_(vips_image_get_height)
 #define vips_image_get_orientation_swap IMG_VIPS_ROUTE_(vips_image_get_orientation_swap)
 #define vips_image_hasalpha             IMG_VIPS_ROUTE_(vips_image_hasalpha)
+#define vips_image_get_typeof           IMG_VIPS_ROUTE_(vips_image_get_typeof)
+#define vips_image_get_int              IMG_VIPS_ROUTE_(vips_image_get_int)
+#define vips_image_get_string           IMG_VIPS_ROUTE_(vips_image_get_string)
 #define vips_bandjoin                   IMG_VIPS_ROUTE_(vips_bandjoin)
 #define vips_cast_uchar                 IMG_VIPS_ROUTE_(vips_cast_uchar)
 #define vips_colourspace                IMG_VIPS_ROUTE_(vips_colourspace)
 #define vips_extract_area               IMG_VIPS_ROUTE_(vips_extract_area)
+#define vips_image_new                  IMG_VIPS_ROUTE_(vips_image_new)
+#define vips_image_pipelinev            IMG_VIPS_ROUTE_(vips_image_pipelinev)
+#define vips_image_generate             IMG_VIPS_ROUTE_(vips_image_generate)
+#define vips_image_set_area             IMG_VIPS_ROUTE_(vips_image_set_area)
+#define vips_region_prepare             IMG_VIPS_ROUTE_(vips_region_prepare)
+#define vips_region_region              IMG_VIPS_ROUTE_(vips_region_region)
+#define vips_start_one                  IMG_VIPS_ROUTE_(vips_start_one)
+#define vips_stop_one                   IMG_VIPS_ROUTE_(vips_stop_one)
 #define vips_extract_band               IMG_VIPS_ROUTE_(vips_extract_band)
 #define vips_flatten                    IMG_VIPS_ROUTE_(vips_flatten)
 #define vips_gravity                    IMG_VIPS_ROUTE_(vips_gravity)
 #define vips_resize                     IMG_VIPS_ROUTE_(vips_resize)
+#define vips_shrinkh                    IMG_VIPS_ROUTE_(vips_shrinkh)
+#define vips_shrinkv                    IMG_VIPS_ROUTE_(vips_shrinkv)
 #define vips_jpegload_buffer            IMG_VIPS_ROUTE_(vips_jpegload_buffer)
 #define vips_jpegload_source            IMG_VIPS_ROUTE_(vips_jpegload_source)
 #define vips_pngload_buffer             IMG_VIPS_ROUTE_(vips_pngload_buffer)
@@ -115,7 +150,16 @@ int img_vips_loaded(void);
 #define vips_thumbnail_source           IMG_VIPS_ROUTE_(vips_thumbnail_source)
 #define g_free                          IMG_VIPS_ROUTE_(g_free)
 #define g_log_set_handler               IMG_VIPS_ROUTE_(g_log_set_handler)
+#define g_option_context_new            IMG_VIPS_ROUTE_(g_option_context_new)
+#define g_option_context_free           IMG_VIPS_ROUTE_(g_option_context_free)
+#define g_option_context_parse          IMG_VIPS_ROUTE_(g_option_context_parse)
+#define g_option_context_set_main_group IMG_VIPS_ROUTE_(g_option_context_set_main_group)
+#define g_option_group_new              IMG_VIPS_ROUTE_(g_option_group_new)
+#define g_error_free                    IMG_VIPS_ROUTE_(g_error_free)
 #define g_object_unref                  IMG_VIPS_ROUTE_(g_object_unref)
+/* GLib defines g_object_ref as a macro that keeps the argument's type. */
+#undef g_object_ref
+#define g_object_ref IMG_VIPS_ROUTE_(g_object_ref)
 #endif
 
 #endif
