@@ -9,8 +9,8 @@ ifeq ($(CI),true)
 CMAKE_FLAGS += -DSANZARU_WERROR=ON
 endif
 
-.PHONY: all deps build run test unit e2e asan install format format-check spec-check \
-        conformance bench clean
+.PHONY: all deps build run test unit e2e asan tsan fuzz soak install format format-check \
+        spec-check conformance bench clean
 
 all: build
 
@@ -47,6 +47,19 @@ asan:
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j 2
 
+# The threaded code under ThreadSanitizer, in its own tree: the job pool, the
+# imaging pool, the store's writer and every audio job run real work on pool
+# threads; stdio, the HTTP rules and the OpenAI client run beside them on the
+# loop. test_imaging itself is left out: libvips synchronises its own worker
+# threads through GLib (futexes, atomics) that TSan cannot see, so its pixel
+# copies between those threads look like races (and the run takes minutes).
+TSAN_TESTS ?= test_(imaging_pool|pool|store|audio|audio_bad|audio_plan|stdio|http|openai|mcp)$$
+tsan:
+	cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DSANZARU_SANITIZE=thread $(CMAKE_FLAGS)
+	cmake --build build-tsan -j $(JOBS)
+	cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	  ctest --output-on-failure -j 2 -L unit -R '$(TSAN_TESTS)'
+
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
 
@@ -67,4 +80,4 @@ bench:
 	scripts/bench
 
 clean:
-	rm -rf $(BUILD) build-asan build-release
+	rm -rf $(BUILD) build-asan build-tsan build-fuzz build-release
