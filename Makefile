@@ -60,6 +60,16 @@ tsan:
 	cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 	  ctest --output-on-failure -j 2 -L unit -R '$(TSAN_TESTS)'
 
+# Every libFuzzer driver in fuzz/ for FUZZ_SECONDS each, under ASan+UBSan,
+# from the committed seeds (fuzz/corpus/<driver>/) plus what earlier runs
+# found (build-fuzz/corpus/<driver>/). Crashes land in build-fuzz/artifacts/.
+FUZZ_SECONDS ?= 60
+fuzz:
+	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSANZARU_FUZZ=ON \
+	  -DSANZARU_TESTS=OFF $(CMAKE_FLAGS)
+	cmake --build build-fuzz -j $(JOBS)
+	fuzz/run build-fuzz $(FUZZ_SECONDS)
+
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
 
