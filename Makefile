@@ -70,6 +70,16 @@ fuzz:
 	cmake --build build-fuzz -j $(JOBS)
 	fuzz/run build-fuzz $(FUZZ_SECONDS)
 
+# Hours of use in a few minutes (bench/soak/soak.mjs, ~4 min; docs/reliability.md):
+# 100,000 stdio calls, 20,000 HTTP calls, 256 downloads with 10 % cut mid-body,
+# kill -9 mid-download and a restart, 1,000 slow sockets for 60 s. Not part of
+# make test. SOAK_ARGS=--quick for a short run of the same checks.
+soak: build tests/node_modules/.installed
+	mkdir -p $(BUILD)/bench
+	cc -O2 -std=c17 -Wall -Wextra -o $(BUILD)/bench/mcpdrive bench/driver/mcpdrive.c \
+	  $$(pkg-config --cflags --libs jansson libcurl libcrypto) -lpthread
+	node bench/soak/soak.mjs --bin $(BUILD)/sanzaru --driver $(BUILD)/bench/mcpdrive $(SOAK_ARGS)
+
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
 

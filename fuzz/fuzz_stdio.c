@@ -20,8 +20,7 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "app/config.h"
-#include "imaging/imaging.h"
+#include "core/pool.h"
 #include "mcp/server.h"
 #include "tools/tools.h"
 #include "transport/stdio.h"
@@ -30,34 +29,27 @@
 #define MAX_STREAM (60u * 1024u)
 
 static uv_loop_t loop;
-static struct sz_config cfg;
-static struct sz_app app;
+static struct tools_ctx ctx;
 static struct mcp_server *server;
 static int devnull = -1;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    char err[256];
-
     (void)argc;
     (void)argv;
-    unsetenv("OPENAI_API_KEY");
-    setenv("SANZARU_MEDIA_PATH", "/nonexistent/sanzaru-fuzz", 1);
-    if (sz_config_load(&cfg, err, sizeof err) != 0) {
-        fprintf(stderr, "fuzz_stdio: %s\n", err);
-        return 1;
-    }
-    sz_config_set(&cfg);
     uv_loop_init(&loop);
-    app.loop = &loop;
-    app.cfg = &cfg;
-    snprintf(app.videos_error, sizeof app.videos_error, "no media directory while fuzzing");
-    snprintf(app.images_error, sizeof app.images_error, "no media directory while fuzzing");
-    app.imaging = img_pool_new(&loop, 1);
+    ctx.loop = &loop;
+    ctx.opts.video_model = "sora-2";
+    ctx.opts.image_model = "gpt-image-2";
+    ctx.opts.responses_model = "gpt-5.2";
+    ctx.opts.have_key = false;
+    snprintf(ctx.videos_error, sizeof ctx.videos_error, "no media directory while fuzzing");
+    snprintf(ctx.images_error, sizeof ctx.images_error, "no media directory while fuzzing");
+    ctx.imaging = sz_pool_new(&loop, 1);
     server = mcp_server_new(&loop, "sanzaru", SZ_VERSION, "fuzzing");
     devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
-    if (app.imaging == NULL || server == NULL || devnull < 0 ||
-        tools_register_all(server, &app) != 0)
+    if (ctx.imaging == NULL || server == NULL || devnull < 0 ||
+        tools_register_all(server, &ctx) != 0)
         return 1;
     return 0;
 }

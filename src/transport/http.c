@@ -80,7 +80,8 @@ void http_kick(struct http_transport *t)
         uv_timer_start(&t->timer, on_timer, 0, 0);
 }
 
-static void mhd_log(void *cls, const char *fmt, va_list ap)
+/* fmt comes from libmicrohttpd; the attribute tells the compiler so. */
+__attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     struct http_transport *t = cls;
     char line[256];
