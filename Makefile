@@ -47,13 +47,13 @@ asan:
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j 2
 
-# The threaded code under ThreadSanitizer, in its own tree: the job pool, the
-# imaging pool, the store's writer and every audio job run real work on pool
-# threads; stdio, the HTTP rules and the OpenAI client run beside them on the
+# The threaded code under ThreadSanitizer, in its own tree: the job pool (imaging
+# and audio), the store's writer and every audio job run real work on pool
+# threads; stdio, HTTP, the net client and the engine run beside them on the
 # loop. test_imaging itself is left out: libvips synchronises its own worker
 # threads through GLib (futexes, atomics) that TSan cannot see, so its pixel
 # copies between those threads look like races (and the run takes minutes).
-TSAN_TESTS ?= test_(imaging_pool|pool|store|audio|audio_bad|audio_plan|stdio|http|openai|mcp)$$
+TSAN_TESTS ?= test_(pool|store|audio|audio_bad|audio_plan|stdio|http|net|openai|mcp)$$
 tsan:
 	cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DSANZARU_SANITIZE=thread $(CMAKE_FLAGS)
 	cmake --build build-tsan -j $(JOBS)

@@ -209,6 +209,9 @@ async function slowPhase(media) {
 }
 
 const media = tempMedia();
+// A media root as a user has it: the list calls walk a real (empty) directory.
+fs.mkdirSync(path.join(media.dir, 'images'), { recursive: true });
+fs.mkdirSync(path.join(media.dir, 'videos'), { recursive: true });
 const fake = await startFakeOpenAI({});
 const t0 = Date.now();
 try {
