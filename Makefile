@@ -70,7 +70,7 @@ fuzz:
 	cmake --build build-fuzz -j $(JOBS)
 	fuzz/run build-fuzz $(FUZZ_SECONDS)
 
-# Hours of use in a few minutes (bench/soak/soak.mjs, ~4 min; docs/reliability.md):
+# Hours of use in a few minutes (bench/soak/soak.mjs, ~2 min; docs/reliability.md):
 # 100,000 stdio calls, 20,000 HTTP calls, 256 downloads with 10 % cut mid-body,
 # kill -9 mid-download and a restart, 1,000 slow sockets for 60 s. Not part of
 # make test. SOAK_ARGS=--quick for a short run of the same checks.
