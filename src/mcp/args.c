@@ -266,7 +266,10 @@ json_t *mcp_args_schema(const struct mcp_tool_entry *e, unsigned policy)
     json_t *schema;
 
     for (size_t i = 0; i < t->nargs; i++) {
-        json_object_set_new(props, t->args[i].name, row_schema(&t->args[i], policy));
+        json_t *row = row_schema(&t->args[i], policy);
+        if (t->args[i].header != NULL)
+            json_object_set_new(row, "x-mcp-header", json_string(t->args[i].header));
+        json_object_set_new(props, t->args[i].name, row);
         if (t->args[i].flags & MCP_ARG_REQUIRED)
             json_array_append_new(required, json_string(t->args[i].name));
     }

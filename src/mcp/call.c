@@ -36,6 +36,9 @@ struct mcp_call *mcp_call_new(struct mcp_session *s, enum mcp_call_kind kind, co
     call->session = s;
     call->kind = kind;
     call->id = json_deep_copy(id);
+    mcp_req_ctx_copy(&call->rc, &s->cur);
+    call->method = mcp_strdup(s->cur_method);
+    call->params = json_incref((json_t *)(uintptr_t)params);
     if (extra > 0)
         call->parsed = (char *)call + head;
     if (token != NULL && (json_is_string(token) || json_is_integer(token)))
@@ -113,7 +116,12 @@ static void call_free(struct mcp_call *call)
     json_decref(call->args);
     json_decref(call->extra_content);
     json_decref(call->list_items);
+    json_decref(call->params);
+    mcp_req_ctx_clear(&call->rc);
+    if (call->kind == MCP_CALL_LISTEN)
+        s->nlisten--;
     free(call->name);
+    free(call->method);
     free(call->uri);
     call->finished = true;
     if (call->holds == 0)
@@ -210,25 +218,37 @@ void mcp_call_progress(struct mcp_call *call, double progress, double total, con
 void mcp_call_log(struct mcp_call *call, enum sz_log_level level, const char *fmt, ...)
 {
     va_list ap;
+    int threshold = call->rc.modern ? call->rc.log_threshold : call->session->log_threshold;
 
     if (call->cancelled)
         return;
     va_start(ap, fmt);
-    mcp_vlog_to_client(call->session, call->id, level, call->name, fmt, ap);
+    mcp_vlog_to_client(call->session, call->id, threshold, level, call->name, fmt, ap);
     va_end(ap);
 }
 
 /* ---- finishing ------------------------------------------------------------- */
 
-void mcp_call_reply(struct mcp_call *call, json_t *result)
+void mcp_call_reply_raw(struct mcp_call *call, json_t *result)
 {
     struct mcp_session *s = call->session;
 
-    if (!call->cancelled && !s->closing)
+    if (!call->cancelled && !s->closing && result != NULL)
         mcp_send_result(s, call->id, result);
     else
         json_decref(result);
     call_free(call);
+}
+
+void mcp_call_reply(struct mcp_call *call, json_t *result)
+{
+    if (call->rc.modern)
+        mcp_era_decorate(call->session->server, result,
+                         call->kind == MCP_CALL_RESOURCES_LIST ||
+                                 call->kind == MCP_CALL_RESOURCE_READ
+                             ? MCP_CACHE_PRIVATE
+                             : MCP_CACHE_NONE);
+    mcp_call_reply_raw(call, result);
 }
 
 void mcp_call_add_content(struct mcp_call *call, json_t *item)
@@ -332,7 +352,8 @@ static int tool_reply_text(const struct mcp_call *call, const json_t *result, ch
     char stack[16384], id_stack[256];
     char *heap = NULL, *id_heap = NULL, *extra_heap = NULL, *msg = NULL, *o;
     const char *text, *id, *extra = NULL;
-    size_t text_len, id_len, extra_len = 0, total;
+    const char *era = call->rc.modern ? call->session->server->modern_tail : "";
+    size_t text_len, id_len, extra_len = 0, total, era_len = strlen(era);
     int rc = SZ_ENOMEM;
 
     text = dump(result, stack, sizeof(stack), &heap, &text_len);
@@ -347,7 +368,7 @@ static int tool_reply_text(const struct mcp_call *call, const json_t *result, ch
     }
     total = sizeof(head) - 1 + id_len + sizeof(text_open) - 1 + escaped_length(text, text_len) +
             sizeof(text_close) - 1 + (extra_len > 2 ? extra_len - 1 : 0) + sizeof(structured) - 1 +
-            text_len + sizeof(tail) - 1;
+            text_len + era_len + sizeof(tail) - 1;
     msg = malloc(total + 1);
     if (msg == NULL)
         goto out;
@@ -362,6 +383,7 @@ static int tool_reply_text(const struct mcp_call *call, const json_t *result, ch
     }
     o = PUT_LIT(o, structured);
     o = put(o, text, text_len);
+    o = put(o, era, era_len);
     o = PUT_LIT(o, tail);
     *o = '\0';
     *pmsg = msg;
@@ -417,18 +439,46 @@ void mcp_call_finish_result(struct mcp_call *call, json_t *result)
     mcp_call_reply(call, result);
 }
 
-void mcp_call_finish_error(struct mcp_call *call, int code, const char *fmt, ...)
+static void vfinish_error(struct mcp_call *call, int code, json_t *data, const char *fmt,
+                          va_list ap) __attribute__((format(printf, 4, 0)));
+
+static void vfinish_error(struct mcp_call *call, int code, json_t *data, const char *fmt,
+                          va_list ap)
 {
     char text[1024];
-    va_list ap;
     struct mcp_session *s = call->session;
 
-    va_start(ap, fmt);
     vsnprintf(text, sizeof(text), fmt, ap);
-    va_end(ap);
+    /* The modern era says "resource not found" with -32602 and the URI in
+     * data (2026-07-28 server/resources.mdx, "Error Handling"). */
+    if (call->rc.modern && code == MCP_RESOURCE_NOT_FOUND) {
+        code = MCP_INVALID_PARAMS;
+        if (data == NULL && call->uri != NULL)
+            data = json_pack("{s:s}", "uri", call->uri);
+    }
     if (!call->cancelled && !s->closing)
-        mcp_send_error(s, call->id, code, text);
+        mcp_send_error_data(s, call->id, code, text, data);
+    else
+        json_decref(data);
     call_free(call);
+}
+
+void mcp_call_finish_error(struct mcp_call *call, int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vfinish_error(call, code, NULL, fmt, ap);
+    va_end(ap);
+}
+
+void mcp_call_finish_error_data(struct mcp_call *call, int code, json_t *data, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vfinish_error(call, code, data, fmt, ap);
+    va_end(ap);
 }
 
 void mcp_call_finish_list(struct mcp_call *call, json_t *items, int err)
@@ -481,6 +531,11 @@ int mcp_call_request(struct mcp_call *call, const char *method, json_t *params, 
     if (s->closing || call->cancelled) {
         json_decref(params);
         return SZ_ECANCELLED;
+    }
+    if (call->rc.modern) {
+        /* The 2026-07-28 era has no server-to-client requests (mrtr.mdx). */
+        json_decref(params);
+        return SZ_EUNSUPPORTED;
     }
     p = calloc(1, sizeof(*p));
     if (p == NULL) {

@@ -1,8 +1,10 @@
 /* The method handlers behind server.h: initialize, tools/list and tools/call
  * (arguments checked and parsed from the tool's table), resources/list, read,
  * templates, subscribe and unsubscribe, prompts/list and get,
- * completion/complete and logging/setLevel. The message loop (session.c) has
- * already checked the JSON-RPC shape, the lifecycle and the request id. */
+ * completion/complete and logging/setLevel (server/discover and
+ * subscriptions/listen are era.c's). The message loop (session.c) has already
+ * checked the JSON-RPC shape, the era, the lifecycle and the request id; a
+ * handler replies through mcp_reply, which shapes a modern result. */
 #include "fmacros.h"
 
 #include "mcp/mcp_int.h"
@@ -72,9 +74,7 @@ static void handle_initialize(struct mcp_session *s, const json_t *id, json_t *p
     s->client_capabilities = json_incref(json_object_get(params, "capabilities"));
     s->initialized = true;
 
-    caps = json_pack("{s:{s:b}, s:{s:b, s:b}, s:{s:b}, s:{}, s:{}}", "tools", "listChanged", 0,
-                     "resources", "subscribe", 1, "listChanged", 0, "prompts", "listChanged", 0,
-                     "logging", "completions");
+    caps = mcp_server_capabilities(s->server);
     result = json_pack("{s:s, s:o, s:{s:s, s:s, s:s}}", "protocolVersion", chosen, "capabilities",
                        caps, "serverInfo", "name", s->server->name, "title", "Sanzaru", "version",
                        s->server->version);
@@ -95,7 +95,7 @@ static void handle_tools_list(struct mcp_session *s, const json_t *id, json_t *p
     all = json_array();
     for (size_t i = 0; i < s->server->ntools; i++)
         json_array_append_new(all, mcp_tool_listing(&s->server->tools[i]));
-    mcp_send_result(s, id, page_of(all, "tools", offset, s->server->page_size));
+    mcp_reply(s, id, page_of(all, "tools", offset, s->server->page_size), MCP_CACHE_STATIC);
     json_decref(all);
 }
 
@@ -108,9 +108,10 @@ static void refuse_arguments(struct mcp_session *s, const json_t *id, const char
 
     snprintf(text, sizeof(text), "Invalid arguments for tool %s: %s", tool, msg);
     if (s->server->arg_policy & MCP_ARGS_ERRORS_AS_RESULTS)
-        mcp_send_result(s, id,
-                        json_pack("{s:[{s:s, s:s}], s:b}", "content", "type", "text", "text", text,
-                                  "isError", 1));
+        mcp_reply(s, id,
+                  json_pack("{s:[{s:s, s:s}], s:b}", "content", "type", "text", "text", text,
+                            "isError", 1),
+                  MCP_CACHE_NONE);
     else
         mcp_send_error(s, id, MCP_INVALID_PARAMS, text);
 }
@@ -227,7 +228,8 @@ static void handle_templates_list(struct mcp_session *s, const json_t *id, json_
     for (size_t i = 0; i < s->server->nresources; i++)
         if (s->server->resources[i]->uri_template != NULL)
             json_array_append_new(all, resource_item(s->server->resources[i], true));
-    mcp_send_result(s, id, page_of(all, "resourceTemplates", offset, s->server->page_size));
+    mcp_reply(s, id, page_of(all, "resourceTemplates", offset, s->server->page_size),
+              MCP_CACHE_STATIC);
     json_decref(all);
 }
 
@@ -265,7 +267,12 @@ static void handle_resources_read(struct mcp_session *s, const json_t *id, json_
     }
     p = find_provider(s->server, uri);
     if (p == NULL || p->read == NULL) {
-        mcp_send_errorf(s, id, MCP_RESOURCE_NOT_FOUND, "Resource not found: %s", uri);
+        char msg[512];
+        snprintf(msg, sizeof(msg), "Resource not found: %s", uri);
+        if (s->cur.modern) /* -32602 with the URI (2026-07-28 server/resources.mdx) */
+            mcp_send_error_data(s, id, MCP_INVALID_PARAMS, msg, json_pack("{s:s}", "uri", uri));
+        else
+            mcp_send_error(s, id, MCP_RESOURCE_NOT_FOUND, msg);
         return;
     }
     call = mcp_call_new(s, MCP_CALL_RESOURCE_READ, id, params, 0);
@@ -302,7 +309,7 @@ static void handle_prompts_list(struct mcp_session *s, const json_t *id, json_t 
         }
         json_array_append_new(all, item);
     }
-    mcp_send_result(s, id, page_of(all, "prompts", offset, s->server->page_size));
+    mcp_reply(s, id, page_of(all, "prompts", offset, s->server->page_size), MCP_CACHE_STATIC);
     json_decref(all);
 }
 
@@ -406,7 +413,8 @@ static void handle_complete(struct mcp_session *s, const json_t *id, json_t *par
         return;
     }
     if (fn == NULL) {
-        mcp_send_result(s, id, json_pack("{s:{s:[], s:b}}", "completion", "values", "hasMore", 0));
+        mcp_reply(s, id, json_pack("{s:{s:[], s:b}}", "completion", "values", "hasMore", 0),
+                  MCP_CACHE_NONE);
         return;
     }
     call = mcp_call_new(s, MCP_CALL_COMPLETE, id, params, 0);
@@ -459,32 +467,52 @@ static void handle_set_level(struct mcp_session *s, const json_t *id, json_t *pa
 
 typedef void method_fn(struct mcp_session *s, const json_t *id, json_t *params);
 
+/* Which era serves a method: legacy only (removed by 2026-07-28: the
+ * handshake, ping, logging/setLevel and the subscribe pair, which
+ * subscriptions/listen replaces), modern only, or both. */
+enum { LEGACY = 1u << 0, MODERN = 1u << 1, BOTH = LEGACY | MODERN };
+
 static const struct {
     const char *method;
     method_fn *fn;
+    unsigned eras;
 } methods[] = {
-    {"initialize", handle_initialize},
-    {"tools/list", handle_tools_list},
-    {"tools/call", handle_tools_call},
-    {"resources/list", handle_resources_list},
-    {"resources/templates/list", handle_templates_list},
-    {"resources/read", handle_resources_read},
-    {"resources/subscribe", handle_subscribe},
-    {"resources/unsubscribe", handle_unsubscribe},
-    {"prompts/list", handle_prompts_list},
-    {"prompts/get", handle_prompts_get},
-    {"completion/complete", handle_complete},
-    {"logging/setLevel", handle_set_level},
+    {"initialize", handle_initialize, LEGACY},
+    {"server/discover", mcp_handle_discover, MODERN},
+    {"subscriptions/listen", mcp_handle_listen, MODERN},
+    {"tools/list", handle_tools_list, BOTH},
+    {"tools/call", handle_tools_call, BOTH},
+    {"resources/list", handle_resources_list, BOTH},
+    {"resources/templates/list", handle_templates_list, BOTH},
+    {"resources/read", handle_resources_read, BOTH},
+    {"resources/subscribe", handle_subscribe, LEGACY},
+    {"resources/unsubscribe", handle_unsubscribe, LEGACY},
+    {"prompts/list", handle_prompts_list, BOTH},
+    {"prompts/get", handle_prompts_get, BOTH},
+    {"completion/complete", handle_complete, BOTH},
+    {"logging/setLevel", handle_set_level, LEGACY},
 };
 
 void mcp_methods_dispatch(struct mcp_session *s, const char *method, const json_t *id,
                           json_t *params)
 {
+    unsigned era = s->cur.modern ? MODERN : LEGACY;
+
     for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
-        if (strcmp(method, methods[i].method) == 0) {
+        if (strcmp(method, methods[i].method) != 0)
+            continue;
+        if (methods[i].eras & era) {
             methods[i].fn(s, id, params);
             return;
         }
+        if (era == MODERN) {
+            mcp_send_errorf(s, id, MCP_METHOD_NOT_FOUND,
+                            "Method not found: %s (not part of MCP 2026-07-28; it needs a "
+                            "session opened by initialize)",
+                            method);
+            return;
+        }
+        break;
     }
     mcp_send_errorf(s, id, MCP_METHOD_NOT_FOUND, "Method not found: %s", method);
 }

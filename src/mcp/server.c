@@ -1,15 +1,26 @@
 /* The registry behind server.h: a server holds the rows registered on it
  * (tools with their compiled argument tables and built schemas, resource
- * providers, prompts) and the list of open sessions. The message loop lives in
- * session.c, calls in call.c, the method handlers in methods.c. */
+ * providers, prompts), what it tells clients about itself (versions,
+ * capabilities, identity), the key that seals requestState, and the list of
+ * open sessions, to which it announces changes. The message loop lives in
+ * session.c, the eras in era.c, calls in call.c, the method handlers in
+ * methods.c. */
 #include "fmacros.h"
 
 #include "mcp/mcp_int.h"
 #include "core/err.h"
 
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+
+#define DEFAULT_STATE_TTL_MS (10u * 60u * 1000u)
+
+const char *const mcp_modern_versions[] = {"2026-07-28"};
+const size_t mcp_nmodern_versions = sizeof(mcp_modern_versions) / sizeof(mcp_modern_versions[0]);
 
 const char *const mcp_supported_versions[] = {"2025-11-25", "2025-06-18", "2025-03-26",
                                               "2024-11-05"};
@@ -40,8 +51,50 @@ struct mcp_server *mcp_server_new(uv_loop_t *loop, const char *name, const char 
     server->instructions = mcp_strdup(instructions);
     server->page_size = MCP_DEFAULT_PAGE_SIZE;
     server->arg_policy = MCP_ARGS_DEFAULT;
+    server->list_changed = MCP_LIST_RESOURCES;
+    server->state_ttl_ms = DEFAULT_STATE_TTL_MS;
     sz_list_init(&server->sessions);
+    /* A random key per process: state sealed here is refused elsewhere unless
+     * the instances share one (mcp_server_set_state_key). */
+    if (getrandom(server->state_key, sizeof(server->state_key), 0) !=
+        (ssize_t)sizeof(server->state_key))
+        abort(); /* no entropy at start-up: nothing could be sealed safely */
+    server->server_info =
+        json_pack("{s:s, s:s, s:s}", "name", server->name ? server->name : "", "title", "Sanzaru",
+                  "version", server->version ? server->version : "");
+    server->modern_tail = mcp_era_tail(server);
+    if (server->server_info == NULL || server->modern_tail == NULL) {
+        mcp_server_free(server);
+        return NULL;
+    }
     return server;
+}
+
+int mcp_server_set_state_key(struct mcp_server *server, const void *key, size_t len)
+{
+    if (key == NULL || len < 16)
+        return SZ_EINVAL;
+    SHA256(key, len, server->state_key);
+    return 0;
+}
+
+void mcp_server_set_state_ttl(struct mcp_server *server, uint64_t ttl_ms)
+{
+    server->state_ttl_ms = ttl_ms > 0 ? ttl_ms : DEFAULT_STATE_TTL_MS;
+}
+
+void mcp_server_set_list_changed(struct mcp_server *server, unsigned lists)
+{
+    server->list_changed = lists;
+}
+
+json_t *mcp_server_capabilities(const struct mcp_server *server)
+{
+    return json_pack("{s:{s:b}, s:{s:b, s:b}, s:{s:b}, s:{}, s:{}}", "tools", "listChanged",
+                     (server->list_changed & MCP_LIST_TOOLS) != 0, "resources", "subscribe", 1,
+                     "listChanged", (server->list_changed & MCP_LIST_RESOURCES) != 0, "prompts",
+                     "listChanged", (server->list_changed & MCP_LIST_PROMPTS) != 0, "logging",
+                     "completions");
 }
 
 static void entry_free(struct mcp_tool_entry *e)
@@ -63,6 +116,9 @@ void mcp_server_free(struct mcp_server *server)
     free(server->name);
     free(server->version);
     free(server->instructions);
+    json_decref(server->server_info);
+    free(server->modern_tail);
+    OPENSSL_cleanse(server->state_key, sizeof(server->state_key));
     free(server);
 }
 
@@ -193,12 +249,40 @@ json_t *mcp_tool_listing(const struct mcp_tool_entry *e)
     return item;
 }
 
+bool mcp_protocol_version_modern(const char *version)
+{
+    for (size_t i = 0; version && i < mcp_nmodern_versions; i++)
+        if (strcmp(version, mcp_modern_versions[i]) == 0)
+            return true;
+    return false;
+}
+
 bool mcp_protocol_version_supported(const char *version)
 {
     for (size_t i = 0; version && i < mcp_nsupported_versions; i++)
         if (strcmp(version, mcp_supported_versions[i]) == 0)
             return true;
-    return false;
+    return mcp_protocol_version_modern(version);
+}
+
+int mcp_server_tool_header_args(const struct mcp_server *server, const char *tool,
+                                mcp_header_arg_fn *fn, void *ctx)
+{
+    const struct mcp_tool_entry *e = mcp_find_tool(server, tool);
+
+    if (e == NULL)
+        return SZ_ENOTFOUND;
+    for (size_t i = 0; i < e->tool->nargs; i++)
+        if (e->tool->args[i].header != NULL)
+            fn(ctx, e->tool->args[i].name, e->tool->args[i].header);
+    return 0;
+}
+
+/* A legacy session that announcements reach: initialized, with a channel of
+ * its own for messages that belong to no request. */
+static bool legacy_listener(const struct mcp_session *s)
+{
+    return !s->closing && s->initialized && !s->stateless && !s->modern_only;
 }
 
 void mcp_server_resource_updated(struct mcp_server *server, const char *uri)
@@ -208,8 +292,37 @@ void mcp_server_resource_updated(struct mcp_server *server, const char *uri)
     SZ_LIST_FOREACH(pos, &server->sessions)
     {
         struct mcp_session *s = container_of(pos, struct mcp_session, link);
-        if (!s->closing && json_object_get(s->subscriptions, uri) != NULL)
+        if (legacy_listener(s) && json_object_get(s->subscriptions, uri) != NULL)
             mcp_send_notification(s, "notifications/resources/updated",
                                   json_pack("{s:s}", "uri", uri), NULL);
+    }
+    mcp_listen_broadcast(server, NULL, uri, "notifications/resources/updated",
+                         json_pack("{s:s}", "uri", uri));
+}
+
+void mcp_server_list_changed(struct mcp_server *server, unsigned lists)
+{
+    static const struct {
+        unsigned list;
+        const char *key;
+        const char *method;
+    } kinds[] = {
+        {MCP_LIST_TOOLS, "toolsListChanged", "notifications/tools/list_changed"},
+        {MCP_LIST_PROMPTS, "promptsListChanged", "notifications/prompts/list_changed"},
+        {MCP_LIST_RESOURCES, "resourcesListChanged", "notifications/resources/list_changed"},
+    };
+    struct sz_link *pos;
+
+    lists &= server->list_changed;
+    for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+        if (!(lists & kinds[k].list))
+            continue;
+        SZ_LIST_FOREACH(pos, &server->sessions)
+        {
+            struct mcp_session *s = container_of(pos, struct mcp_session, link);
+            if (legacy_listener(s))
+                mcp_send_notification(s, kinds[k].method, NULL, NULL);
+        }
+        mcp_listen_broadcast(server, kinds[k].key, NULL, kinds[k].method, NULL);
     }
 }

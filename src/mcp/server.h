@@ -2,8 +2,13 @@
  *
  * A transport (stdio, HTTP, a test harness) creates an mcp_session per client
  * connection and feeds it one JSON-RPC message at a time; the engine answers
- * through the session's send function. The engine owns the lifecycle
- * (initialize, initialized, ping), dispatch, the parsing and validation of
+ * through the session's send function. The engine speaks both protocol eras
+ * on every session, choosing per request: a request whose params._meta carries
+ * io.modelcontextprotocol/protocolVersion is served statelessly by the
+ * 2026-07-28 rules ("modern"); initialize opens a session of a 2025-11-25 or
+ * earlier revision ("legacy") and the requests without that _meta are served
+ * by its rules. The engine owns the lifecycle
+ * (initialize, initialized, ping, server/discover), dispatch, the parsing and validation of
  * tool arguments from each tool's argument table (table.h), the check of its
  * results against its result table, pagination, progress, logging,
  * cancellation and server-to-client requests. It knows nothing of framing or
@@ -41,7 +46,18 @@ enum {
     MCP_METHOD_NOT_FOUND = -32601,
     MCP_INVALID_PARAMS = -32602,
     MCP_INTERNAL_ERROR = -32603,
-    MCP_RESOURCE_NOT_FOUND = -32002,
+    MCP_RESOURCE_NOT_FOUND = -32002, /* legacy; the modern era says -32602 with data.uri */
+    /* MCP 2026-07-28 (basic/index.mdx, "Error Codes") */
+    MCP_HEADER_MISMATCH = -32020,
+    MCP_MISSING_CAPABILITY = -32021,
+    MCP_UNSUPPORTED_VERSION = -32022,
+};
+
+/* The lists whose changes a server announces (list_changed notifications). */
+enum {
+    MCP_LIST_TOOLS = 1u << 0,
+    MCP_LIST_PROMPTS = 1u << 1,
+    MCP_LIST_RESOURCES = 1u << 2,
 };
 
 /* Tool annotation flags (MCP ToolAnnotations hints). A tool without
@@ -165,13 +181,40 @@ int mcp_server_set_arg_policy(struct mcp_server *server, unsigned flags);
 /* Page size of tools/list, resources/list, prompts/list (default 100). */
 void mcp_server_set_page_size(struct mcp_server *server, size_t page_size);
 
-/* Sends notifications/resources/updated {uri} to every session subscribed to
- * uri (resources/subscribe). */
+/* Sends notifications/resources/updated {uri} to every legacy session
+ * subscribed to uri (resources/subscribe) and every subscriptions/listen whose
+ * resourceSubscriptions name it. */
 void mcp_server_resource_updated(struct mcp_server *server, const char *uri);
 
-/* True for a protocol version this engine speaks (for the HTTP
+/* Declares which lists may change (MCP_LIST_*; default: resources only, the
+ * media files): the capabilities say listChanged for them. */
+void mcp_server_set_list_changed(struct mcp_server *server, unsigned lists);
+/* Announces that lists (MCP_LIST_*, among those declared) changed: a
+ * notifications/<list>/list_changed to every initialized legacy session and
+ * every subscriptions/listen that asked for it. */
+void mcp_server_list_changed(struct mcp_server *server, unsigned lists);
+
+/* Sets the key that seals requestState (HMAC-SHA-256; at least 16 bytes,
+ * copied; hashed to 32). By default a random key per process, so state sealed
+ * by one instance is refused by another: instances behind one load balancer
+ * share a key (SANZARU_STATE_KEY). 0 or SZ_EINVAL. */
+int mcp_server_set_state_key(struct mcp_server *server, const void *key, size_t len);
+/* How long sealed requestState stays valid (default 10 minutes). */
+void mcp_server_set_state_ttl(struct mcp_server *server, uint64_t ttl_ms);
+
+/* True for a protocol version this engine speaks, of either era (for the HTTP
  * MCP-Protocol-Version header check). */
 bool mcp_protocol_version_supported(const char *version);
+/* True for a modern revision (per-request _meta, no initialize). */
+bool mcp_protocol_version_modern(const char *version);
+
+/* Calls fn(ctx, argument, header) for every argument of tool that names an
+ * HTTP header (the argument row's .header; x-mcp-header in its schema), so
+ * the HTTP transport can check Mcp-Param-{header} against the body. Returns
+ * 0, or SZ_ENOTFOUND when there is no such tool. */
+typedef void mcp_header_arg_fn(void *ctx, const char *argument, const char *header);
+int mcp_server_tool_header_args(const struct mcp_server *server, const char *tool,
+                                mcp_header_arg_fn *fn, void *ctx);
 
 /* ---- sessions (the transport's side) ----------------------------------- */
 
@@ -185,8 +228,15 @@ typedef void mcp_send_fn(void *ctx, const char *msg, size_t len, const json_t *r
 
 struct mcp_session *mcp_session_new(struct mcp_server *server, mcp_send_fn *send, void *ctx);
 
-/* Stateless sessions (HTTP --stateless) need no initialize handshake. */
+/* Stateless sessions (HTTP --stateless) need no initialize handshake: their
+ * requests without modern _meta are served by the rules of protocol_version,
+ * a legacy revision. */
 void mcp_session_set_stateless(struct mcp_session *session, const char *protocol_version);
+
+/* Every request of this session is served by the modern rules: one without
+ * the _meta envelope is refused with -32602 (an HTTP POST whose
+ * MCP-Protocol-Version header names a modern revision). */
+void mcp_session_set_modern_only(struct mcp_session *session);
 
 /* What a handled message was, so an HTTP transport can choose its status. */
 enum mcp_msg_kind {
@@ -222,7 +272,8 @@ typedef void mcp_session_idle_fn(void *ctx);
 void mcp_session_close(struct mcp_session *session, mcp_session_idle_fn *on_idle);
 
 /* Sends notifications/message to the client when level passes the session's
- * logging/setLevel threshold. logger may be NULL. */
+ * logging/setLevel threshold (legacy sessions only: the modern era logs only
+ * for a request that asked, through mcp_call_log). logger may be NULL. */
 void mcp_session_log(struct mcp_session *session, enum sz_log_level level, const char *logger,
                      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
@@ -255,7 +306,9 @@ bool mcp_call_cancelled(const struct mcp_call *call);
  * Notifications are thinned to one per 50 ms except when progress == total. */
 void mcp_call_progress(struct mcp_call *call, double progress, double total, const char *message);
 
-/* notifications/message tied to this call. */
+/* notifications/message tied to this call: legacy, when level passes the
+ * session's threshold; modern, only when the request carried
+ * io.modelcontextprotocol/logLevel and level passes it. */
 void mcp_call_log(struct mcp_call *call, enum sz_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -287,7 +340,9 @@ void mcp_call_finish_error(struct mcp_call *call, int code, const char *fmt, ...
 void mcp_call_finish_list(struct mcp_call *call, json_t *items, int err);
 
 /* Sends a server-to-client request (sampling/createMessage, elicitation/create,
- * roots/list) related to this call and routes the answer to fn, on the loop:
+ * roots/list) related to this call and routes the answer to fn, on the loop
+ * (legacy calls only: a modern call returns SZ_EUNSUPPORTED; it asks through
+ * mcp_call_ask or mcp_call_finish_input_required instead):
  * result is the response's result (borrowed) or NULL, with error the error
  * object (borrowed) or NULL; on timeout or session close both are NULL.
  * params is stolen. timeout_ms 0 means 60 s. */
@@ -295,5 +350,55 @@ typedef void mcp_response_fn(struct mcp_call *call, const json_t *result, const 
                              void *data);
 int mcp_call_request(struct mcp_call *call, const char *method, json_t *params, uint64_t timeout_ms,
                      mcp_response_fn *fn, void *data);
+
+/* ---- the era of a call, and questions to the client ---------------------- */
+
+/* True when the call's request was served by the 2026-07-28 rules. */
+bool mcp_call_modern(const struct mcp_call *call);
+/* True when the client declared capability (e.g. "elicitation"): modern, in
+ * this request's _meta; legacy, at initialize. */
+bool mcp_call_client_supports(const struct mcp_call *call, const char *capability);
+/* Modern retries of a multi round-trip request: the client's answer to the
+ * input request named key (params.inputResponses[key], borrowed, an object),
+ * or NULL. */
+const json_t *mcp_call_input_response(const struct mcp_call *call, const char *key);
+/* The payload this server sealed into the requestState the retry carries
+ * (verified: its MAC, its expiry, and that it was issued for this method,
+ * name and arguments), borrowed; NULL when the request carried none. */
+const json_t *mcp_call_request_state(const struct mcp_call *call);
+/* Finishes a modern tools/call, prompts/get or resources/read with an
+ * InputRequiredResult: requests (stolen) maps keys to {method, params};
+ * state (stolen, may be NULL) is sealed into requestState. At least one of
+ * them must be given. Frees the call. */
+void mcp_call_finish_input_required(struct mcp_call *call, json_t *requests, json_t *state);
+/* Finishes a call with a JSON-RPC error carrying data (stolen, may be NULL). */
+void mcp_call_finish_error_data(struct mcp_call *call, int code, json_t *data, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Finishes a call with MissingRequiredClientCapabilityError (-32021) whose
+ * data.requiredCapabilities names capability. Frees the call. */
+void mcp_call_finish_missing_capability(struct mcp_call *call, const char *capability);
+
+/* The client's answer to a question. */
+enum mcp_answer {
+    MCP_ANSWER_ACCEPT,  /* content holds the answer */
+    MCP_ANSWER_DECLINE, /* declined or cancelled by the user */
+    MCP_ANSWER_NONE,    /* no answer: an error, a timeout, the call was cancelled */
+};
+typedef void mcp_answer_fn(struct mcp_call *call, enum mcp_answer answer, const json_t *content,
+                           void *data);
+/* Asks the client one question (a form elicitation: message and the
+ * requestedSchema, stolen), the same way in both eras:
+ * - a legacy client that declared elicitation gets elicitation/create, and
+ *   fn runs with its answer (later, on the loop); returns 0;
+ * - a modern request that already carries the answer (inputResponses[key] of
+ *   a retry) runs fn with it before this returns; returns 0;
+ * - a modern request from a client that declared elicitation is finished with
+ *   an InputRequiredResult asking key, and SZ_EPENDING is returned: the call
+ *   is gone, the caller releases its own state and does nothing more; the
+ *   client retries the request with the answer;
+ * - a client that cannot answer: SZ_EUNSUPPORTED, nothing happens.
+ * content passed to fn is borrowed for the duration of fn. */
+int mcp_call_ask(struct mcp_call *call, const char *key, const char *message, json_t *schema,
+                 mcp_answer_fn *fn, void *data);
 
 #endif

@@ -1,7 +1,8 @@
 /* The message loop behind server.h: sessions, the JSON-RPC shape of every
- * incoming message, dispatch of requests (to methods.c), notifications and
- * responses to our own requests, and the sending of every outgoing message.
- * Framing is the transport's business: this file sees one message at a time. */
+ * incoming message, the era of each request (era.c), dispatch of requests (to
+ * methods.c), notifications and responses to our own requests, and the
+ * sending of every outgoing message. Framing is the transport's business:
+ * this file sees one message at a time. */
 #include "fmacros.h"
 
 #include "mcp/mcp_int.h"
@@ -44,11 +45,26 @@ void mcp_send_result(struct mcp_session *s, const json_t *id, json_t *result)
     mcp_send_json(s, msg, id, true);
 }
 
-void mcp_send_error(struct mcp_session *s, const json_t *id, int code, const char *message)
+void mcp_reply(struct mcp_session *s, const json_t *id, json_t *result, enum mcp_cache cache)
+{
+    if (s->cur.modern)
+        mcp_era_decorate(s->server, result, cache);
+    mcp_send_result(s, id, result);
+}
+
+void mcp_send_error_data(struct mcp_session *s, const json_t *id, int code, const char *message,
+                         json_t *data)
 {
     json_t *msg = json_pack("{s:s, s:O, s:{s:i, s:s}}", "jsonrpc", "2.0", "id",
                             id ? id : json_null(), "error", "code", code, "message", message);
+    if (data != NULL)
+        json_object_set_new(json_object_get(msg, "error"), "data", data);
     mcp_send_json(s, msg, id, true);
+}
+
+void mcp_send_error(struct mcp_session *s, const json_t *id, int code, const char *message)
+{
+    mcp_send_error_data(s, id, code, message, NULL);
 }
 
 void mcp_send_errorf(struct mcp_session *s, const json_t *id, int code, const char *fmt, ...)
@@ -85,14 +101,14 @@ static int level_index(enum sz_log_level level)
     }
 }
 
-void mcp_vlog_to_client(struct mcp_session *s, const json_t *related_id, enum sz_log_level level,
-                        const char *logger, const char *fmt, va_list ap)
+void mcp_vlog_to_client(struct mcp_session *s, const json_t *related_id, int threshold,
+                        enum sz_log_level level, const char *logger, const char *fmt, va_list ap)
 {
     char text[2048];
     int idx = level_index(level);
     json_t *params;
 
-    if (s->closing || idx < s->log_threshold)
+    if (s->closing || idx < threshold)
         return;
     vsnprintf(text, sizeof(text), fmt, ap);
     params = json_pack("{s:s, s:s}", "level", mcp_levels[idx], "data", text);
@@ -129,6 +145,11 @@ void mcp_session_set_stateless(struct mcp_session *s, const char *protocol_versi
              protocol_version ? protocol_version : mcp_supported_versions[0]);
 }
 
+void mcp_session_set_modern_only(struct mcp_session *s)
+{
+    s->modern_only = true;
+}
+
 const char *mcp_session_protocol_version(const struct mcp_session *s)
 {
     return s->protocol_version[0] ? s->protocol_version : NULL;
@@ -141,7 +162,7 @@ bool mcp_session_initialized(const struct mcp_session *s)
 
 size_t mcp_session_calls_in_flight(const struct mcp_session *s)
 {
-    return s->ncalls;
+    return s->ncalls - s->nlisten; /* a listen stream is no work in flight */
 }
 
 const json_t *mcp_session_client_capabilities(const struct mcp_session *s)
@@ -151,6 +172,7 @@ const json_t *mcp_session_client_capabilities(const struct mcp_session *s)
 
 static void session_free(struct mcp_session *s)
 {
+    mcp_req_ctx_clear(&s->cur);
     json_decref(s->client_capabilities);
     json_decref(s->subscriptions);
     free(s);
@@ -197,6 +219,9 @@ void mcp_session_close(struct mcp_session *s, mcp_session_idle_fn *on_idle)
 
     if (s->closing)
         return;
+    s->refs++;
+    mcp_listen_end_all(s); /* a graceful end, while something can still be sent */
+    s->refs--;
     s->closing = true;
     s->on_idle = on_idle;
     sz_list_remove(&s->link);
@@ -224,8 +249,11 @@ void mcp_session_log(struct mcp_session *s, enum sz_log_level level, const char 
                      const char *fmt, ...)
 {
     va_list ap;
+
+    if (!s->initialized || s->modern_only)
+        return; /* the modern era has no session to log to */
     va_start(ap, fmt);
-    mcp_vlog_to_client(s, NULL, level, logger, fmt, ap);
+    mcp_vlog_to_client(s, NULL, s->log_threshold, level, logger, fmt, ap);
     va_end(ap);
 }
 
@@ -271,24 +299,35 @@ static void handle_response(struct mcp_session *s, const json_t *id, const json_
     SZ_DEBUG("dropping a response to an unknown request");
 }
 
+/* A request: its era first (a modern one is checked and served on its own
+ * terms), then, for a legacy one, the lifecycle. */
 static void handle_request(struct mcp_session *s, const char *method, const json_t *id,
                            json_t *params)
 {
-    if (strcmp(method, "ping") == 0) {
+    if (mcp_era_classify(s, method, id, params, &s->cur) != 0)
+        return; /* the envelope was refused, and the error sent */
+    if (!s->cur.modern && strcmp(method, "ping") == 0) {
         mcp_send_result(s, id, json_object());
-        return;
+        goto out;
     }
-    if (!s->initialized && strcmp(method, "initialize") != 0) {
+    if (!s->cur.modern && !s->initialized && strcmp(method, "initialize") != 0) {
         mcp_send_errorf(s, id, MCP_INVALID_REQUEST,
-                        "Server not initialized: send initialize before %s", method);
-        return;
+                        "Server not initialized: send initialize before %s (MCP 2025-11-25 and "
+                        "earlier), or carry _meta io.modelcontextprotocol/protocolVersion "
+                        "2026-07-28 in every request",
+                        method);
+        goto out;
     }
     if (mcp_call_find(s, id) != NULL) {
         mcp_send_error(s, id, MCP_INVALID_REQUEST,
                        "Request id is already in use by a pending request");
-        return;
+        goto out;
     }
+    s->cur_method = method;
     mcp_methods_dispatch(s, method, id, params);
+out:
+    s->cur_method = NULL;
+    mcp_req_ctx_clear(&s->cur);
 }
 
 /* Classifies and serves one message; s is held by the caller. */

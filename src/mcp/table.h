@@ -72,6 +72,9 @@ struct mcp_arg {
     const char *def_str;
     long long def_int;
     bool def_bool;
+    /* MCP_ARG_STRING, _INT or _BOOL: the name {H} of an HTTP header
+     * Mcp-Param-{H} that mirrors the value (2026-07-28 x-mcp-header), or NULL. */
+    const char *header;
 };
 
 #define MCP_DEFAULT_STR(s)  .has_default = true, .def_str = (s)
