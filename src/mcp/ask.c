@@ -64,8 +64,9 @@ void mcp_call_finish_input_required(struct mcp_call *call, json_t *requests, jso
     }
     json_decref(state);
     /* Interim results carry no cache hints (caching.mdx), only who we are. */
-    json_object_set_new(result, "_meta",
-                        json_pack("{s:O}", MCP_META_SERVER_INFO, call->session->server->server_info));
+    json_object_set_new(
+        result, "_meta",
+        json_pack("{s:O}", MCP_META_SERVER_INFO, call->session->server->server_info));
     mcp_call_reply_raw(call, result);
 }
 

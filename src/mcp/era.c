@@ -180,8 +180,8 @@ void mcp_era_decorate(const struct mcp_server *server, json_t *result, enum mcp_
 char *mcp_era_tail(const struct mcp_server *server)
 {
     char *info = json_dumps(server->server_info, JSON_COMPACT);
-    static const char head[] = ",\"resultType\":\"complete\",\"_meta\":{\"" MCP_META_SERVER_INFO
-                               "\":";
+    static const char head[] =
+        ",\"resultType\":\"complete\",\"_meta\":{\"" MCP_META_SERVER_INFO "\":";
     char *tail = NULL;
     size_t n;
 

@@ -142,7 +142,8 @@ struct mcp_session {
     void *ctx;
     bool initialized;
     bool stateless;
-    bool modern_only; /* every request is modern (mcp_session_set_modern_only) */
+    bool modern_only;      /* every request is modern (mcp_session_set_modern_only) */
+    bool envelope_refused; /* the last message was refused for its _meta envelope */
     bool closing;
     char protocol_version[16];
     json_t *client_capabilities;

@@ -132,6 +132,14 @@ void mcp_server_set_page_size(struct mcp_server *server, size_t page_size)
     server->page_size = page_size > 0 ? page_size : MCP_DEFAULT_PAGE_SIZE;
 }
 
+/* The inputSchema of e: its own text, or built from its table for policy. */
+static json_t *entry_schema(const struct mcp_tool_entry *e, unsigned policy)
+{
+    if (e->tool->input_schema != NULL)
+        return json_loads(e->tool->input_schema, 0, NULL);
+    return mcp_args_schema(e, policy);
+}
+
 int mcp_server_set_arg_policy(struct mcp_server *server, unsigned flags)
 {
     json_t **schemas = calloc(server->ntools + 1, sizeof(*schemas));
@@ -142,7 +150,7 @@ int mcp_server_set_arg_policy(struct mcp_server *server, unsigned flags)
     /* The input schemas say how arguments are taken: build them all anew, and
      * switch only when every one could be built. */
     for (size_t i = 0; i < server->ntools; i++) {
-        schemas[i] = mcp_args_schema(&server->tools[i], flags);
+        schemas[i] = entry_schema(&server->tools[i], flags);
         if (schemas[i] == NULL) {
             rc = SZ_ENOMEM;
             goto out;
@@ -167,10 +175,14 @@ int mcp_server_add_tool(struct mcp_server *server, const struct mcp_tool *tool)
     struct mcp_tool_entry *grown;
     int rc;
 
+    if (tool->input_schema != NULL && tool->nargs > 0) {
+        SZ_ERROR("tool %s: an input_schema text goes without an argument table", tool->name);
+        return SZ_EINVAL;
+    }
     rc = mcp_args_compile(&entry);
     if (rc != 0)
         goto fail;
-    entry.input_schema = mcp_args_schema(&entry, server->arg_policy);
+    entry.input_schema = entry_schema(&entry, server->arg_policy);
     if (tool->output != NULL)
         entry.output_schema = mcp_field_schema(tool->output);
     if (entry.input_schema == NULL || (tool->output != NULL && entry.output_schema == NULL)) {

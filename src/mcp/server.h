@@ -89,6 +89,11 @@ struct mcp_tool {
     unsigned annotations;           /* MCP_READ_ONLY | ... */
     mcp_tool_start_fn *start;
     void *data; /* handed back by mcp_call_tool_data */
+    /* A JSON Schema text shown as the inputSchema instead of one built from the
+     * argument table (which must then be empty): the arguments reach the tool
+     * unchecked, through mcp_call_args. For test fixtures and schemas the
+     * table cannot say. */
+    const char *input_schema;
 };
 
 /* .args, .nargs and .args_size of a tool from its struct type and row array. */
@@ -256,6 +261,11 @@ enum mcp_msg_kind mcp_session_handle_json(struct mcp_session *session, json_t *m
 /* Sends the error reply for a message the transport could not frame (a line
  * over the limit): {"jsonrpc":"2.0","id":null,"error":{code,message}}. */
 void mcp_session_send_error(struct mcp_session *session, int code, const char *message);
+
+/* True when the last message handled was a request refused for its envelope:
+ * a missing or malformed modern _meta, an unsupported version or a bad
+ * requestState (over HTTP: 400 Bad Request, whatever the code). */
+bool mcp_session_envelope_refused(const struct mcp_session *session);
 
 /* The session's negotiated protocol version, or NULL before initialize. */
 const char *mcp_session_protocol_version(const struct mcp_session *session);

@@ -155,6 +155,11 @@ const char *mcp_session_protocol_version(const struct mcp_session *s)
     return s->protocol_version[0] ? s->protocol_version : NULL;
 }
 
+bool mcp_session_envelope_refused(const struct mcp_session *s)
+{
+    return s->envelope_refused;
+}
+
 bool mcp_session_initialized(const struct mcp_session *s)
 {
     return s->initialized;
@@ -304,8 +309,10 @@ static void handle_response(struct mcp_session *s, const json_t *id, const json_
 static void handle_request(struct mcp_session *s, const char *method, const json_t *id,
                            json_t *params)
 {
-    if (mcp_era_classify(s, method, id, params, &s->cur) != 0)
-        return; /* the envelope was refused, and the error sent */
+    if (mcp_era_classify(s, method, id, params, &s->cur) != 0) {
+        s->envelope_refused = true; /* the error is sent */
+        return;
+    }
     if (!s->cur.modern && strcmp(method, "ping") == 0) {
         mcp_send_result(s, id, json_object());
         goto out;
@@ -392,6 +399,7 @@ enum mcp_msg_kind mcp_session_handle_json(struct mcp_session *s, json_t *msg)
 
     if (s->closing)
         return MCP_MSG_NOTIFICATION;
+    s->envelope_refused = false;
     s->refs++; /* a handler may close the session under us */
     kind = handle_message(s, msg);
     mcp_session_unref(s);

@@ -22,9 +22,9 @@
 #include <string.h>
 #include <time.h>
 
-#define MAC_LEN      32
-#define SEALED_MAX   (64u * 1024u) /* a sealed string longer than this is refused unread */
-#define MAC_B64_LEN  44            /* base64 of 32 bytes */
+#define MAC_LEN     32
+#define SEALED_MAX  (64u * 1024u) /* a sealed string longer than this is refused unread */
+#define MAC_B64_LEN 44            /* base64 of 32 bytes */
 
 static uint64_t now_ms(void)
 {
@@ -129,8 +129,9 @@ int mcp_state_open(const struct mcp_server *server, const char *method, const js
         goto out;
     }
     if (CRYPTO_memcmp(mac, given, MAC_LEN) != 0) {
-        snprintf(why, whylen, "its integrity check failed (it was altered, or sealed by a server "
-                              "with another key)");
+        snprintf(why, whylen,
+                 "its integrity check failed (it was altered, or sealed by a server "
+                 "with another key)");
         goto out;
     }
     /* Authentic from here on: what follows only checks what we wrote. */
@@ -149,8 +150,9 @@ int mcp_state_open(const struct mcp_server *server, const char *method, const js
     }
     if (!field_is(body, "m", method) || !field_is(body, "t", target) ||
         !field_is(body, "d", digest)) {
-        snprintf(why, whylen, "it was issued for another request (a different method, name or "
-                              "arguments)");
+        snprintf(why, whylen,
+                 "it was issued for another request (a different method, name or "
+                 "arguments)");
         goto out;
     }
     *ppayload = json_incref(json_object_get(body, "p"));

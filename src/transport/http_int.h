@@ -67,8 +67,17 @@ int http_session_id_new(char out[HTTP_SID_LEN + 1]);
 /* Event ids are "<stream>-<seq>" in decimal. Returns true and sets both on success. */
 bool http_parse_event_id(const char *s, uint64_t *pstream, uint64_t *pseq);
 
-/* The MCP protocol versions this server speaks (for the MCP-Protocol-Version header). */
+/* The MCP protocol versions this server speaks, of either era (for the
+ * MCP-Protocol-Version header). */
 bool http_protocol_version_supported(const char *version);
+
+/* Decodes a header value that mirrors a body value (Mcp-Name, Mcp-Param-*; MCP
+ * 2026-07-28 "Value Encoding"): optional whitespace around it is dropped, and
+ * "=?base64?...?=" is decoded (padded standard Base64 only). Returns 0 with
+ * *pout (malloc'd, NUL-terminated; *plen bytes, which may include NULs), or
+ * SZ_EINVAL for a value with characters outside visible ASCII, space and tab,
+ * or bad Base64, or SZ_ENOMEM. */
+int http_header_decode(const char *raw, char **pout, size_t *plen);
 
 /* True for 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104. */
 bool http_addr_is_loopback(const struct sockaddr *sa);
@@ -93,6 +102,7 @@ struct http_event {
  * event. */
 struct http_sse_log {
     struct sz_link events;
+    bool no_ids; /* modern streams are not resumable: their events carry no id */
     size_t count;
     size_t bytes;
     uint64_t next_seq;
@@ -195,6 +205,7 @@ struct http_stream {
     struct http_session *s;
     struct sz_link link; /* in s->streams, newest first */
     uint64_t id;
+    bool modern;        /* a 2026-07-28 request's stream: no priming event, no event ids */
     json_t *request_id; /* NULL for the standalone stream */
     bool finished;
     bool cancelled; /* the client cancelled the request: nothing more will come */

@@ -1,9 +1,13 @@
 /* Request handling of the HTTP transport (http_int.h): the rules every request passes, in
  * the order docs/http.md lists them (shutdown, Host, Origin, path, CORS preflight, token,
  * method, protocol version, session id, then per method), the body of a POST read within
- * its limit, and the POST, GET and DELETE handlers. A POST is handed to its session's
- * engine; its reply is answered as one JSON body when it is ready before
- * mcp_session_handle returns, and as an SSE stream otherwise. */
+ * its limit, and the POST, GET and DELETE handlers. A POST is first classified by era
+ * (docs/http.md, "Which era a POST belongs to"): a modern one (MCP 2026-07-28) has its
+ * Mcp-Method, Mcp-Name, Mcp-Param-* and MCP-Protocol-Version headers checked against its
+ * body and is served by a session of its own that lives as long as the request; a legacy
+ * one goes to the session its Mcp-Session-Id names (or opens one with initialize). The
+ * reply is answered as one JSON body when it is ready before the engine returns, and as
+ * an SSE stream otherwise. */
 #include "fmacros.h"
 
 #include "transport/http_int.h"
@@ -184,9 +188,171 @@ static void mark_cancelled(struct http_session *s, const json_t *msg)
 struct post_peek {
     json_t *msg; /* the parsed body, or NULL when it is not JSON */
     json_t *id;  /* borrowed from msg */
+    const char *method;
     bool is_request;
     bool is_init;
+    bool modern; /* served by the 2026-07-28 rules, without a session */
 };
+
+/* Classifies a POST (docs/http.md, "Which era a POST belongs to"). A body whose _meta
+ * carries the modern envelope is modern; else initialize is legacy; a request with an
+ * Mcp-Session-Id is legacy, and one without is modern when its MCP-Protocol-Version header
+ * is not a legacy revision or its method exists only in the modern era. */
+static bool post_is_modern(struct http_req *r, const struct post_peek *pk)
+{
+    const json_t *meta = json_object_get(json_object_get(pk->msg, "params"), "_meta");
+    const char *proto = header(r, "MCP-Protocol-Version");
+
+    if (json_object_get(meta, "io.modelcontextprotocol/protocolVersion") != NULL ||
+        json_object_get(meta, "io.modelcontextprotocol/clientCapabilities") != NULL)
+        return true; /* even initialize: the modern era refuses it (-32601, 404) */
+    if (pk->is_init)
+        return false;
+    if (r->has_sid || r->t->o.stateless)
+        return false;
+    if (proto != NULL &&
+        (mcp_protocol_version_modern(proto) || !http_protocol_version_supported(proto)))
+        return true;
+    return pk->method != NULL && (strcmp(pk->method, "server/discover") == 0 ||
+                                  strcmp(pk->method, "subscriptions/listen") == 0);
+}
+
+/* ---- the headers of a modern POST --------------------------------------------------- */
+
+/* Answers 400 with a HeaderMismatch error (-32020) for the request id. */
+__attribute__((format(printf, 3, 4))) static enum MHD_Result
+respond_mismatch(struct http_req *r, const json_t *id, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    json_t *j;
+    char *text;
+    enum MHD_Result ret;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    j = json_pack("{s:s, s:O, s:{s:i, s:s}}", "jsonrpc", "2.0", "id", id ? id : json_null(),
+                  "error", "code", MCP_HEADER_MISMATCH, "message", msg);
+    text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    SZ_DEBUG("http: 400 %s", msg);
+    ret = respond(r, MHD_HTTP_BAD_REQUEST, "application/json", text ? text : "",
+                  text ? strlen(text) : 0, NULL, NULL);
+    free(text);
+    return ret;
+}
+
+/* True when header (decoded) says exactly value (len bytes). */
+static bool header_matches(const char *raw, const char *value, size_t len, bool *pbad)
+{
+    char *dec = NULL;
+    size_t n = 0;
+    bool same;
+
+    *pbad = http_header_decode(raw, &dec, &n) != 0;
+    same = !*pbad && n == len && memcmp(dec, value, len) == 0;
+    free(dec);
+    return same;
+}
+
+struct param_check {
+    struct http_req *r;
+    const json_t *args;
+    char why[256];
+};
+
+/* One x-mcp-header argument: when the body gives a value, Mcp-Param-{header} must be
+ * there and say the same (an integer compares as a number: "42.0" is 42). */
+static void check_param(void *ctx, const char *argument, const char *hdr)
+{
+    struct param_check *pc = ctx;
+    const json_t *v = json_object_get(pc->args, argument);
+    char name[128], text[32], *dec = NULL;
+    const char *raw;
+    size_t n = 0;
+    bool ok = false;
+
+    if (pc->why[0] != '\0' || v == NULL || json_is_null(v))
+        return; /* no value in the body: no header expected */
+    snprintf(name, sizeof(name), "Mcp-Param-%s", hdr);
+    raw = header(pc->r, name);
+    if (raw == NULL) {
+        snprintf(pc->why, sizeof(pc->why), "Header mismatch: %s is missing but '%s' is given", name,
+                 argument);
+        return;
+    }
+    if (http_header_decode(raw, &dec, &n) != 0) {
+        snprintf(pc->why, sizeof(pc->why), "Header mismatch: %s is not a valid header value", name);
+        return;
+    }
+    if (json_is_string(v)) {
+        ok = n == json_string_length(v) && memcmp(dec, json_string_value(v), n) == 0;
+    } else if (json_is_integer(v)) {
+        char *end = NULL;
+        double d = strtod(dec, &end);
+        ok = end != dec && *end == '\0' && d == (double)json_integer_value(v);
+    } else if (json_is_boolean(v)) {
+        snprintf(text, sizeof(text), "%s", json_is_true(v) ? "true" : "false");
+        ok = strcmp(dec, text) == 0;
+    }
+    if (!ok)
+        snprintf(pc->why, sizeof(pc->why),
+                 "Header mismatch: %s does not match the value of '%s' in the body", name,
+                 argument);
+    free(dec);
+}
+
+/* Checks the headers of a modern POST against its body (2026-07-28 streamable-http.mdx,
+ * "Server Validation"). Returns true when they agree; otherwise answers 400 -32020. A
+ * body without the modern envelope is left to the engine (-32602). */
+static bool modern_headers_ok(struct http_req *r, const struct post_peek *pk, enum MHD_Result *pret)
+{
+    const json_t *params = json_object_get(pk->msg, "params");
+    const char *version = json_string_value(json_object_get(
+        json_object_get(params, "_meta"), "io.modelcontextprotocol/protocolVersion"));
+    const char *proto = header(r, "MCP-Protocol-Version");
+    const char *method = header(r, "Mcp-Method");
+    const char *name = header(r, "Mcp-Name");
+    const char *target = NULL;
+    bool bad = false;
+
+    if (!json_is_object(pk->msg) || pk->method == NULL || version == NULL)
+        return true;
+    if (proto == NULL || strcmp(proto, version) != 0) {
+        *pret = respond_mismatch(r, pk->id,
+                                 "Header mismatch: MCP-Protocol-Version %s does not match "
+                                 "_meta io.modelcontextprotocol/protocolVersion '%.40s'",
+                                 proto ? "header" : "header is missing and", version);
+        return false;
+    }
+    if (method == NULL || !header_matches(method, pk->method, strlen(pk->method), &bad)) {
+        *pret =
+            respond_mismatch(r, pk->id, "Header mismatch: Mcp-Method %s the body's method '%.60s'",
+                             method ? "does not match" : "is missing; it must be", pk->method);
+        return false;
+    }
+    if (strcmp(pk->method, "tools/call") == 0 || strcmp(pk->method, "prompts/get") == 0)
+        target = json_string_value(json_object_get(params, "name"));
+    else if (strcmp(pk->method, "resources/read") == 0)
+        target = json_string_value(json_object_get(params, "uri"));
+    if (target != NULL && (name == NULL || !header_matches(name, target, strlen(target), &bad))) {
+        *pret = respond_mismatch(r, pk->id, "Header mismatch: Mcp-Name %s",
+                                 name == NULL ? "is missing"
+                                 : bad        ? "is not a valid header value"
+                                              : "does not match the body");
+        return false;
+    }
+    if (target != NULL && strcmp(pk->method, "tools/call") == 0) {
+        struct param_check pc = {.r = r, .args = json_object_get(params, "arguments")};
+        mcp_server_tool_header_args(r->t->server, target, check_param, &pc);
+        if (pc.why[0] != '\0') {
+            *pret = respond_mismatch(r, pk->id, "%s", pc.why);
+            return false;
+        }
+    }
+    return true;
+}
 
 /* Finds the session a POST goes to, or creates one (stateless, or for initialize). Sets
  * *ps and returns MHD_YES with nothing answered, or answers the request itself (an unknown
@@ -200,15 +366,20 @@ static enum MHD_Result post_session(struct http_req *r, const struct post_peek *
 
     *ps = NULL;
     *pnew = false;
-    if (t->o.stateless) {
+    if (pk->modern || t->o.stateless) {
+        /* A session of its own that lives as long as this request. */
         s = http_session_new(t, true);
         if (s == NULL)
             return respond_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, -32603,
                                  "Internal error: out of memory");
         r->owned = s;
-        if (!pk->is_init)
-            mcp_session_set_stateless(s->ms, http_protocol_version_supported(proto) ? proto
-                                                                                    : "2025-03-26");
+        if (pk->modern)
+            mcp_session_set_modern_only(s->ms);
+        else if (!pk->is_init)
+            mcp_session_set_stateless(s->ms, http_protocol_version_supported(proto) &&
+                                                     !mcp_protocol_version_modern(proto)
+                                                 ? proto
+                                                 : "2025-03-26");
     } else if (r->has_sid) {
         s = http_session_find(t, r->sid);
         if (s == NULL)
@@ -240,6 +411,33 @@ static enum MHD_Result post_session(struct http_req *r, const struct post_peek *
     }
     *ps = s;
     return MHD_YES;
+}
+
+/* The HTTP status of a modern request's reply that is one JSON body (2026-07-28
+ * streamable-http.mdx): 404 for an unknown method; 400 for a request refused for its
+ * envelope (missing _meta fields, version, requestState), its headers or a capability
+ * the client lacks; 200 for anything else, results and errors of the method alike. Our
+ * own serialisation puts "error" right after "id", so the code is found near the start. */
+static unsigned modern_status(const struct http_event *ev, bool envelope_refused)
+{
+    static const char key[] = "\"error\":{\"code\":";
+    size_t n = ev->data_len < 512 ? ev->data_len : 512;
+    char head[513];
+    const char *at;
+    long code;
+
+    memcpy(head, ev->text + ev->data_off, n);
+    head[n] = '\0';
+    at = strstr(head, key);
+    if (at == NULL || strstr(head, "\"result\":") != NULL)
+        return MHD_HTTP_OK;
+    code = strtol(at + sizeof(key) - 1, NULL, 10);
+    if (code == MCP_METHOD_NOT_FOUND)
+        return MHD_HTTP_NOT_FOUND;
+    if (envelope_refused || code == MCP_HEADER_MISMATCH || code == MCP_MISSING_CAPABILITY ||
+        code == MCP_UNSUPPORTED_VERSION)
+        return MHD_HTTP_BAD_REQUEST;
+    return MHD_HTTP_OK;
 }
 
 /* Answers a POST after the engine has handled it: 202 for a notification, 400 with the
@@ -290,7 +488,9 @@ static enum MHD_Result post_answer(struct http_req *r, struct http_session *s,
     if (new_session)
         SZ_DEBUG("http: session %.8s… opened", s->id);
     if (st->finished && st->log.count == 1 && http_sse_log_first(&st->log)->final) {
-        ret = respond_event(r, MHD_HTTP_OK, last, sid);
+        ret = respond_event(
+            r, st->modern ? modern_status(last, mcp_session_envelope_refused(s->ms)) : MHD_HTTP_OK,
+            last, sid);
         http_stream_free(st);
         return ret;
     }
@@ -301,6 +501,7 @@ static enum MHD_Result post_answer(struct http_req *r, struct http_session *s,
 static enum MHD_Result handle_post(struct http_req *r)
 {
     struct http_transport *t = r->t;
+    const char *proto = header(r, "MCP-Protocol-Version");
     struct http_session *s = NULL;
     struct http_stream *st = NULL;
     struct post_peek pk = {0};
@@ -317,9 +518,18 @@ static enum MHD_Result handle_post(struct http_req *r)
     if (json_is_object(pk.msg)) {
         json_t *method = json_object_get(pk.msg, "method");
         pk.id = json_object_get(pk.msg, "id");
+        pk.method = json_string_value(method);
         pk.is_request = json_is_string(method) && pk.id != NULL;
         pk.is_init = pk.is_request && strcmp(json_string_value(method), "initialize") == 0;
     }
+    pk.modern = post_is_modern(r, &pk);
+    if (!pk.modern && proto != NULL && !http_protocol_version_supported(proto)) {
+        ret = respond_error(r, MHD_HTTP_BAD_REQUEST, NULL, -32000,
+                            "Bad Request: unsupported MCP-Protocol-Version '%.40s'", proto);
+        goto out;
+    }
+    if (pk.modern && !modern_headers_ok(r, &pk, &ret))
+        goto out;
     ret = post_session(r, &pk, &s, &new_session);
     if (s == NULL)
         goto out;
@@ -335,6 +545,8 @@ static enum MHD_Result handle_post(struct http_req *r)
         }
         if (s->stateless)
             s->solo = st;
+        st->modern = pk.modern;
+        st->log.no_ids = pk.modern;
     }
     free(s->invalid);
     s->invalid = NULL;
@@ -375,7 +587,7 @@ static bool check_common(struct http_req *r, const char *url, const char *method
         "GET, POST, DELETE, OPTIONS",
         "Access-Control-Allow-Headers",
         "Authorization, Content-Type, Accept, Mcp-Session-Id, MCP-Protocol-Version, "
-        "Last-Event-ID",
+        "Last-Event-ID, Mcp-Method, Mcp-Name",
         "Access-Control-Max-Age",
         "600",
         NULL};
@@ -407,7 +619,7 @@ static bool check_common(struct http_req *r, const char *url, const char *method
     else if (r->kind == HTTP_REQ_OTHER)
         *pret = respond_error(r, MHD_HTTP_METHOD_NOT_ALLOWED, allow, -32000,
                               "Method Not Allowed: use POST, GET or DELETE");
-    else if (proto != NULL && !http_protocol_version_supported(proto))
+    else if (r->kind != HTTP_REQ_POST && proto != NULL && !http_protocol_version_supported(proto))
         *pret = respond_error(r, MHD_HTTP_BAD_REQUEST, NULL, -32000,
                               "Bad Request: unsupported MCP-Protocol-Version '%.40s'", proto);
     else

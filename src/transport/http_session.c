@@ -476,8 +476,12 @@ enum MHD_Result http_start_sse(struct http_req *r, struct http_stream *st, uint6
     enum MHD_Result ret;
     int n;
 
-    n = snprintf(r->prime, sizeof(r->prime), "id: %" PRIu64 "-%" PRIu64 "\nretry: %u\ndata: \n\n",
-                 st->id, from - 1, HTTP_SSE_RETRY_MS);
+    /* The priming event gives a legacy client an id to resume from; a modern
+     * stream cannot be resumed (2026-07-28 streamable-http.mdx), so it has none. */
+    n = st->modern ? 0
+                   : snprintf(r->prime, sizeof(r->prime),
+                              "id: %" PRIu64 "-%" PRIu64 "\nretry: %u\ndata: \n\n", st->id,
+                              from - 1, HTTP_SSE_RETRY_MS);
     r->prime_len = n > 0 ? (size_t)n : 0;
     r->prime_off = 0;
     r->wseq = from;

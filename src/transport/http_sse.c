@@ -51,8 +51,12 @@ int http_sse_log_push(struct http_sse_log *l, uint64_t stream_id, const char *js
     struct http_event *ev;
     static const char tail[] = "\n\n";
 
-    hn = snprintf(head, sizeof(head),
-                  "id: %" PRIu64 "-%" PRIu64 "\nevent: message\ndata: ", stream_id, l->next_seq);
+    if (l->no_ids)
+        hn = snprintf(head, sizeof(head), "event: message\ndata: ");
+    else
+        hn =
+            snprintf(head, sizeof(head),
+                     "id: %" PRIu64 "-%" PRIu64 "\nevent: message\ndata: ", stream_id, l->next_seq);
     if (hn < 0 || (size_t)hn >= sizeof(head))
         return SZ_EINVAL;
     ev = malloc(sizeof(*ev) + (size_t)hn + len + sizeof(tail));

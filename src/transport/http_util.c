@@ -5,6 +5,7 @@
 #include "fmacros.h"
 
 #include "transport/http_int.h"
+#include "core/base64.h"
 #include "core/err.h"
 #include "mcp/server.h"
 
@@ -274,4 +275,62 @@ bool http_addr_is_loopback(const struct sockaddr *sa)
         return IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr) && in6->sin6_addr.s6_addr[12] == 127;
     }
     return false;
+}
+
+/* RFC 9110 field values: visible ASCII, space and tab. */
+static bool field_char_ok(unsigned char c)
+{
+    return c == '\t' || (c >= 0x20 && c <= 0x7e);
+}
+
+int http_header_decode(const char *raw, char **pout, size_t *plen)
+{
+    static const char open[] = "=?base64?", close[] = "?=";
+    const char *b = raw, *e;
+    size_t n;
+    uint8_t *bin = NULL;
+    char *out;
+
+    *pout = NULL;
+    *plen = 0;
+    for (const char *p = raw; *p != '\0'; p++)
+        if (!field_char_ok((unsigned char)*p))
+            return SZ_EINVAL;
+    while (*b == ' ' || *b == '\t') /* optional whitespace around the value (RFC 9110 5.5) */
+        b++;
+    e = b + strlen(b);
+    while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
+        e--;
+    n = (size_t)(e - b);
+    if (n >= sizeof(open) - 1 + sizeof(close) - 1 && strncmp(b, open, sizeof(open) - 1) == 0 &&
+        strncmp(e - (sizeof(close) - 1), close, sizeof(close) - 1) == 0) {
+        const char *d = b + sizeof(open) - 1;
+        size_t dn = n - (sizeof(open) - 1) - (sizeof(close) - 1);
+        size_t len = 0;
+        /* Strict: padded to whole quanta, the standard alphabet, nothing else
+         * (our decoder also takes unpadded and wrapped input; a header may not). */
+        if (dn % 4 != 0 || strcspn(d, " \t") < dn)
+            return SZ_EINVAL;
+        if (sz_b64_decode_alloc(d, dn, &bin, &len) != 0)
+            return SZ_EINVAL;
+        out = malloc(len + 1);
+        if (out == NULL) {
+            free(bin);
+            return SZ_ENOMEM;
+        }
+        memcpy(out, bin, len);
+        out[len] = '\0';
+        free(bin);
+        *pout = out;
+        *plen = len;
+        return 0;
+    }
+    out = malloc(n + 1);
+    if (out == NULL)
+        return SZ_ENOMEM;
+    memcpy(out, b, n);
+    out[n] = '\0';
+    *pout = out;
+    *plen = n;
+    return 0;
 }

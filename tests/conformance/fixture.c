@@ -1,5 +1,7 @@
 /* sanzaru-conformance: the fixture server for the official MCP conformance suite
- * (@modelcontextprotocol/conformance 0.1.16, "active" server scenarios).
+ * (@modelcontextprotocol/conformance 0.1.16, "active" server scenarios, and 0.2.0-alpha.12,
+ * every server scenario of 2025-11-25 and 2026-07-28; the rows only the 2026-07-28
+ * scenarios call live in fixture_modern.c).
  *
  * It is the real engine and the real Streamable HTTP transport with the tools, resources
  * and prompts that the suite's scenarios call by name (the same set as the suite's own
@@ -13,6 +15,7 @@
 #include "app/config.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "fixture.h"
 #include "mcp/server.h"
 #include "transport/http.h"
 
@@ -578,6 +581,8 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof(prompts) / sizeof(prompts[0]); i++)
         if (mcp_server_add_prompt(server, &prompts[i]) != 0)
             return 1;
+    if (fixture_modern_register(server) != 0)
+        return 1;
 
     rc = http_transport_start(loop, server, &o, &app.http, err, sizeof(err));
     if (rc != 0) {
