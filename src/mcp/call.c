@@ -142,6 +142,11 @@ uv_loop_t *mcp_call_loop(const struct mcp_call *call)
     return call->session->server->loop;
 }
 
+struct mcp_server *mcp_call_server(const struct mcp_call *call)
+{
+    return call->session->server;
+}
+
 struct mcp_session *mcp_call_session(const struct mcp_call *call)
 {
     return call->session;

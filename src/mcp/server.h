@@ -298,6 +298,7 @@ void mcp_session_notify(struct mcp_session *session, const char *method, json_t 
 typedef void mcp_cancel_fn(struct mcp_call *call, void *data);
 
 uv_loop_t *mcp_call_loop(const struct mcp_call *call);
+struct mcp_server *mcp_call_server(const struct mcp_call *call);
 struct mcp_session *mcp_call_session(const struct mcp_call *call);
 void *mcp_call_tool_data(const struct mcp_call *call);
 json_t *mcp_call_args(const struct mcp_call *call);     /* borrowed */

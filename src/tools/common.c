@@ -1,8 +1,10 @@
 /* Shared tool helpers (common.h). Percent-encoding is libcurl's: the same
- * unreserved set (RFC 3986) as every URL we send. */
+ * unreserved set (RFC 3986) as every URL we send. The overwrite question is
+ * asked through the engine's mcp_call_ask, which speaks both protocol eras. */
 #include "fmacros.h"
 
 #include "tools/common.h"
+#include "core/err.h"
 #include "mcp/server.h"
 #include "store/store.h"
 
@@ -111,4 +113,136 @@ json_t *tool_resource_link(const char *kind, const char *name, const char *mime,
                   "name", name, "mimeType", mime, "size", (json_int_t)size);
     free(uri);
     return link;
+}
+
+void tool_saved(struct mcp_call *call, const char *kind, const char *name, const char *mime,
+                uint64_t size)
+{
+    struct mcp_server *server = mcp_call_server(call);
+    char *uri = tool_media_uri(kind, name);
+
+    mcp_call_add_content(call, tool_resource_link(kind, name, mime, size));
+    if (uri != NULL) {
+        mcp_server_resource_updated(server, uri);
+        mcp_server_list_changed(server, MCP_LIST_RESOURCES);
+    }
+    free(uri);
+}
+
+/* ---- the overwrite question ------------------------------------------------------ */
+
+#define OVERWRITE_KEY "overwrite"
+
+struct ask_overwrite {
+    struct mcp_call *call;
+    char kind[16];
+    char name[STORE_NAME_MAX + 1];
+    tool_write_fn *fn;
+    void *data;
+};
+
+static void refuse(struct ask_overwrite *q, const char *why)
+{
+    mcp_call_fail(q->call, "File already exists: %s (%s; pass overwrite: true to replace it)",
+                  q->name, why);
+    q->fn(NULL, TOOL_WRITE_DONE, q->data);
+    free(q);
+}
+
+static void answered(struct mcp_call *call, enum mcp_answer answer, const json_t *content,
+                     void *data)
+{
+    struct ask_overwrite *q = data;
+    tool_write_fn *fn = q->fn;
+    void *fn_data = q->data;
+
+    if (mcp_call_cancelled(call)) {
+        mcp_call_fail(call, "cancelled");
+        fn(NULL, TOOL_WRITE_DONE, fn_data);
+        free(q);
+        return;
+    }
+    if (answer == MCP_ANSWER_ACCEPT && json_is_true(json_object_get(content, "replace"))) {
+        free(q);
+        fn(call, TOOL_WRITE_REPLACE, fn_data);
+        return;
+    }
+    refuse(q, answer == MCP_ANSWER_NONE ? "the question about replacing it went unanswered"
+                                        : "kept: the user chose not to replace it");
+}
+
+void tool_ask_overwrite(struct mcp_call *call, const char *kind, const char *name,
+                        tool_write_fn *fn, void *data)
+{
+    struct ask_overwrite *q;
+    char message[STORE_NAME_MAX + 96];
+    json_t *schema;
+    int rc;
+
+    if (!mcp_call_client_supports(call, "elicitation") || (q = calloc(1, sizeof(*q))) == NULL) {
+        fn(call, TOOL_WRITE_AS_ASKED, data);
+        return;
+    }
+    q->call = call;
+    q->fn = fn;
+    q->data = data;
+    snprintf(q->kind, sizeof(q->kind), "%s", kind);
+    snprintf(q->name, sizeof(q->name), "%s", name);
+    snprintf(message, sizeof(message), "`%s` already exists in the %s folder. Replace it?", name,
+             kind);
+    schema = json_pack("{s:s, s:{s:{s:s, s:s, s:s, s:b}}, s:[s]}", "type", "object", "properties",
+                       "replace", "type", "boolean", "title", "Replace the existing file",
+                       "description", "Yes replaces the file; no keeps it and the call fails.",
+                       "default", 0, "required", "replace");
+    rc = mcp_call_ask(call, OVERWRITE_KEY, message, schema, answered, q);
+    if (rc == SZ_EPENDING) { /* a modern client was asked; the call is over until it retries */
+        free(q);
+        fn(NULL, TOOL_WRITE_DONE, data);
+    } else if (rc != 0) { /* could not ask after all: as without the question */
+        free(q);
+        fn(call, TOOL_WRITE_AS_ASKED, data);
+    }
+}
+
+struct confirm {
+    struct mcp_call *call;
+    char kind[16];
+    char name[STORE_NAME_MAX + 1];
+    tool_write_fn *fn;
+    void *data;
+};
+
+static void statted(void *data, int err, const char *msg, const struct store_stat *st)
+{
+    struct confirm c = *(struct confirm *)data;
+
+    (void)msg;
+    (void)st;
+    free(data);
+    if (err == 0 && !mcp_call_cancelled(c.call))
+        tool_ask_overwrite(c.call, c.kind, c.name, c.fn, c.data);
+    else /* absent, or not a plain file: the store says why when the tool writes */
+        c.fn(c.call, TOOL_WRITE_AS_ASKED, c.data);
+}
+
+void tool_confirm_overwrite(struct mcp_call *call, struct store *store, const char *kind,
+                            const char *name, size_t len, tool_write_fn *fn, void *data)
+{
+    struct confirm *c;
+
+    if (!mcp_call_client_supports(call, "elicitation") || len > STORE_NAME_MAX ||
+        (c = calloc(1, sizeof(*c))) == NULL) {
+        fn(call, TOOL_WRITE_AS_ASKED, data);
+        return;
+    }
+    c->call = call;
+    c->fn = fn;
+    c->data = data;
+    snprintf(c->kind, sizeof(c->kind), "%s", kind);
+    memcpy(c->name, name, len);
+    c->name[len] = '\0';
+    if (store_stat(store, c->name, len, "Output file", statted, c) != 0) {
+        free(c);
+        fn(call, TOOL_WRITE_AS_ASKED, data);
+    }
 }

@@ -58,4 +58,34 @@ int tool_uri_name(const char *uri, const char *prefix, char *out, size_t outlen)
 /* A resource_link content block for a saved file (new reference). */
 json_t *tool_resource_link(const char *kind, const char *name, const char *mime, uint64_t size);
 
+/* A file was saved: adds its resource_link to the call's result and tells the
+ * clients that listen (resources/updated for its URI, resources/list_changed),
+ * in both protocol eras. Every writing tool calls this once per saved file. */
+void tool_saved(struct mcp_call *call, const char *kind, const char *name, const char *mime,
+                uint64_t size);
+
+/* What a writing tool does about an existing file of the output name. */
+enum tool_write {
+    TOOL_WRITE_AS_ASKED, /* go on with the flags it has: nothing exists, or nobody could be
+                            asked (the store then refuses an existing file, as before) */
+    TOOL_WRITE_REPLACE,  /* the user said replace it: go on with STORE_OVERWRITE */
+    TOOL_WRITE_DONE,     /* the call is finished (declined, cancelled, or a modern client
+                            was asked and will retry): release your state, touch nothing */
+};
+typedef void tool_write_fn(struct mcp_call *call, enum tool_write how, void *data);
+
+/* The overwrite question, one helper for every tool that writes a file. When
+ * name (len bytes) exists in store (kind "videos" or "images") and the client
+ * can answer (a legacy client that declared elicitation, or a modern request
+ * that did), the user is asked "`name` already exists in the kind folder.
+ * Replace it?" (mcp_call_ask): a yes gives TOOL_WRITE_REPLACE; a no fails the
+ * call with today's "File already exists" sentence. Otherwise fn gets
+ * TOOL_WRITE_AS_ASKED. fn runs exactly once, possibly before this returns. Call
+ * it only when the tool was not told overwrite: true. */
+void tool_confirm_overwrite(struct mcp_call *call, struct store *store, const char *kind,
+                            const char *name, size_t len, tool_write_fn *fn, void *data);
+/* The same for a file the tool already found to exist. */
+void tool_ask_overwrite(struct mcp_call *call, const char *kind, const char *name,
+                        tool_write_fn *fn, void *data);
+
 #endif

@@ -192,6 +192,25 @@ enum img_format imgio_format_from_param(const char *output_format)
 
 /* ---- precheck of the output name ------------------------------------------------ */
 
+/* The answer to "replace the existing file?" (tool_ask_overwrite). */
+static void precheck_decided(struct mcp_call *call, enum tool_write how, void *data)
+{
+    struct imgio *io = data;
+
+    (void)call;
+    if (how == TOOL_WRITE_DONE) { /* the call is finished: only our state remains */
+        release(io);
+        return;
+    }
+    if (how == TOOL_WRITE_AS_ASKED) {
+        imgio_fail(io, "File already exists: %s (pass overwrite: true to replace it)",
+                   io->out_name);
+        return;
+    }
+    io->write_flags |= STORE_OVERWRITE;
+    io->next(io);
+}
+
 static void precheck_statted(void *data, int err, const char *msg, const struct store_stat *st)
 {
     struct imgio *io = data;
@@ -208,8 +227,7 @@ static void precheck_statted(void *data, int err, const char *msg, const struct 
         return;
     }
     if (!(io->write_flags & STORE_OVERWRITE)) {
-        imgio_fail(io, "File already exists: %s (pass overwrite: true to replace it)",
-                   io->out_name);
+        tool_ask_overwrite(io->call, "images", io->out_name, precheck_decided, io);
         return;
     }
     io->next(io);
@@ -562,8 +580,7 @@ static void committed(void *data, int err, const char *msg, const char *name, ui
     }
     if (io->extra != NULL)
         json_object_update(result, io->extra);
-    mcp_call_add_content(
-        io->call, tool_resource_link("images", name, store_mime_type(name, strlen(name)), size));
+    tool_saved(io->call, "images", name, store_mime_type(name, strlen(name)), size);
     imgio_finish(io, result);
 }
 

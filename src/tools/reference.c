@@ -60,7 +60,7 @@ static void written(void *data, int err, const char *msg, const char *name, uint
     result = json_pack("{s:s, s:[i,i], s:[i,i], s:s, s:I}", "output_filename", name,
                        "original_size", p->orig_w, p->orig_h, "target_size", p->width, p->height,
                        "resize_mode", img_fit_mode_name(p->mode), "size_bytes", (json_int_t)size);
-    mcp_call_add_content(p->call, tool_resource_link("images", name, "image/png", size));
+    tool_saved(p->call, "images", name, "image/png", size);
     mcp_call_finish(p->call, result);
     prepare_free(p);
 }
@@ -127,6 +127,30 @@ struct prepare_args {
 /* The names img_fit_mode_parse takes. */
 static const char *const resize_modes[] = {"crop", "pad", "rescale", NULL};
 
+static void read_input(struct prepare *p)
+{
+    if (store_open_read(p->app->images, p->input, strlen(p->input), "Reference image", opened, p) !=
+        0) {
+        mcp_call_fail(p->call, "out of memory");
+        prepare_free(p);
+    }
+}
+
+/* The answer to "replace the existing file?" (tool_confirm_overwrite). */
+static void decided(struct mcp_call *call, enum tool_write how, void *data)
+{
+    struct prepare *p = data;
+
+    (void)call;
+    if (how == TOOL_WRITE_DONE) {
+        prepare_free(p);
+        return;
+    }
+    if (how == TOOL_WRITE_REPLACE)
+        p->write_flags |= STORE_OVERWRITE;
+    read_input(p);
+}
+
 static void prepare_reference_image(struct mcp_call *call, const void *args)
 {
     const struct prepare_args *a = args;
@@ -183,10 +207,11 @@ static void prepare_reference_image(struct mcp_call *call, const void *args)
             p->write_flags |= STORE_UNIQUE;
     }
     mcp_call_on_cancel(call, on_cancel, p);
-    if (store_open_read(app->images, p->input, in_len, "Reference image", opened, p) != 0) {
-        mcp_call_fail(call, "out of memory");
-        prepare_free(p);
-    }
+    if (output != NULL && !(p->write_flags & STORE_OVERWRITE))
+        /* Ask about an existing output before the work, not after it. */
+        tool_confirm_overwrite(call, app->images, "images", p->output, out_len, decided, p);
+    else
+        read_input(p);
 }
 
 static const struct mcp_arg prepare_rows[] = {

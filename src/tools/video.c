@@ -649,7 +649,7 @@ static void dl_committed(void *data, int err, const char *msg, const char *name,
     }
     result = json_pack("{s:s, s:s, s:I, s:s}", "filename", name, "variant", dl->variant,
                        "size_bytes", (json_int_t)size, "sha256", hex);
-    mcp_call_add_content(dl->call, tool_resource_link("videos", name, dl->mime, size));
+    tool_saved(dl->call, "videos", name, dl->mime, size);
     mcp_call_finish(dl->call, result);
     dl_free(dl);
 }
@@ -756,6 +756,32 @@ struct download_video_args {
 static const char *const video_variants[] = {"video", "thumbnail", "spritesheet", NULL};
 static const enum store_format variant_formats[] = {STORE_FMT_MP4, STORE_FMT_WEBP, STORE_FMT_JPEG};
 
+/* Opens the file before the request, so a refused name or an existing file
+ * fails at once, not after minutes of transfer. */
+static void dl_open(struct dl *dl)
+{
+    if (store_writer_open(dl->app->videos, dl->name, dl->name_len, dl->flags | STORE_SHA256,
+                          dl_opened, dl) != 0) {
+        mcp_call_fail(dl->call, "Out of memory starting download_video");
+        dl_free(dl);
+    }
+}
+
+/* The answer to "replace the existing file?" (tool_confirm_overwrite). */
+static void dl_decided(struct mcp_call *call, enum tool_write how, void *data)
+{
+    struct dl *dl = data;
+
+    (void)call;
+    if (how == TOOL_WRITE_DONE) {
+        dl_free(dl);
+        return;
+    }
+    if (how == TOOL_WRITE_REPLACE)
+        dl->flags |= STORE_OVERWRITE;
+    dl_open(dl);
+}
+
 static void download_video(struct mcp_call *call, const void *args)
 {
     const struct download_video_args *a = args;
@@ -800,13 +826,10 @@ static void download_video(struct mcp_call *call, const void *args)
             dl->flags |= STORE_UNIQUE;
     }
     mcp_call_on_cancel(call, dl_cancel, dl);
-    /* The file is opened before the request so a refused name or an existing
-     * file fails at once, not after minutes of transfer. */
-    if (store_writer_open(app->videos, dl->name, dl->name_len, dl->flags | STORE_SHA256, dl_opened,
-                          dl) != 0) {
-        mcp_call_fail(call, "Out of memory starting download_video");
-        dl_free(dl);
-    }
+    if (dl->given_name && !(dl->flags & STORE_OVERWRITE))
+        tool_confirm_overwrite(call, app->videos, "videos", dl->name, dl->name_len, dl_decided, dl);
+    else
+        dl_open(dl);
 }
 
 /* ---- the table ------------------------------------------------------------------ */

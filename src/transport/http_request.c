@@ -317,7 +317,9 @@ static bool modern_headers_ok(struct http_req *r, const struct post_peek *pk, en
     const char *target = NULL;
     bool bad = false;
 
-    if (!json_is_object(pk->msg) || pk->method == NULL || version == NULL)
+    /* Notifications have no header rules in 2026-07-28 (streamable-http.mdx: "header
+     * requirements for notification POSTs are not defined"). */
+    if (!json_is_object(pk->msg) || !pk->is_request || version == NULL)
         return true;
     if (proto == NULL || strcmp(proto, version) != 0) {
         *pret = respond_mismatch(r, pk->id,
