@@ -14,8 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/err.h"
+#include "mcp/mcp_int.h" /* mcp_state_seal and mcp_state_open */
 #include "mcp/server.h"
 
 struct capture {
@@ -214,6 +216,34 @@ static const struct mcp_tool tools[] = {
      .start = writer_start},
 };
 
+/* ---- a tool that asks one question (mcp_call_ask), for modern.case -------- */
+
+static void asked(struct mcp_call *call, enum mcp_answer answer, const json_t *content, void *data)
+{
+    (void)data;
+    mcp_call_log(call, SZ_LOG_INFO, "answered");
+    mcp_call_finish(call, json_pack("{s:s, s:O}", "answer",
+                                    answer == MCP_ANSWER_ACCEPT    ? "accept"
+                                    : answer == MCP_ANSWER_DECLINE ? "decline"
+                                                                   : "none",
+                                    "content", content ? content : json_null()));
+}
+
+static void ask_start(struct mcp_call *call, const void *args)
+{
+    int rc;
+
+    (void)args;
+    rc = mcp_call_ask(
+        call, "go", "Go on?",
+        json_pack("{s:s, s:{s:{s:s}}}", "type", "object", "properties", "go", "type", "boolean"),
+        asked, NULL);
+    if (rc == SZ_EUNSUPPORTED)
+        mcp_call_finish(call, json_pack("{s:s}", "answer", "cannot ask"));
+}
+
+static const struct mcp_tool ask_tool = {.name = "ask", .start = ask_start};
+
 /* Registered for args.case and policy.case only (the others list the three above). */
 static const struct mcp_tool parsed_tool = {
     .name = "parsed", MCP_ARGS(struct parsed_args, parsed_rows), .start = parsed_start};
@@ -363,6 +393,8 @@ static void run_case(const char *name)
     assert_int_equal(mcp_server_add_resource(server, &things), 0);
     if (strcmp(name, "paging.case") == 0)
         mcp_server_set_page_size(server, 2);
+    if (strcmp(name, "modern.case") == 0)
+        assert_int_equal(mcp_server_add_tool(server, &ask_tool), 0);
     if (strcmp(name, "args.case") == 0 || strcmp(name, "policy.case") == 0)
         assert_int_equal(mcp_server_add_tool(server, &parsed_tool), 0);
     if (strcmp(name, "policy.case") == 0)
@@ -454,6 +486,78 @@ static void test_policy(void **state)
 {
     (void)state;
     run_case("policy.case");
+}
+
+static void test_modern(void **state)
+{
+    (void)state;
+    run_case("modern.case");
+}
+
+/* requestState: what one server seals it opens for the same request only, and refuses
+ * altered, expired or foreign state with a reason (mrtr.mdx, "Server Requirements"). */
+static void test_state(void **state)
+{
+    uv_loop_t loop;
+    struct mcp_server *a, *b;
+    json_t *params = json_pack("{s:s, s:{s:i}}", "name", "download", "arguments", "n", 1);
+    json_t *other = json_pack("{s:s, s:{s:i}}", "name", "download", "arguments", "n", 2);
+    json_t *payload = json_pack("{s:s}", "asked", "go");
+    json_t *got = NULL;
+    char why[256];
+    char *sealed, *tampered;
+    (void)state;
+
+    uv_loop_init(&loop);
+    a = mcp_server_new(&loop, "a", "0", NULL);
+    b = mcp_server_new(&loop, "b", "0", NULL);
+    sealed = mcp_state_seal(a, "tools/call", params, payload);
+    assert_non_null(sealed);
+    assert_int_equal(mcp_state_open(a, "tools/call", params, sealed, &got, why, sizeof(why)), 0);
+    assert_true(json_equal(got, payload));
+    json_decref(got);
+    /* another request: other arguments, another method */
+    assert_int_equal(mcp_state_open(a, "tools/call", other, sealed, &got, why, sizeof(why)),
+                     SZ_EINVAL);
+    assert_non_null(strstr(why, "another request"));
+    assert_int_equal(mcp_state_open(a, "prompts/get", params, sealed, &got, why, sizeof(why)),
+                     SZ_EINVAL);
+    /* altered: one character of the payload */
+    tampered = strdup(sealed);
+    tampered[3] = tampered[3] == 'A' ? 'B' : 'A';
+    assert_int_equal(mcp_state_open(a, "tools/call", params, tampered, &got, why, sizeof(why)),
+                     SZ_EINVAL);
+    assert_non_null(strstr(why, "integrity"));
+    assert_null(got);
+    /* another server's random key, then the same configured key on both */
+    assert_int_equal(mcp_state_open(b, "tools/call", params, sealed, &got, why, sizeof(why)),
+                     SZ_EINVAL);
+    free(sealed);
+    assert_int_equal(mcp_server_set_state_key(a, "0123456789abcdef-shared", 23), 0);
+    assert_int_equal(mcp_server_set_state_key(b, "0123456789abcdef-shared", 23), 0);
+    assert_int_equal(mcp_server_set_state_key(b, "short", 5), SZ_EINVAL);
+    sealed = mcp_state_seal(a, "tools/call", params, payload);
+    assert_int_equal(mcp_state_open(b, "tools/call", params, sealed, &got, why, sizeof(why)), 0);
+    json_decref(got);
+    free(sealed);
+    /* expired: a 1 ms lifetime, opened well after */
+    mcp_server_set_state_ttl(a, 1);
+    sealed = mcp_state_seal(a, "tools/call", params, payload);
+    usleep(20000);
+    assert_int_equal(mcp_state_open(a, "tools/call", params, sealed, &got, why, sizeof(why)),
+                     SZ_EINVAL);
+    assert_non_null(strstr(why, "expired"));
+    /* malformed */
+    assert_int_equal(mcp_state_open(a, "tools/call", params, "no dot", &got, why, sizeof(why)),
+                     SZ_EINVAL);
+    free(sealed);
+    free(tampered);
+    json_decref(params);
+    json_decref(other);
+    json_decref(payload);
+    mcp_server_free(a);
+    mcp_server_free(b);
+    assert_int_equal(uv_loop_close(&loop), 0);
 }
 
 /* A message the transport parsed already is served as if sent as text, and
@@ -583,6 +687,8 @@ int main(void)
         cmocka_unit_test(test_paging),
         cmocka_unit_test(test_args),
         cmocka_unit_test(test_policy),
+        cmocka_unit_test(test_modern),
+        cmocka_unit_test(test_state),
         cmocka_unit_test(test_bad_tables),
         cmocka_unit_test(test_handle_parsed),
         cmocka_unit_test(test_close_cancels_calls),
