@@ -18,6 +18,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "core/err.h"
 #include "transport/http_int.h"
 
 static void test_accepts(void **state)
@@ -132,6 +133,7 @@ static void test_versions(void **state)
     assert_true(http_protocol_version_supported("2025-06-18"));
     assert_true(http_protocol_version_supported("2025-03-26"));
     assert_true(http_protocol_version_supported("2024-11-05"));
+    assert_true(http_protocol_version_supported("2026-07-28")); /* the modern era */
     assert_false(http_protocol_version_supported("2099-01-01"));
     assert_false(http_protocol_version_supported(""));
     assert_false(http_protocol_version_supported(NULL));
@@ -180,6 +182,65 @@ static void test_sse_format(void **state)
     assert_string_equal(ev->text, "id: 7-2\nevent: message\ndata: {\"b\":2}\n\n");
     assert_null(http_sse_log_find(&l, 3));
     http_sse_log_free(&l);
+}
+
+/* A modern stream is not resumable: its events carry no id. */
+static void test_sse_no_ids(void **state)
+{
+    struct http_sse_log l;
+    const struct http_event *ev;
+    (void)state;
+    http_sse_log_init(&l, 1 << 20, 100);
+    l.no_ids = true;
+    assert_int_equal(http_sse_log_push(&l, 7, "{\"a\":1}", 7, true, 0), 0);
+    ev = http_sse_log_find(&l, 1);
+    assert_non_null(ev);
+    assert_string_equal(ev->text, "event: message\ndata: {\"a\":1}\n\n");
+    assert_memory_equal(ev->text + ev->data_off, "{\"a\":1}", ev->data_len);
+    http_sse_log_free(&l);
+}
+
+/* Decodes one header value; NULL expects a refusal. */
+static void decodes(const char *raw, const char *want, size_t want_len)
+{
+    char *out = NULL;
+    size_t n = 0;
+    int rc = http_header_decode(raw, &out, &n);
+
+    if (want == NULL) {
+        assert_int_equal(rc, SZ_EINVAL);
+        assert_null(out);
+        return;
+    }
+    assert_int_equal(rc, 0);
+    assert_int_equal(n, want_len);
+    assert_memory_equal(out, want, n);
+    free(out);
+}
+
+/* Mcp-Name and Mcp-Param-* values (2026-07-28 streamable-http.mdx, "Value Encoding"). */
+static void test_header_decode(void **state)
+{
+    (void)state;
+    decodes("us-west1", "us-west1", 8);
+    decodes("  get_weather \t", "get_weather", 11); /* optional whitespace around */
+    decodes("=?base64?SGVsbG8sIOS4lueVjA==?=", "Hello, \xe4\xb8\x96\xe7\x95\x8c", 13);
+    decodes("=?base64?IHBhZGRlZCA=?=", " padded ", 8);
+    decodes("=?base64?bGluZTEKbGluZTI=?=", "line1\nline2", 11);
+    decodes("=?base64?PT9iYXNlNjQ/bGl0ZXJhbD89?=", "=?base64?literal?=", 18);
+    decodes("=?base64?AGE=?=", "\0a", 2); /* a NUL is kept, and then cannot match a name */
+    /* the sentinel without its end, or its start, is a literal */
+    decodes("=?base64?SGVsbG8=", "=?base64?SGVsbG8=", 17);
+    decodes("SGVsbG8=?=", "SGVsbG8=?=", 10);
+    /* bad Base64: unpadded, outside the alphabet, URL-safe, inner space */
+    decodes("=?base64?SGVsbG8?=", NULL, 0);
+    decodes("=?base64?SGVs!!!bG8=?=", NULL, 0);
+    decodes("=?base64?SGV-bG8_?=", NULL, 0);
+    decodes("=?base64?SGVs bG8=?=", NULL, 0);
+    /* characters a header may not carry */
+    decodes("caf\xc3\xa9", NULL, 0);
+    decodes("a\x01b", NULL, 0);
+    decodes("", "", 0);
 }
 
 static void test_sse_bounded(void **state)
@@ -236,7 +297,8 @@ int main(void)
         cmocka_unit_test(test_session_id), cmocka_unit_test(test_event_id),
         cmocka_unit_test(test_versions),   cmocka_unit_test(test_addr),
         cmocka_unit_test(test_sse_format), cmocka_unit_test(test_sse_bounded),
-        cmocka_unit_test(test_sse_bytes),
+        cmocka_unit_test(test_sse_bytes),  cmocka_unit_test(test_sse_no_ids),
+        cmocka_unit_test(test_header_decode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
