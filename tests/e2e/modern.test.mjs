@@ -17,7 +17,7 @@ import { StdioClientTransport as LegacyStdio } from '@modelcontextprotocol/sdk/c
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { startFakeOpenAI } from '../fake-openai/server.mjs';
 import { encodePng } from '../fake-openai/media.mjs';
-import { serverBin, serverEnv, tempMedia } from './lib.mjs';
+import { rawServer, serverBin, serverEnv, tempMedia } from './lib.mjs';
 import { startHttp } from './http-lib.mjs';
 
 const SANITIZER = /ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|SUMMARY: \w+Sanitizer/;
@@ -250,6 +250,49 @@ test('a client that cannot answer keeps today\'s refusal: "pass overwrite: true"
     assert.match(r.content[0].text, /^File already exists: mine\.png \(pass overwrite: true to replace it\)$/);
   } finally {
     await client.close();
+    await w.close();
+  }
+});
+
+test('SANZARU_STATE_KEY: one instance seals the question, another with the same key takes the answer', async () => {
+  const w = await world();
+  const key = 'one-key-for-every-instance-behind-the-balancer';
+  const start = (extra) => rawServer({ bin: serverBin, env: { ...w.env, ...extra } });
+  const a = start({ SANZARU_STATE_KEY: key });
+  const b = start({ SANZARU_STATE_KEY: key });
+  const c = start({}); // a random key of its own
+  const meta = {
+    'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+    'io.modelcontextprotocol/clientCapabilities': { elicitation: {} },
+  };
+  const args = { input_filename: 'wide.png', target_size: '1280x720', output_filename: 'ref.png' };
+  const ask = (srv, id, extra = {}) => {
+    srv.sendJson({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'prepare_reference_image', arguments: args, ...extra, _meta: meta } });
+    return srv.next((m) => m.id === id);
+  };
+  try {
+    fs.writeFileSync(path.join(w.images, 'ref.png'), 'old');
+    const first = await ask(a, 1);
+    assert.equal(first.result.resultType, 'input_required');
+    assert.equal(first.result.inputRequests.overwrite.method, 'elicitation/create');
+    const state = first.result.requestState;
+    assert.equal(typeof state, 'string');
+    const answer = { overwrite: { action: 'accept', content: { replace: true } } };
+    // another instance without the key refuses the state
+    const refused = await ask(c, 2, { requestState: state, inputResponses: answer });
+    assert.equal(refused.error.code, -32602);
+    assert.match(refused.error.message, /^Invalid requestState: its integrity check failed/);
+    // the same state for other arguments is refused too
+    b.sendJson({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'prepare_reference_image', arguments: { ...args, target_size: '720x1280' }, requestState: state, inputResponses: answer, _meta: meta } });
+    assert.match((await b.next((m) => m.id === 3)).error.message, /issued for another request/);
+    // instance b, sharing the key, takes the answer and replaces the file
+    const done = await ask(b, 4, { requestState: state, inputResponses: answer });
+    assert.equal(done.result.resultType, 'complete', JSON.stringify(done));
+    assert.equal(done.result.structuredContent.output_filename, 'ref.png');
+    assert.notEqual(fs.readFileSync(path.join(w.images, 'ref.png'), 'utf8'), 'old');
+  } finally {
+    for (const s of [a, b, c]) s.child.stdin.end();
+    await Promise.all([a.exited, b.exited, c.exited]);
     await w.close();
   }
 });
