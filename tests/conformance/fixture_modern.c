@@ -56,7 +56,8 @@ static void tool_irr_elicitation(struct mcp_call *call, const void *args)
     (void)args;
     if (name == NULL) {
         mcp_call_finish_input_required(
-            call, json_pack("{s:o}", "user_name", elicit_req("What is your name?", "name", "string")),
+            call,
+            json_pack("{s:o}", "user_name", elicit_req("What is your name?", "name", "string")),
             NULL);
         return;
     }
@@ -118,7 +119,8 @@ static void tool_irr_request_state(struct mcp_call *call, const void *args)
 static void tool_irr_multiple(struct mcp_call *call, const void *args)
 {
     (void)args;
-    if (mcp_call_request_state(call) == NULL || mcp_call_input_response(call, "user_name") == NULL ||
+    if (mcp_call_request_state(call) == NULL ||
+        mcp_call_input_response(call, "user_name") == NULL ||
         mcp_call_input_response(call, "greeting") == NULL ||
         mcp_call_input_response(call, "client_roots") == NULL) {
         mcp_call_finish_input_required(
@@ -156,7 +158,8 @@ static void tool_irr_multi_round(struct mcp_call *call, const void *args)
         return;
     }
     mcp_call_finish_input_required(
-        call, json_pack("{s:o}", "step1", elicit_req("Step 1: What is your name?", "name", "string")),
+        call,
+        json_pack("{s:o}", "step1", elicit_req("Step 1: What is your name?", "name", "string")),
         json_pack("{s:i}", "step", 1));
 }
 

@@ -292,12 +292,12 @@ static void test_sse_bytes(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_accepts),    cmocka_unit_test(test_host),
-        cmocka_unit_test(test_origin),     cmocka_unit_test(test_bearer),
-        cmocka_unit_test(test_session_id), cmocka_unit_test(test_event_id),
-        cmocka_unit_test(test_versions),   cmocka_unit_test(test_addr),
-        cmocka_unit_test(test_sse_format), cmocka_unit_test(test_sse_bounded),
-        cmocka_unit_test(test_sse_bytes),  cmocka_unit_test(test_sse_no_ids),
+        cmocka_unit_test(test_accepts),       cmocka_unit_test(test_host),
+        cmocka_unit_test(test_origin),        cmocka_unit_test(test_bearer),
+        cmocka_unit_test(test_session_id),    cmocka_unit_test(test_event_id),
+        cmocka_unit_test(test_versions),      cmocka_unit_test(test_addr),
+        cmocka_unit_test(test_sse_format),    cmocka_unit_test(test_sse_bounded),
+        cmocka_unit_test(test_sse_bytes),     cmocka_unit_test(test_sse_no_ids),
         cmocka_unit_test(test_header_decode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
