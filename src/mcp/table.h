@@ -73,7 +73,9 @@ struct mcp_arg {
     long long def_int;
     bool def_bool;
     /* MCP_ARG_STRING, _INT or _BOOL: the name {H} of an HTTP header
-     * Mcp-Param-{H} that mirrors the value (2026-07-28 x-mcp-header), or NULL. */
+     * Mcp-Param-{H} that mirrors the value (2026-07-28 x-mcp-header), or NULL.
+     * Clients honour it on a primitive type only: give it to a required row (an
+     * optional one is anyOf [T, null] under MCP_ARGS_NULL_IS_ABSENT). */
     const char *header;
 };
 

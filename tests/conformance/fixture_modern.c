@@ -238,6 +238,7 @@ struct header_args {
 static const struct mcp_arg header_arg[] = {
     {.name = "region",
      .type = MCP_ARG_STRING,
+     .flags = MCP_ARG_REQUIRED, /* a plain "type": "string" (an optional row is nullable) */
      .off = offsetof(struct header_args, region),
      .description = "A region, mirrored into the Mcp-Param-Region header",
      .header = "Region"},
