@@ -13,7 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NOKEY_MESSAGE "OPENAI_API_KEY is not set"
+#define NOKEY_MESSAGE       "OPENAI_API_KEY is not set"
+#define AZURE_NOKEY_MESSAGE "AZURE_OPENAI_API_KEY is not set"
 
 struct oai_client {
     struct net_client *net;
@@ -23,6 +24,7 @@ struct oai_client {
     char *org_line;     /* "OpenAI-Organization: <id>", or NULL */
     char *project_line; /* "OpenAI-Project: <id>", or NULL */
     long image_first_byte_timeout_ms;
+    enum oai_flavour flavour;
 };
 
 static void format_error(const struct net_error_in *in, char *buf, size_t buflen, char *code,
@@ -32,7 +34,15 @@ static void format_error(const struct net_error_in *in, char *buf, size_t buflen
     oai_error_message(in->status, in->body, in->len, buf, buflen, code, codelen);
 }
 
+static void format_azure_error(const struct net_error_in *in, char *buf, size_t buflen, char *code,
+                               size_t codelen, void *data)
+{
+    (void)data;
+    oai_error_message_as("Azure OpenAI", in->status, in->body, in->len, buf, buflen, code, codelen);
+}
+
 static const struct net_service oai_service = {"OpenAI", format_error, NULL};
+static const struct net_service azure_service = {"Azure OpenAI", format_azure_error, NULL};
 
 const char *oai_strerror(int err)
 {
@@ -88,6 +98,7 @@ int oai_client_new(struct net_client *net, const struct oai_options *opts,
     if (c == NULL)
         return SZ_ENOMEM;
     c->net = net;
+    c->flavour = opts->flavour;
     c->has_key = is_set(opts->api_key);
     c->image_first_byte_timeout_ms =
         opts->image_first_byte_timeout_ms > 0 ? opts->image_first_byte_timeout_ms : 0;
@@ -103,15 +114,34 @@ int oai_client_new(struct net_client *net, const struct oai_options *opts,
     if ((rc = net_req_new(net, "GET", c->base_url, &probe)) != 0)
         goto fail;
     net_req_free(probe);
-    if ((rc = header_line("Authorization: Bearer ", opts->api_key, &c->auth_line)) != 0 ||
-        (rc = header_line("OpenAI-Organization: ", opts->org_id, &c->org_line)) != 0 ||
-        (rc = header_line("OpenAI-Project: ", opts->project_id, &c->project_line)) != 0)
+    if (c->flavour == OAI_AZURE) {
+        if ((rc = header_line("api-key: ", opts->api_key, &c->auth_line)) != 0)
+            goto fail;
+    } else if ((rc = header_line("Authorization: Bearer ", opts->api_key, &c->auth_line)) != 0 ||
+               (rc = header_line("OpenAI-Organization: ", opts->org_id, &c->org_line)) != 0 ||
+               (rc = header_line("OpenAI-Project: ", opts->project_id, &c->project_line)) != 0) {
         goto fail;
+    }
     *pclient = c;
     return 0;
 fail:
     oai_client_free(c);
     return rc;
+}
+
+int oai_client_has_key(const struct oai_client *c)
+{
+    return c != NULL && c->has_key;
+}
+
+enum oai_flavour oai_client_flavour(const struct oai_client *c)
+{
+    return c->flavour;
+}
+
+const char *oai_client_base_url(const struct oai_client *c)
+{
+    return c->base_url;
 }
 
 /* The endpoints that answer only once an image has been generated. */
@@ -128,7 +158,8 @@ static int add_identity(const struct oai_client *c, struct net_req *req)
     int rc = 0;
 
     if (!c->has_key)
-        return net_req_set_failure(req, SZ_ENOKEY, NOKEY_MESSAGE);
+        return net_req_set_failure(req, SZ_ENOKEY,
+                                   c->flavour == OAI_AZURE ? AZURE_NOKEY_MESSAGE : NOKEY_MESSAGE);
     for (size_t i = 0; i < 3 && rc == 0; i++) {
         if (lines[i] != NULL)
             rc = net_req_add_secret_header(req, lines[i]);
@@ -158,8 +189,8 @@ int oai_req_new(struct oai_client *c, const char *method, const char *path, stru
     free(url);
     if (rc != 0)
         return rc;
-    net_req_set_service(req, &oai_service);
-    rc = net_req_set_label(req, "openai");
+    net_req_set_service(req, c->flavour == OAI_AZURE ? &azure_service : &oai_service);
+    rc = net_req_set_label(req, c->flavour == OAI_AZURE ? "azure" : "openai");
     if (rc == 0)
         rc = add_identity(c, req);
     if (rc != 0) {

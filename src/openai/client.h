@@ -13,6 +13,11 @@
  * Wire details added here: "Authorization: Bearer <key>", and "OpenAI-Organization"
  * / "OpenAI-Project" when configured.
  *
+ * The Azure flavour (OAI_AZURE) is the same API at an Azure OpenAI resource: the
+ * base URL is <AZURE_OPENAI_ENDPOINT>/openai/v1 (Azure's v1 API, which serves
+ * OpenAI's paths and bodies), the key goes in "api-key", no organisation or project
+ * header is sent, and sentences say "Azure OpenAI".
+ *
  * The oai_client holds no handle and no request refers to it: it may be freed while
  * requests it built are still running. THREAD: the loop thread, like net. */
 #ifndef SZ_OPENAI_CLIENT_H
@@ -23,6 +28,12 @@
 #include "net/client.h"
 
 struct oai_client;
+
+/* Whose API the client talks to. */
+enum oai_flavour {
+    OAI_OPENAI = 0, /* OpenAI, or a gateway that speaks its API */
+    OAI_AZURE,      /* Azure OpenAI's v1 API */
+};
 
 /* Filled by the caller (app.c maps the environment onto it); the strings are copied. */
 struct oai_options {
@@ -36,6 +47,7 @@ struct oai_options {
      * answer only once the image exists (minutes); 0 disables it. Other requests use
      * the net client's limits. */
     long image_first_byte_timeout_ms;
+    enum oai_flavour flavour; /* default OAI_OPENAI */
 };
 
 /* Creates a client that builds its requests on `net` (borrowed: it must outlive
@@ -46,6 +58,13 @@ int oai_client_new(struct net_client *net, const struct oai_options *opts,
 
 /* Frees the client (requests it built are unaffected). NULL is a no-op. */
 void oai_client_free(struct oai_client *client);
+
+/* 1 when the client has a key (its requests can be sent), else 0. */
+int oai_client_has_key(const struct oai_client *client);
+
+/* The flavour, and the base URL without a trailing '/' (borrowed), for messages. */
+enum oai_flavour oai_client_flavour(const struct oai_client *client);
+const char *oai_client_base_url(const struct oai_client *client);
 
 /* Creates a net request for `method` and `path`, which must start with '/' and is
  * appended to base_url as given (it may carry a query string, e.g.
@@ -76,5 +95,10 @@ int oai_check_id(const char *id);
  * If pcode is not NULL it receives the code/type (or "") truncated to codelen. */
 void oai_error_message(long status, const char *body, size_t len, char *buf, size_t buflen,
                        char *pcode, size_t codelen);
+
+/* The same with another service's name in place of "OpenAI" ("Azure OpenAI API
+ * error 404 ..."). */
+void oai_error_message_as(const char *name, long status, const char *body, size_t len, char *buf,
+                          size_t buflen, char *pcode, size_t codelen);
 
 #endif

@@ -49,6 +49,12 @@ static void copy_code(const char *src, char *dst, size_t dstlen)
 void oai_error_message(long status, const char *body, size_t len, char *buf, size_t buflen,
                        char *pcode, size_t codelen)
 {
+    oai_error_message_as("OpenAI", status, body, len, buf, buflen, pcode, codelen);
+}
+
+void oai_error_message_as(const char *name, long status, const char *body, size_t len, char *buf,
+                          size_t buflen, char *pcode, size_t codelen)
+{
     char text[MESSAGE_MAX_CHARS * 4 + 8];
     char code[64] = "";
     const char *msg = NULL;
@@ -87,15 +93,15 @@ void oai_error_message(long status, const char *body, size_t len, char *buf, siz
     }
 
     if (have_text && code[0] != '\0')
-        snprintf(buf, buflen, "OpenAI API error %ld (%s): %s", status, code, text);
+        snprintf(buf, buflen, "%s API error %ld (%s): %s", name, status, code, text);
     else if (have_text)
-        snprintf(buf, buflen, "OpenAI API error %ld: %s", status, text);
+        snprintf(buf, buflen, "%s API error %ld: %s", name, status, text);
     else if (code[0] != '\0')
-        snprintf(buf, buflen, "OpenAI API error %ld (%s)", status, code);
+        snprintf(buf, buflen, "%s API error %ld (%s)", name, status, code);
     else if (body == NULL || len == 0)
-        snprintf(buf, buflen, "OpenAI API error %ld with an empty response body", status);
+        snprintf(buf, buflen, "%s API error %ld with an empty response body", name, status);
     else
-        snprintf(buf, buflen, "OpenAI API error %ld with an unreadable response body", status);
+        snprintf(buf, buflen, "%s API error %ld with an unreadable response body", name, status);
     if (pcode != NULL)
         copy_code(code, pcode, codelen);
     json_decref(root);
