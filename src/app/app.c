@@ -9,14 +9,18 @@
 #include "app/config.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "gemini/client.h"
 #include "imaging/imaging.h"
 #include "mcp/server.h"
 #include "net/client.h"
 #include "openai/client.h"
+#include "state/ledger.h"
+#include "state/state.h"
 #include "store/store.h"
 #include "tools/tools.h"
 #include "transport/http.h"
 #include "transport/stdio.h"
+#include "video/video.h"
 
 #include <malloc.h>
 #include <signal.h>
@@ -29,7 +33,8 @@ const char sz_usage[] =
     "usage: sanzaru [--transport stdio|http] [--host H] [--port P] [--log-level L]\n"
     "               [--stateless] [--allow-unauthenticated] [--version] [--help]\n"
     "\n"
-    "An MCP server for OpenAI video (Sora) and image generation.\n"
+    "An MCP server for video (Google's Gemini Omni; OpenAI Sora on Azure OpenAI or a\n"
+    "gateway) and image generation (OpenAI).\n"
     "\n"
     "  --transport stdio|http   stdio (default) or Streamable HTTP at /mcp\n"
     "  --host H                 HTTP bind address (default 127.0.0.1)\n"
@@ -40,9 +45,17 @@ const char sz_usage[] =
     "  --version                print the version and exit\n"
     "  --help                   print this help and exit\n"
     "\n"
+    "Video providers (docs/providers.md): GEMINI_API_KEY (or GOOGLE_API_KEY) for\n"
+    "Gemini Omni; AZURE_OPENAI_ENDPOINT and AZURE_OPENAI_API_KEY for Sora on Azure\n"
+    "OpenAI; OPENAI_API_KEY with OPENAI_BASE_URL at a gateway that still serves\n"
+    "/v1/videos. OpenAI retired its own Videos API (sora-2, sora-2-pro) on 2026-09-24:\n"
+    "an OpenAI key alone makes images, not videos. SANZARU_VIDEO_PROVIDER (openai,\n"
+    "azure, gemini) and SANZARU_VIDEO_MODEL choose the default.\n"
+    "\n"
     "Configuration comes from the environment: OPENAI_API_KEY, OPENAI_BASE_URL,\n"
-    "SANZARU_MEDIA_PATH, VIDEO_PATH, IMAGE_PATH, LOG_LEVEL and more; see\n"
-    "docs/configuration.md. Logs go to stderr; stdout carries only the protocol.\n";
+    "SANZARU_MEDIA_PATH, VIDEO_PATH, IMAGE_PATH, SANZARU_STATE_PATH, LOG_LEVEL and\n"
+    "more; see docs/configuration.md. Logs go to stderr; stdout carries only the\n"
+    "protocol.\n";
 
 /* What a model reads before any tool: the workflows that span several tools
  * (tools/list carries the details of each). */
@@ -56,7 +69,8 @@ static const char instructions[] =
     "id with status queued; (3) call get_video_status with that id every 10-20 seconds until "
     "status is completed, or failed (then read error.message, adjust the prompt and create "
     "again); (4) download_video saves the MP4, or its thumbnail or spritesheet, into the video "
-    "directory. remix_video changes a completed video with a new prompt and is polled the same "
+    "directory (thumbnails and spritesheets exist on Sora only). remix_video changes a completed "
+    "video with a new prompt and is polled the same "
     "way under its new id. list_videos finds jobs (and lost ids) on the provider; "
     "list_local_videos lists saved files; delete_video removes a job from the provider for good. "
     "Every create_video and remix_video is a paid generation: after a timeout, check "
@@ -80,6 +94,9 @@ struct app_state {
     struct sz_config cfg;
     struct tools_ctx tools;
     struct net_client *net;
+    struct gem_client *gemini;
+    struct oai_client *azure;
+    struct state *state;
     struct mcp_server *server;
     struct stdio_transport *stdio;
     struct http_transport *http;
@@ -87,7 +104,8 @@ struct app_state {
     int exit_status;
 };
 
-/* The HTTP client and the OpenAI API on it, from the configuration. 0 or an error. */
+/* The HTTP client and the APIs on it (OpenAI; Azure OpenAI and Gemini for video),
+ * from the configuration. 0, or an error after saying which on stderr. */
 static int open_clients(struct app_state *st)
 {
     struct net_options net;
@@ -97,6 +115,16 @@ static int open_clients(struct app_state *st)
         .org_id = st->cfg.org_id,
         .project_id = st->cfg.project_id,
         .image_first_byte_timeout_ms = st->cfg.image_first_byte_timeout_ms,
+    };
+    struct oai_options azure = {
+        .base_url = st->cfg.azure_base_url,
+        .api_key = st->cfg.azure_api_key,
+        .flavour = OAI_AZURE,
+    };
+    struct gem_options gem = {
+        .base_url = st->cfg.gemini_base_url,
+        .api_key = st->cfg.gemini_api_key,
+        .key_name = st->cfg.gemini_key_name,
     };
     int rc;
 
@@ -108,18 +136,97 @@ static int open_clients(struct app_state *st)
     net.stall_timeout_ms = st->cfg.stall_timeout_ms;
     net.first_byte_timeout_ms = st->cfg.first_byte_timeout_ms;
     net.sink_first_byte_timeout_ms = st->cfg.download_first_byte_timeout_ms;
-    rc = net_client_new(&st->loop, &net, &st->net);
-    if (rc == 0)
-        rc = oai_client_new(st->net, &oai, &st->tools.oai);
-    return rc;
+    if ((rc = net_client_new(&st->loop, &net, &st->net)) != 0) {
+        fprintf(stderr, "sanzaru: could not create the HTTP client\n");
+        return rc;
+    }
+    if ((rc = oai_client_new(st->net, &oai, &st->tools.oai)) != 0) {
+        fprintf(stderr, "sanzaru: could not create the OpenAI client (OPENAI_BASE_URL=%s)\n",
+                st->cfg.base_url);
+        return rc;
+    }
+    if (st->cfg.azure_base_url != NULL && (rc = oai_client_new(st->net, &azure, &st->azure)) != 0) {
+        fprintf(stderr,
+                "sanzaru: could not create the Azure OpenAI client (AZURE_OPENAI_ENDPOINT=%s)\n",
+                st->cfg.azure_endpoint);
+        return rc;
+    }
+    if ((rc = gem_client_new(st->net, &gem, &st->gemini)) != 0) {
+        fprintf(stderr, "sanzaru: could not create the Gemini client (GEMINI_BASE_URL=%s)\n",
+                st->cfg.gemini_base_url);
+        return rc;
+    }
+    return 0;
 }
 
-/* Requests in flight are cancelled; the client frees itself once the loop has run
- * its close callbacks. */
+/* The state database (opened by its first job, on the pool) and the video layer on
+ * the clients. A state that cannot be placed is not fatal: the video tools work
+ * without a ledger, but for Gemini's list_videos. 0 or an error after saying why. */
+static int open_video(struct app_state *st)
+{
+    struct video_options vo = {
+        .loop = &st->loop,
+        .pool = st->tools.imaging,
+        .openai = st->tools.oai,
+        .azure = st->azure,
+        .gemini = st->gemini,
+        .default_provider = -1,
+        .default_model = st->cfg.video_model,
+    };
+    struct state_options so;
+    enum video_provider_id def;
+    char err[512];
+    char *path = NULL;
+    int rc;
+
+    if (sz_config_state_path(&st->cfg, &path, err, sizeof(err)) != 0) {
+        SZ_WARN("%s; the video ledger is off", err);
+    } else {
+        so.path = path;
+        if (state_new(&st->loop, &so, &st->state) != 0 || ledger_attach(st->state) != 0) {
+            fprintf(stderr, "sanzaru: out of memory\n");
+            free(path);
+            return SZ_ENOMEM;
+        }
+        free(path);
+    }
+    vo.state = st->state;
+    if (st->cfg.video_provider != NULL && video_provider_parse(st->cfg.video_provider, &def) == 0)
+        vo.default_provider = (int)def;
+    if ((rc = video_svc_new(&vo, &st->tools.video)) != 0) {
+        fprintf(stderr, "sanzaru: could not start the video layer\n");
+        return rc;
+    }
+    def = video_default_provider(st->tools.video);
+    SZ_INFO("videos: %s (%s)%s; state: %s", video_provider_name(def),
+            video_default_model(st->tools.video),
+            video_provider_configured(st->tools.video, def) ? "" : ", not configured",
+            st->state != NULL ? state_path(st->state) : "(none)");
+    if (st->cfg.azure_api_key != NULL && st->cfg.azure_endpoint == NULL)
+        SZ_WARN("AZURE_OPENAI_API_KEY is set but AZURE_OPENAI_ENDPOINT is not: Azure is off");
+    if (def == VIDEO_OPENAI && video_provider_configured(st->tools.video, def) &&
+        strcmp(st->cfg.base_url, "https://api.openai.com/v1") == 0)
+        SZ_WARN("videos go to OpenAI, which retired its Videos API on 2026-09-24: set "
+                "GEMINI_API_KEY, or AZURE_OPENAI_ENDPOINT and AZURE_OPENAI_API_KEY, or "
+                "OPENAI_BASE_URL at a gateway that still serves /v1/videos");
+    return 0;
+}
+
+/* The video layer and the state database wait for nothing; the clients' requests in
+ * flight are cancelled, and each frees itself once the loop has run its close
+ * callbacks. */
 static void close_clients(struct app_state *st)
 {
+    video_svc_close(st->tools.video, NULL, NULL);
+    st->tools.video = NULL;
+    state_close(st->state, NULL, NULL);
+    st->state = NULL;
     oai_client_free(st->tools.oai);
     st->tools.oai = NULL;
+    oai_client_free(st->azure);
+    st->azure = NULL;
+    gem_client_free(st->gemini);
+    st->gemini = NULL;
     if (st->net != NULL) {
         net_client_close(st->net, NULL, NULL);
         st->net = NULL;
@@ -129,11 +236,12 @@ static void close_clients(struct app_state *st)
 static void transport_done(void *data)
 {
     struct app_state *st = data;
+    /* The video layer first: it may still hand a job to the pool it borrows. */
+    close_clients(st);
     if (st->tools.imaging != NULL) {
         sz_pool_close(st->tools.imaging, NULL, NULL);
         st->tools.imaging = NULL;
     }
-    close_clients(st);
     uv_signal_stop(&st->sigint);
     uv_signal_stop(&st->sigterm);
     uv_close((uv_handle_t *)&st->sigint, NULL);
@@ -255,7 +363,6 @@ int sz_main(int argc, char **argv, sz_register_fn *extra)
     uv_loop_init(&st.loop);
     st.tools.loop = &st.loop;
     st.tools.opts = (struct tools_options){
-        .video_model = st.cfg.video_model,
         .image_model = st.cfg.image_model,
         .responses_model = st.cfg.responses_model,
         .have_key = st.cfg.api_key != NULL && st.cfg.api_key[0] != '\0',
@@ -263,14 +370,12 @@ int sz_main(int argc, char **argv, sz_register_fn *extra)
     img_prepare(); /* libvips itself loads with the first image job */
     open_stores(&st);
     st.tools.imaging = sz_pool_new(&st.loop, st.cfg.image_jobs);
-    if (open_clients(&st) != 0) {
-        fprintf(stderr, "sanzaru: could not create the OpenAI client (OPENAI_BASE_URL=%s)\n",
-                st.cfg.base_url);
+    if (st.tools.imaging == NULL || open_clients(&st) != 0 || open_video(&st) != 0) {
         st.exit_status = 1;
         goto out;
     }
     if (st.cfg.api_key == NULL)
-        SZ_WARN("OPENAI_API_KEY is not set: the tools that call OpenAI will fail until it is");
+        SZ_WARN("OPENAI_API_KEY is not set: the image tools will fail until it is");
     st.server = mcp_server_new(&st.loop, "sanzaru", SZ_VERSION, instructions);
     if (st.server == NULL || st.tools.imaging == NULL) {
         fprintf(stderr, "sanzaru: out of memory\n");
@@ -325,9 +430,9 @@ int sz_main(int argc, char **argv, sz_register_fn *extra)
 out:
     stdio_transport_free(st.stdio);
     mcp_server_free(st.server);
+    close_clients(&st);
     if (st.tools.imaging != NULL)
         sz_pool_close(st.tools.imaging, NULL, NULL);
-    close_clients(&st);
     store_close(st.tools.videos);
     store_close(st.tools.images);
     /* Let closing handles and pending store operations finish. */

@@ -88,6 +88,43 @@ static char *home_dir(bool *pnomem)
     return home;
 }
 
+static void trim_slashes(char *s)
+{
+    for (size_t len = s != NULL ? strlen(s) : 0; len > 0 && s[len - 1] == '/'; len--)
+        s[len - 1] = '\0';
+}
+
+/* Azure OpenAI's v1 API lives at <endpoint>/openai/v1; an endpoint given with that
+ * path already is taken as it is. */
+static int azure_base(struct sz_config *cfg, char *errbuf, size_t errlen)
+{
+    static const char suffix[] = "/openai/v1";
+    size_t n;
+
+    if (cfg->azure_endpoint == NULL)
+        return 0;
+    trim_slashes(cfg->azure_endpoint);
+    if (strncmp(cfg->azure_endpoint, "https://", 8) != 0 &&
+        strncmp(cfg->azure_endpoint, "http://", 7) != 0) {
+        snprintf(errbuf, errlen,
+                 "AZURE_OPENAI_ENDPOINT must be an https URL such as "
+                 "https://NAME.openai.azure.com, got '%.200s'",
+                 cfg->azure_endpoint);
+        return SZ_EINVAL;
+    }
+    n = strlen(cfg->azure_endpoint);
+    if (n >= sizeof(suffix) - 1 &&
+        strcmp(cfg->azure_endpoint + n - (sizeof(suffix) - 1), suffix) == 0)
+        cfg->azure_base_url = strdup(cfg->azure_endpoint);
+    else if ((cfg->azure_base_url = malloc(n + sizeof(suffix))) != NULL)
+        snprintf(cfg->azure_base_url, n + sizeof(suffix), "%s%s", cfg->azure_endpoint, suffix);
+    if (cfg->azure_base_url == NULL) {
+        snprintf(errbuf, errlen, "out of memory reading the environment");
+        return SZ_ENOMEM;
+    }
+    return 0;
+}
+
 static int load_strings(struct sz_config *cfg, char *errbuf, size_t errlen)
 {
     bool nomem = false;
@@ -97,7 +134,20 @@ static int load_strings(struct sz_config *cfg, char *errbuf, size_t errlen)
     cfg->base_url = env_dup("OPENAI_BASE_URL", "https://api.openai.com/v1", &nomem);
     cfg->org_id = env_dup("OPENAI_ORG_ID", NULL, &nomem);
     cfg->project_id = env_dup("OPENAI_PROJECT_ID", NULL, &nomem);
-    cfg->video_model = env_dup("SANZARU_VIDEO_MODEL", "sora-2", &nomem);
+    cfg->video_model = env_dup("SANZARU_VIDEO_MODEL", NULL, &nomem);
+    /* Google's SDK reads GOOGLE_API_KEY first when both are set; so do we. */
+    cfg->gemini_key_name =
+        getenv("GOOGLE_API_KEY") != NULL && getenv("GOOGLE_API_KEY")[0] != '\0'   ? "GOOGLE_API_KEY"
+        : getenv("GEMINI_API_KEY") != NULL && getenv("GEMINI_API_KEY")[0] != '\0' ? "GEMINI_API_KEY"
+                                                                                  : NULL;
+    if (cfg->gemini_key_name != NULL)
+        cfg->gemini_api_key = env_dup(cfg->gemini_key_name, NULL, &nomem);
+    cfg->gemini_base_url =
+        env_dup("GEMINI_BASE_URL", "https://generativelanguage.googleapis.com/v1beta", &nomem);
+    cfg->azure_endpoint = env_trimmed("AZURE_OPENAI_ENDPOINT", &nomem);
+    cfg->azure_api_key = env_dup("AZURE_OPENAI_API_KEY", NULL, &nomem);
+    cfg->video_provider = env_dup("SANZARU_VIDEO_PROVIDER", NULL, &nomem);
+    cfg->state_path = env_trimmed("SANZARU_STATE_PATH", &nomem);
     cfg->image_model = env_dup("SANZARU_IMAGE_MODEL", "gpt-image-2", &nomem);
     cfg->responses_model = env_dup("SANZARU_RESPONSES_MODEL", "gpt-5.2", &nomem);
     cfg->media_path = env_trimmed("SANZARU_MEDIA_PATH", &nomem);
@@ -118,9 +168,9 @@ static int load_strings(struct sz_config *cfg, char *errbuf, size_t errlen)
         return SZ_ENOMEM;
     }
     /* "https://host/v1/" and "https://host/v1" must build the same URLs. */
-    for (size_t len = strlen(cfg->base_url); len > 0 && cfg->base_url[len - 1] == '/'; len--)
-        cfg->base_url[len - 1] = '\0';
-    return 0;
+    trim_slashes(cfg->base_url);
+    trim_slashes(cfg->gemini_base_url);
+    return azure_base(cfg, errbuf, errlen);
 }
 
 int sz_config_load(struct sz_config *cfg, char *errbuf, size_t errlen)
@@ -173,6 +223,15 @@ int sz_config_load(struct sz_config *cfg, char *errbuf, size_t errlen)
         goto fail;
     }
 
+    if (cfg->video_provider != NULL && strcmp(cfg->video_provider, "openai") != 0 &&
+        strcmp(cfg->video_provider, "azure") != 0 && strcmp(cfg->video_provider, "gemini") != 0) {
+        snprintf(errbuf, errlen,
+                 "SANZARU_VIDEO_PROVIDER must be openai, azure or gemini, got '%.64s'",
+                 cfg->video_provider);
+        rc = SZ_EINVAL;
+        goto fail;
+    }
+
     cfg->log_level = SZ_LOG_INFO;
     lvl = getenv("LOG_LEVEL");
     if (lvl != NULL && lvl[0] != '\0' && sz_log_parse_level(lvl, &cfg->log_level) != 0) {
@@ -194,6 +253,13 @@ void sz_config_free(struct sz_config *cfg)
     free(cfg->org_id);
     free(cfg->project_id);
     free(cfg->video_model);
+    free(cfg->gemini_api_key);
+    free(cfg->gemini_base_url);
+    free(cfg->azure_endpoint);
+    free(cfg->azure_base_url);
+    free(cfg->azure_api_key);
+    free(cfg->video_provider);
+    free(cfg->state_path);
     free(cfg->image_model);
     free(cfg->responses_model);
     free(cfg->media_path);
@@ -260,6 +326,30 @@ int sz_config_media_root(const struct sz_config *cfg, enum sz_media kind,
     *ppath = path;
 out:
     return rc;
+}
+
+int sz_config_state_path(const struct sz_config *cfg, char **ppath, char *err, size_t errlen)
+{
+    *ppath = NULL;
+    if (cfg->state_path != NULL)
+        *ppath = strdup(cfg->state_path);
+    else if (cfg->media_path != NULL)
+        *ppath = join(cfg->media_path, ".sanzaru/state.db");
+    else if (cfg->data_home != NULL)
+        *ppath = join(cfg->data_home, "sanzaru/.sanzaru/state.db");
+    else if (cfg->home != NULL)
+        *ppath = join(cfg->home, ".local/share/sanzaru/.sanzaru/state.db");
+    else {
+        snprintf(err, errlen,
+                 "Cannot find a place for the state database: set SANZARU_STATE_PATH or "
+                 "SANZARU_MEDIA_PATH (HOME is not set)");
+        return SZ_EINVAL;
+    }
+    if (*ppath == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return SZ_ENOMEM;
+    }
+    return 0;
 }
 
 /* One SANZARU_HTTP_* number: *pv keeps its value when the variable is unset or empty. */

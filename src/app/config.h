@@ -36,8 +36,19 @@ struct sz_config {
     long download_first_byte_timeout_ms; /* SANZARU_DOWNLOAD_FIRST_BYTE_TIMEOUT_MS, 30000 */
     long image_first_byte_timeout_ms;    /* SANZARU_IMAGE_FIRST_BYTE_TIMEOUT_MS, 300000 */
 
+    /* Video providers (docs/providers.md) */
+    char *gemini_api_key;        /* GOOGLE_API_KEY, else GEMINI_API_KEY (the SDK's order) */
+    const char *gemini_key_name; /* which of the two it came from (static), or NULL */
+    char *gemini_base_url;       /* GEMINI_BASE_URL, no trailing slash; default
+                                    https://generativelanguage.googleapis.com/v1beta */
+    char *azure_endpoint;        /* AZURE_OPENAI_ENDPOINT, no trailing slash */
+    char *azure_base_url;        /* <endpoint>/openai/v1 (unless the endpoint ends so), or NULL */
+    char *azure_api_key;         /* AZURE_OPENAI_API_KEY */
+    char *video_provider;        /* SANZARU_VIDEO_PROVIDER: openai, azure or gemini; NULL: choose */
+    char *state_path; /* SANZARU_STATE_PATH, or NULL for the default (sz_config_state_path) */
+
     /* Models */
-    char *video_model;     /* SANZARU_VIDEO_MODEL, default sora-2 */
+    char *video_model;     /* SANZARU_VIDEO_MODEL; NULL: the video provider's default */
     char *image_model;     /* SANZARU_IMAGE_MODEL, default gpt-image-2 */
     char *responses_model; /* SANZARU_RESPONSES_MODEL, default gpt-5.2 */
 
@@ -71,6 +82,13 @@ int sz_config_load(struct sz_config *cfg, char *errbuf, size_t errlen);
 
 /* Releases the strings; *cfg is zeroed. */
 void sz_config_free(struct sz_config *cfg);
+
+/* The state database's file (malloc'd into *ppath, the caller frees it):
+ * SANZARU_STATE_PATH, else <media root>/.sanzaru/state.db where the media root is
+ * SANZARU_MEDIA_PATH, else XDG_DATA_HOME/sanzaru, else HOME/.local/share/sanzaru.
+ * Returns 0, SZ_EINVAL (none of them is known; a sentence in err) or SZ_ENOMEM.
+ * Pure; any thread. */
+int sz_config_state_path(const struct sz_config *cfg, char **ppath, char *err, size_t errlen);
 
 /* The HTTP transport's options: http_options_init's defaults, then the SANZARU_HTTP_*
  * numbers from the environment (SANZARU_HTTP_MAX_BODY, _MAX_SESSIONS, _MAX_CONNECTIONS,

@@ -1,5 +1,5 @@
-/* The tool layer: thin adapters from MCP calls to the store, the OpenAI client
- * and imaging. Each tool group registers its table rows here; every row's data
+/* The tool layer: thin adapters from MCP calls to the store, the OpenAI client,
+ * the video layer and imaging. Each tool group registers its table rows here; every row's data
  * pointer is the shared tools_ctx. */
 #ifndef SZ_TOOLS_H
 #define SZ_TOOLS_H
@@ -11,11 +11,11 @@ struct mcp_server;
 struct store;
 struct oai_client;
 struct sz_pool;
+struct video_svc;
 
 /* What the tools are told by whoever starts them (the app, from the
  * environment). Strings are borrowed and must outlive the tools. */
 struct tools_options {
-    const char *video_model;     /* create_video's model when none is given */
     const char *image_model;     /* the image model of generate_image, edit_image, create_image */
     const char *responses_model; /* create_image's mainline model when none is given */
     bool have_key;               /* an OpenAI API key is configured */
@@ -30,7 +30,8 @@ struct tools_ctx {
     struct store *images;   /* the image root (reference images live here too); or NULL */
     char videos_error[512]; /* why videos is NULL, for the tools to say */
     char images_error[512];
-    struct oai_client *oai; /* NULL-safe: tools report OPENAI_API_KEY is not set */
+    struct oai_client *oai;  /* NULL-safe: tools report OPENAI_API_KEY is not set */
+    struct video_svc *video; /* the video providers (video/video.h); NULL: unavailable */
     struct sz_pool *imaging;
 };
 

@@ -1,11 +1,12 @@
-/* The OpenAI video tools: create_video, get_video_status, download_video,
- * list_videos, delete_video and remix_video (list_local_videos lives in
- * local.c). Each is a thin adapter: check the arguments, start one request on
- * the asynchronous OpenAI client, and turn its outcome into the result shape of
- * TOOLS.md. create_video reads its optional reference image through the image
- * store's sandbox first; download_video streams the body into an atomic store
- * writer with backpressure; the writer hashes what it writes, on the pool. Every call is
- * cancellable: the request in flight is cancelled and a half-written file is abandoned.
+/* The video tools: create_video, get_video_status, download_video, list_videos,
+ * delete_video and remix_video (list_local_videos lives in local.c). Each is a
+ * thin adapter: check the arguments, start one operation of the video layer
+ * (src/video/, which picks the provider: Gemini, Azure OpenAI or OpenAI) and turn
+ * its outcome into the result shape of TOOLS.md. create_video reads its optional
+ * reference image through the image store's sandbox first; download_video streams
+ * the video into an atomic store writer with backpressure; the writer hashes what
+ * it writes, on the pool. Every call is cancellable: the operation in flight is
+ * cancelled and a half-written file is abandoned.
  *
  * Thread: everything here runs on the loop thread. */
 #include "fmacros.h"
@@ -13,10 +14,10 @@
 #include "core/err.h"
 #include "imaging/imaging.h"
 #include "mcp/server.h"
-#include "openai/client.h"
 #include "store/store.h"
 #include "tools/common.h"
 #include "tools/tools.h"
+#include "video/video.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -24,18 +25,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The reference image is sent whole in the request body; the Videos API takes
+/* The reference image is sent whole in the request body; the video APIs take
  * images far smaller than this, so the cap only stops a mistaken multi-GB file. */
 #define REF_MAX_BYTES (50u * 1024u * 1024u)
 
-/* Download buffering: the body arrives in curl-sized pieces (~16 KiB); they are
- * gathered into blocks so each thread-pool write moves a useful amount. The
- * transfer pauses while more than its high-water mark waits for the disk and
- * resumes once the backlog falls to a quarter of it, so a slow disk bounds
- * memory. The mark is DL_HIGH_WATER for a few downloads and the store's budget
- * split among its writers for many (see dl_high_water): 32 concurrent 7.7 MB
- * downloads with a fixed 2 MiB mark peaked at ~57 MiB RSS with fsync on, most
- * of it blocks waiting while other files were fdatasync'ed. */
+/* Download buffering: the body arrives in pieces (~16 KiB from the network,
+ * 256 KiB from a decoded inline video); they are gathered into blocks so each
+ * thread-pool write moves a useful amount. The transfer pauses while more than
+ * its high-water mark waits for the disk and resumes once the backlog falls to a
+ * quarter of it, so a slow disk bounds memory. The mark is DL_HIGH_WATER for a
+ * few downloads and the store's budget split among its writers for many (see
+ * dl_high_water): 32 concurrent 7.7 MB downloads with a fixed 2 MiB mark peaked
+ * at ~57 MiB RSS with fsync on, most of it blocks waiting while other files were
+ * fdatasync'ed. */
 #define DL_BLOCK      (256u * 1024u)
 #define DL_HIGH_WATER (2u * 1024u * 1024u)
 
@@ -72,51 +74,59 @@ static bool check_id(struct mcp_call *call, const char *param, const char *id)
 {
     size_t len = strlen(id);
 
-    if (oai_check_id(id))
+    if (video_check_id(id))
         return true;
     mcp_call_fail(call, "Invalid %s: '%.*s%s' (expected 1 to 128 letters, digits, '_' or '-')",
                   param, echo_len(id, len), id, (size_t)echo_len(id, len) < len ? "..." : "");
     return false;
 }
 
-/* The OpenAI client, or NULL after failing the call when no key is configured
- * (said before any file is read or opened, so the reason is the right one). */
-static struct oai_client *client_for(struct mcp_call *call, struct tools_ctx *app)
+/* The video service, or NULL after failing the call (it could not be built). */
+static struct video_svc *svc_for(struct mcp_call *call, struct tools_ctx *app)
 {
-    if (app->oai == NULL || !app->opts.have_key) {
-        mcp_call_fail(call, "%s", oai_strerror(SZ_ENOKEY));
-        return NULL;
-    }
-    return app->oai;
+    if (app->video == NULL)
+        mcp_call_fail(call, "The video tools are not available (see the server's log)");
+    return app->video;
 }
 
-/* ---- one JSON request, one result ------------------------------------------ */
+/* ---- one operation, one result ------------------------------------------- */
 
 enum shape {
-    SHAPE_VIDEO,   /* the Video object, passed through */
-    SHAPE_DELETED, /* {id, object, deleted}, passed through */
+    SHAPE_VIDEO,   /* the Video object */
+    SHAPE_DELETED, /* {id, object, deleted} */
     SHAPE_LIST,    /* list_videos' summary */
 };
 
-struct vreq {
+/* One call in flight: the job, and for create_video with a reference image the
+ * read that comes first. */
+struct vcall {
     struct mcp_call *call;
-    struct net_req *req; /* NULL until started and after its done callback */
-    enum shape shape;
-    /* create_video with a reference image: read first, then sent */
     struct tools_ctx *app;
+    struct video_job *job; /* NULL until started and after its report */
+    enum shape shape;
+    bool reading;
+    bool cancelled;
+    struct video_plan plan;
+    char *prompt;
     char ref[STORE_NAME_MAX + 1];
     size_t ref_len;
-    bool reading;
 };
 
-static void vreq_cancel(struct mcp_call *call, void *data)
+static void vcall_free(struct vcall *v)
 {
-    struct vreq *v = data;
+    free(v->prompt);
+    free(v);
+}
+
+static void vcall_cancel(struct mcp_call *call, void *data)
+{
+    struct vcall *v = data;
     (void)call;
     /* A reference read in progress is not interruptible; its callback sees the
-     * cancellation. A started request reports SZ_ECANCELLED to vreq_done. */
-    if (v->req != NULL && !v->reading)
-        net_req_cancel(v->req);
+     * cancellation. A started job reports SZ_ECANCELLED. */
+    v->cancelled = true;
+    if (v->job != NULL)
+        video_job_cancel(v->job);
 }
 
 static json_t *field_or_null(const json_t *obj, const char *key)
@@ -125,8 +135,8 @@ static json_t *field_or_null(const json_t *obj, const char *key)
     return v != NULL ? json_incref(v) : json_null();
 }
 
-/* list_videos' result from an upstream page: the summary fields of each video,
- * has_more, and last (the page's last id, for the next call's `after`). */
+/* list_videos' result from a page: the summary fields of each video, has_more,
+ * and last (the page's last id, for the next call's `after`). */
 static json_t *list_summary(const json_t *page)
 {
     static const char *const keys[] = {"id",   "status", "created_at", "seconds",
@@ -153,74 +163,64 @@ static json_t *list_summary(const json_t *page)
                      json_is_string(last) ? last : json_null());
 }
 
-/* What each shape's object is called when OpenAI sends a malformed one. */
+/* What each shape's object is called when a provider sends a malformed one. */
 static const char *const shape_nouns[] = {"video", "deletion result", "video list"};
 
-static void vreq_done(struct net_req *req, const struct net_result *res, void *data)
+static void vcall_done(void *data, int err, const char *msg, json_t *obj)
 {
-    struct vreq *v = data;
+    struct vcall *v = data;
+    const char *service = video_job_service_name(v->job);
     json_t *result = NULL;
-    char msg[256];
-    (void)req;
+    char why[256];
 
-    v->req = NULL;
-    if (res->err != 0) {
-        if (res->err == SZ_ECANCELLED && mcp_call_cancelled(v->call))
+    v->job = NULL;
+    if (err != 0) {
+        if (err == SZ_ECANCELLED && mcp_call_cancelled(v->call))
             mcp_call_fail(v->call, "cancelled");
         else
-            mcp_call_fail(v->call, "%s", res->message);
-        goto out;
-    }
-    if (!json_is_object(res->json) ||
-        (v->shape == SHAPE_LIST && !json_is_array(json_object_get(res->json, "data")))) {
-        mcp_call_fail(v->call, "OpenAI returned an unexpected response to %s",
-                      mcp_call_name(v->call));
+            mcp_call_fail(v->call, "%s", msg != NULL ? msg : sz_strerror(err));
         goto out;
     }
     /* Unknown fields are the API's to add: a Video object passes through whole.
      * The fields we declare must hold what we promised clients, though. */
-    result = v->shape == SHAPE_LIST ? list_summary(res->json) : json_incref(res->json);
-    if (mcp_call_check_output(v->call, result, msg, sizeof(msg)) != 0) {
-        mcp_call_fail(v->call, "OpenAI returned a malformed %s: %s", shape_nouns[v->shape], msg);
+    result = v->shape == SHAPE_LIST ? list_summary(obj) : json_incref(obj);
+    if (mcp_call_check_output(v->call, result, why, sizeof(why)) != 0) {
+        mcp_call_fail(v->call, "%s returned a malformed %s: %s", service, shape_nouns[v->shape],
+                      why);
         json_decref(result);
         goto out;
     }
     mcp_call_finish(v->call, result);
 out:
-    free(v);
+    json_decref(obj);
+    vcall_free(v);
 }
 
-/* Starts req (owned; freed on failure) for call and finishes the call with its
- * outcome in shape. v may be a prepared context or NULL. */
-static void vreq_run(struct mcp_call *call, struct net_req *req, enum shape shape, struct vreq *v)
+/* A call context, or NULL after failing the call. */
+static struct vcall *vcall_new(struct mcp_call *call, struct tools_ctx *app, enum shape shape)
 {
-    if (v == NULL && (v = calloc(1, sizeof(*v))) == NULL) {
-        net_req_free(req);
-        mcp_call_fail(call, "Out of memory starting %s", mcp_call_name(call));
-        return;
-    }
-    v->call = call;
-    v->req = req;
-    v->shape = shape;
-    v->reading = false;
-    net_req_set_label(req, mcp_call_name(call));
-    mcp_call_on_cancel(call, vreq_cancel, v);
-    net_req_start(req, vreq_done, v);
-}
+    struct vcall *v = calloc(1, sizeof(*v));
 
-/* A request for method and "/videos/<id><suffix>", or NULL after failing the call. */
-static struct net_req *video_req(struct mcp_call *call, struct oai_client *client,
-                                 const char *method, const char *id, const char *suffix)
-{
-    char path[192];
-    struct net_req *req = NULL;
-
-    snprintf(path, sizeof(path), "/videos%s%s%s", id ? "/" : "", id ? id : "", suffix);
-    if (oai_req_new(client, method, path, &req) != 0) {
+    if (v == NULL) {
         mcp_call_fail(call, "Out of memory starting %s", mcp_call_name(call));
         return NULL;
     }
-    return req;
+    v->call = call;
+    v->app = app;
+    v->shape = shape;
+    return v;
+}
+
+/* After a video_* start: on failure fails the call and frees v. */
+static void vcall_started(struct vcall *v, int rc)
+{
+    if (rc == 0) {
+        mcp_call_on_cancel(v->call, vcall_cancel, v);
+        return;
+    }
+    mcp_call_fail(v->call, "%s starting %s", rc == SZ_ENOMEM ? "Out of memory" : sz_strerror(rc),
+                  mcp_call_name(v->call));
+    vcall_free(v);
 }
 
 /* ---- create_video ----------------------------------------------------------- */
@@ -228,23 +228,24 @@ static struct net_req *video_req(struct mcp_call *call, struct oai_client *clien
 static void reference_read(void *data, int err, const char *msg, char *buf, size_t len,
                            const struct store_stat *st)
 {
-    struct vreq *v = data;
+    struct vcall *v = data;
     enum img_format want = img_format_from_filename(v->ref);
     enum img_format got;
+    struct video_image image;
+    int rc;
     (void)st;
 
-    if (mcp_call_cancelled(v->call) || err != 0) {
+    v->reading = false;
+    if (mcp_call_cancelled(v->call) || v->cancelled || err != 0) {
         free(buf);
-        net_req_free(v->req);
         mcp_call_fail(v->call, "%s", err != 0 ? msg : "cancelled");
-        free(v);
+        vcall_free(v);
         return;
     }
     got = img_sniff(buf, len);
     if (got != want) {
         /* Upstream would refuse it too, with a vaguer message and after an upload. */
         free(buf);
-        net_req_free(v->req);
         if (got == IMG_FORMAT_UNKNOWN)
             mcp_call_fail(v->call,
                           "Reference image %s is not a valid %s image: its content does not "
@@ -255,41 +256,44 @@ static void reference_read(void *data, int err, const char *msg, char *buf, size
                           "Reference image %s holds %s data but is named as %s: rename it "
                           "with the right extension",
                           v->ref, img_format_upper_name(got), img_format_upper_name(want));
-        free(v);
+        vcall_free(v);
         return;
     }
-    /* add_file owns buf from here, even on failure. */
-    if (net_req_add_file(v->req, "input_reference", v->ref, img_format_mime(want), buf, len) != 0) {
-        net_req_free(v->req);
-        mcp_call_fail(v->call, "Out of memory attaching %s", v->ref);
-        free(v);
-        return;
+    image = (struct video_image){v->ref, img_format_mime(want), buf, len};
+    /* video_create owns the bytes from here. */
+    rc = video_create(v->app->video, &v->plan, v->prompt, &image, vcall_done, v, &v->job);
+    if (rc != 0) {
+        mcp_call_fail(v->call, "%s starting create_video",
+                      rc == SZ_ENOMEM ? "Out of memory" : sz_strerror(rc));
+        vcall_free(v);
     }
-    vreq_run(v->call, v->req, SHAPE_VIDEO, v);
 }
 
 struct create_video_args {
     const char *prompt;
     const char *model;
     int seconds; /* index into video_seconds, or -1 */
-    int size;    /* index into tool_video_sizes, or -1 */
+    int size;    /* index into video_sizes, or -1 */
     const char *input_reference_filename;
 };
 
 static const char *const video_seconds[] = {"4", "8", "12", NULL};
 
+/* Sora's four sizes and Gemini Omni's 1080p ones; each provider refuses what its
+ * model cannot make, before any request. */
+static const char *const video_sizes[] = {"720x1280",  "1280x720",  "1024x1792", "1792x1024",
+                                          "1920x1080", "1080x1920", NULL};
+
 static void create_video(struct mcp_call *call, const void *args)
 {
     const struct create_video_args *a = args;
     struct tools_ctx *app = mcp_call_tool_data(call);
-    const char *model = a->model;
     const char *ref = a->input_reference_filename;
     size_t ref_len = ref != NULL ? strlen(ref) : 0;
-    char msg[STORE_MSG_MAX];
-    struct oai_client *client;
-    struct net_req *req;
-    struct vreq *v;
-    int rc;
+    char msg[VIDEO_MSG_MAX];
+    struct video_svc *svc;
+    struct video_plan plan;
+    struct vcall *v;
 
     if (ref != NULL) {
         if (tool_images(call, app) == NULL)
@@ -301,47 +305,34 @@ static void create_video(struct mcp_call *call, const void *args)
             return;
         }
     }
-    if ((client = client_for(call, app)) == NULL)
+    if ((svc = svc_for(call, app)) == NULL)
         return;
-    if (model == NULL)
-        model = app->opts.video_model != NULL ? app->opts.video_model : "sora-2";
-    if ((req = video_req(call, client, "POST", NULL, "")) == NULL)
-        return;
-    /* The official SDK's multipart shape: text fields, then the file part; seconds
-     * and size only when given, so the API's own defaults apply otherwise. */
-    rc = net_req_add_field(req, "prompt", a->prompt);
-    if (rc == 0)
-        rc = net_req_add_field(req, "model", model);
-    if (rc == 0 && a->seconds >= 0)
-        rc = net_req_add_field(req, "seconds", video_seconds[a->seconds]);
-    if (rc == 0 && a->size >= 0)
-        rc = net_req_add_field(req, "size", tool_video_sizes[a->size]);
-    if (rc != 0) {
-        net_req_free(req);
-        mcp_call_fail(call, "Out of memory starting create_video");
+    /* Provider, credentials, size and length: said before any file is read. */
+    if (video_plan_create(svc, a->model, a->size >= 0 ? video_sizes[a->size] : NULL,
+                          a->seconds >= 0 ? video_seconds[a->seconds] : NULL, &plan, msg,
+                          sizeof(msg)) != 0) {
+        mcp_call_fail(call, "%s", msg);
         return;
     }
+    if ((v = vcall_new(call, app, SHAPE_VIDEO)) == NULL)
+        return;
+    v->plan = plan;
     if (ref == NULL) {
-        vreq_run(call, req, SHAPE_VIDEO, NULL);
+        vcall_started(v, video_create(svc, &plan, a->prompt, NULL, vcall_done, v, &v->job));
         return;
     }
-    if ((v = calloc(1, sizeof(*v))) == NULL) {
-        net_req_free(req);
-        mcp_call_fail(call, "Out of memory starting create_video");
+    if ((v->prompt = strdup(a->prompt)) == NULL) {
+        vcall_started(v, SZ_ENOMEM);
         return;
     }
-    v->call = call;
-    v->req = req;
-    v->app = app;
     v->reading = true;
     memcpy(v->ref, ref, ref_len);
     v->ref_len = ref_len;
-    mcp_call_on_cancel(call, vreq_cancel, v);
+    mcp_call_on_cancel(call, vcall_cancel, v);
     if (store_read_file(app->images, v->ref, ref_len, "Reference image", REF_MAX_BYTES,
                         reference_read, v) != 0) {
-        net_req_free(req);
         mcp_call_fail(call, "Out of memory reading %s", v->ref);
-        free(v);
+        vcall_free(v);
     }
 }
 
@@ -351,29 +342,30 @@ struct video_id_args {
     const char *video_id;
 };
 
-/* GET or DELETE /videos/{video_id}, result shaped as shape. */
-static void video_by_id(struct mcp_call *call, const void *args, const char *method,
-                        enum shape shape)
+typedef int by_id_fn(struct video_svc *svc, const char *id, video_result_fn *cb, void *data,
+                     struct video_job **pjob);
+
+static void video_by_id(struct mcp_call *call, const void *args, by_id_fn *fn, enum shape shape)
 {
     const struct video_id_args *a = args;
     struct tools_ctx *app = mcp_call_tool_data(call);
-    struct oai_client *client;
-    struct net_req *req;
+    struct video_svc *svc;
+    struct vcall *v;
 
-    if (!check_id(call, "video_id", a->video_id) || (client = client_for(call, app)) == NULL)
+    if (!check_id(call, "video_id", a->video_id) || (svc = svc_for(call, app)) == NULL)
         return;
-    if ((req = video_req(call, client, method, a->video_id, "")) != NULL)
-        vreq_run(call, req, shape, NULL);
+    if ((v = vcall_new(call, app, shape)) != NULL)
+        vcall_started(v, fn(svc, a->video_id, vcall_done, v, &v->job));
 }
 
 static void get_video_status(struct mcp_call *call, const void *args)
 {
-    video_by_id(call, args, "GET", SHAPE_VIDEO);
+    video_by_id(call, args, video_retrieve, SHAPE_VIDEO);
 }
 
 static void delete_video(struct mcp_call *call, const void *args)
 {
-    video_by_id(call, args, "DELETE", SHAPE_DELETED);
+    video_by_id(call, args, video_delete, SHAPE_DELETED);
 }
 
 struct remix_video_args {
@@ -385,20 +377,14 @@ static void remix_video(struct mcp_call *call, const void *args)
 {
     const struct remix_video_args *a = args;
     struct tools_ctx *app = mcp_call_tool_data(call);
-    struct oai_client *client;
-    struct net_req *req;
+    struct video_svc *svc;
+    struct vcall *v;
 
     if (!check_id(call, "previous_video_id", a->previous_video_id) ||
-        (client = client_for(call, app)) == NULL)
+        (svc = svc_for(call, app)) == NULL)
         return;
-    if ((req = video_req(call, client, "POST", a->previous_video_id, "/remix")) == NULL)
-        return;
-    if (net_req_set_json_new(req, json_pack("{s:s}", "prompt", a->prompt)) != 0) {
-        net_req_free(req);
-        mcp_call_fail(call, "Out of memory starting remix_video");
-        return;
-    }
-    vreq_run(call, req, SHAPE_VIDEO, NULL);
+    if ((v = vcall_new(call, app, SHAPE_VIDEO)) != NULL)
+        vcall_started(v, video_remix(svc, a->previous_video_id, a->prompt, vcall_done, v, &v->job));
 }
 
 struct list_videos_args {
@@ -413,27 +399,14 @@ static void list_videos(struct mcp_call *call, const void *args)
 {
     const struct list_videos_args *a = args;
     struct tools_ctx *app = mcp_call_tool_data(call);
-    char limit[24];
-    struct oai_client *client;
-    struct net_req *req;
-    int rc;
+    struct video_svc *svc;
+    struct vcall *v;
 
-    if ((client = client_for(call, app)) == NULL)
+    if ((svc = svc_for(call, app)) == NULL)
         return;
-    if ((req = video_req(call, client, "GET", NULL, "")) == NULL)
-        return;
-    snprintf(limit, sizeof(limit), "%lld", a->limit);
-    rc = net_req_add_query(req, "limit", limit);
-    if (rc == 0 && a->after != NULL)
-        rc = net_req_add_query(req, "after", a->after);
-    if (rc == 0)
-        rc = net_req_add_query(req, "order", sort_orders[a->order]);
-    if (rc != 0) {
-        net_req_free(req);
-        mcp_call_fail(call, "Out of memory starting list_videos");
-        return;
-    }
-    vreq_run(call, req, SHAPE_LIST, NULL);
+    if ((v = vcall_new(call, app, SHAPE_LIST)) != NULL)
+        vcall_started(
+            v, video_list(svc, (size_t)a->limit, a->after, a->order == 0, vcall_done, v, &v->job));
 }
 
 /* ---- download_video ----------------------------------------------------------- */
@@ -447,29 +420,29 @@ struct block {
     char data[DL_BLOCK];
 };
 
-/* Life: writer opening -> transfer (req set) -> commit (committing) -> done.
+/* Life: writer opening -> transfer (job set) -> commit (committing) -> done.
  * Each stage's callback moves on or fails the call; dl is freed once the call
  * is finished and the writer has reported (every block's write callback runs
  * before the writer's commit or abort callback, so none outlives dl). */
 struct dl {
     struct mcp_call *call;
     struct tools_ctx *app;
-    struct net_req *req;    /* the transfer in flight, or NULL */
+    struct video_job *job;  /* the transfer in flight, or NULL */
     struct store_writer *w; /* the open writer, or NULL */
     struct block *cur;      /* the block being filled, or NULL */
-    int64_t total;          /* Content-Length, -1 when unknown */
+    int64_t total;          /* the length the provider declared, -1 when unknown */
     uint64_t received;
     bool paused;
     bool committing;
     bool given_name;            /* the caller named the file */
     bool checked;               /* the first bytes matched the variant */
     enum store_format expected; /* what the variant's bytes must be */
-    char content_type[128];     /* the response's Content-Type, "" when none */
+    char content_type[128];     /* the declared Content-Type, "" when none */
     int err;                    /* the first local failure (a write, memory); its sentence in msg */
     char msg[STORE_MSG_MAX];
     const char *variant; /* static */
     const char *mime;    /* static */
-    char id[129];
+    char id[VIDEO_ID_MAX + 1];
     char name[STORE_NAME_MAX + 1];
     size_t name_len;
     int flags;
@@ -521,16 +494,16 @@ static void block_written(void *data, int err, const char *msg)
 
     free(b);
     if (err != 0 && err != SZ_ECANCELLED) {
-        /* Disk full, I/O error: stop the transfer; its done callback aborts. */
+        /* Disk full, I/O error: stop the transfer; its report aborts. */
         dl_error(dl, err, msg);
-        if (dl->req != NULL)
-            net_req_cancel(dl->req);
+        if (dl->job != NULL)
+            video_job_cancel(dl->job);
         return;
     }
-    if (dl->paused && dl->req != NULL && dl->w != NULL &&
+    if (dl->paused && dl->job != NULL && dl->w != NULL &&
         store_writer_inflight(dl->w) <= dl_high_water(dl->w) / 4) {
         dl->paused = false;
-        net_req_resume(dl->req);
+        video_job_resume(dl->job);
     }
 }
 
@@ -553,13 +526,11 @@ static int dl_flush(struct dl *dl)
     return rc;
 }
 
-static int dl_on_headers(struct net_req *req, long status, int64_t content_length,
-                         const char *content_type, void *data)
+static int dl_on_start(void *data, int64_t length, const char *content_type)
 {
     struct dl *dl = data;
-    (void)req;
-    (void)status;
-    dl->total = content_length;
+
+    dl->total = length;
     snprintf(dl->content_type, sizeof(dl->content_type), "%s",
              content_type != NULL ? content_type : "");
     return 0;
@@ -588,11 +559,10 @@ static int dl_check(struct dl *dl)
     return 0;
 }
 
-static int dl_on_data(struct net_req *req, const char *buf, size_t len, void *data)
+static int dl_on_data(void *data, const char *buf, size_t len)
 {
     struct dl *dl = data;
     int rc;
-    (void)req;
 
     if (dl->err != 0)
         return dl->err;
@@ -626,7 +596,7 @@ static int dl_on_data(struct net_req *req, const char *buf, size_t len, void *da
     mcp_call_progress(dl->call, (double)dl->received, dl->total > 0 ? (double)dl->total : 0, NULL);
     if (store_writer_inflight(dl->w) > dl_high_water(dl->w)) {
         dl->paused = true;
-        return NET_SINK_PAUSE;
+        return VIDEO_SINK_PAUSE;
     }
     return 0;
 }
@@ -654,20 +624,21 @@ static void dl_committed(void *data, int err, const char *msg, const char *name,
     dl_free(dl);
 }
 
-static void dl_done(struct net_req *req, const struct net_result *res, void *data)
+static void dl_done(void *data, int err, const char *msg, json_t *result)
 {
     struct dl *dl = data;
-    (void)req;
 
-    dl->req = NULL;
+    json_decref(result);
+    dl->job = NULL;
     dl->paused = false;
     if (dl->err != 0) {
         dl_fail(dl, NULL);
         return;
     }
-    if (res->err != 0) {
-        dl_fail(dl, res->err == SZ_ECANCELLED && mcp_call_cancelled(dl->call) ? "cancelled"
-                                                                              : res->message);
+    if (err != 0) {
+        dl_fail(dl, err == SZ_ECANCELLED && mcp_call_cancelled(dl->call) ? "cancelled"
+                    : msg != NULL                                        ? msg
+                                                                         : sz_strerror(err));
         return;
     }
     if (dl_check(dl) != 0) {
@@ -689,8 +660,8 @@ static void dl_cancel(struct mcp_call *call, void *data)
     struct dl *dl = data;
     (void)call;
 
-    if (dl->req != NULL) {
-        net_req_cancel(dl->req); /* dl_done aborts the writer */
+    if (dl->job != NULL) {
+        video_job_cancel(dl->job); /* dl_done aborts the writer */
     } else if (dl->committing && dl->w != NULL) {
         /* If the commit still waits for writes, this turns it into an abort and
          * dl_committed gets SZ_ECANCELLED; once it is publishing it is too late
@@ -704,9 +675,8 @@ static void dl_cancel(struct mcp_call *call, void *data)
 static void dl_opened(void *data, int err, const char *msg, struct store_writer *w)
 {
     struct dl *dl = data;
-    struct net_req *req = NULL;
-    struct net_sink sink = {dl_on_headers, dl_on_data, dl};
-    char path[192];
+    struct video_sink sink = {dl_on_start, dl_on_data, dl};
+    int rc;
 
     if (err != 0) {
         mcp_call_fail(dl->call, "%s", msg);
@@ -731,18 +701,9 @@ static void dl_opened(void *data, int err, const char *msg, struct store_writer 
             return;
         }
     }
-    snprintf(path, sizeof(path), "/videos/%s/content", dl->id);
-    if (oai_req_new(dl->app->oai, "GET", path, &req) != 0 ||
-        net_req_add_query(req, "variant", dl->variant) != 0) {
-        if (req != NULL)
-            net_req_free(req);
+    rc = video_download(dl->app->video, dl->id, dl->variant, &sink, dl_done, dl, &dl->job);
+    if (rc != 0)
         dl_fail(dl, "Out of memory starting download_video");
-        return;
-    }
-    net_req_set_sink(req, &sink);
-    net_req_set_label(req, "download_video");
-    dl->req = req;
-    net_req_start(req, dl_done, dl);
 }
 
 struct download_video_args {
@@ -799,7 +760,7 @@ static void download_video(struct mcp_call *call, const void *args)
         mcp_call_fail(call, "%s", msg);
         return;
     }
-    if (tool_videos(call, app) == NULL || client_for(call, app) == NULL)
+    if (tool_videos(call, app) == NULL || svc_for(call, app) == NULL)
         return;
     if ((dl = calloc(1, sizeof(*dl))) == NULL) {
         mcp_call_fail(call, "Out of memory starting download_video");
@@ -834,7 +795,8 @@ static void download_video(struct mcp_call *call, const void *args)
 
 /* ---- the table ------------------------------------------------------------------ */
 
-static const struct mcp_arg create_video_rows[] = {
+/* Not const: the model's default is the configured provider's, set at registration. */
+static struct mcp_arg create_video_rows[] = {
     {.name = "prompt",
      .type = MCP_ARG_STRING,
      .flags = MCP_ARG_REQUIRED,
@@ -848,22 +810,25 @@ static const struct mcp_arg create_video_rows[] = {
      .off = offsetof(struct create_video_args, model),
      .min = MCP_LIMIT(1),
      MCP_DEFAULT_STR("sora-2"),
-     .description = "The provider's video model, e.g. sora-2 (faster, cheaper) or sora-2-pro "
-                    "(higher quality, slower, costs more), or a dated snapshot. Omit it for the "
-                    "server's configured default."},
+     .description = "The video model, which also picks the provider: gemini-omni-1.1-flash (or "
+                    "another gemini-omni model) on Google's Gemini API; sora-2 (faster, cheaper) "
+                    "or sora-2-pro (higher quality, slower, costs more) on Azure OpenAI or an "
+                    "OpenAI-compatible gateway. Omit it for the server's configured default."},
     {.name = "seconds",
      .type = MCP_ARG_ENUM,
      .off = offsetof(struct create_video_args, seconds),
      .values = video_seconds,
-     .description = "Length in seconds, as a string: \"4\", \"8\" or \"12\". Omit it for the "
-                    "provider's default (4 on Sora). Longer videos cost more."},
+     .description = "Length in seconds, as a string: \"4\", \"8\" or \"12\" (Sora: any; "
+                    "gemini-omni-1.1-flash: 4 or 8). Omit it for the model's default (4 on Sora). "
+                    "Longer videos cost more."},
     {.name = "size",
      .type = MCP_ARG_ENUM,
      .off = offsetof(struct create_video_args, size),
-     .values = tool_video_sizes,
-     .description = "Width x height in pixels: 720x1280 (portrait) or 1280x720 (landscape), or "
-                    "the larger 1024x1792 and 1792x1024 (on Sora, sora-2-pro only). Omit it for "
-                    "the provider's default (720x1280 on Sora)."},
+     .values = video_sizes,
+     .description = "Width x height in pixels: 720x1280 (portrait) or 1280x720 (landscape); on "
+                    "Sora also the larger 1024x1792 and 1792x1024 (sora-2-pro only), on Gemini "
+                    "Omni 1920x1080 and 1080x1920. Omit it for the model's default (720x1280 on "
+                    "Sora)."},
     {.name = "input_reference_filename",
      .type = MCP_ARG_STRING,
      .off = offsetof(struct create_video_args, input_reference_filename),
@@ -878,7 +843,8 @@ static const struct mcp_arg status_rows[] = {
      .type = MCP_ARG_STRING,
      .flags = MCP_ARG_REQUIRED,
      .off = offsetof(struct video_id_args, video_id),
-     .description = "The id create_video or remix_video returned, e.g. video_68d7512d07848190."},
+     .description = "The id create_video or remix_video returned, e.g. video_68d7512d07848190 "
+                    "or v1_ChdXS0ZKYWNQ."},
 };
 
 static const struct mcp_arg download_rows[] = {
@@ -900,7 +866,7 @@ static const struct mcp_arg download_rows[] = {
      .values = video_variants,
      MCP_DEFAULT_STR("video"),
      .description = "What to save: video (the MP4), thumbnail (a WEBP still) or spritesheet (a "
-                    "JPEG grid of frames)."},
+                    "JPEG grid of frames); the last two on Sora only."},
     TOOL_OVERWRITE_ARG(struct download_video_args),
 };
 
@@ -1006,18 +972,21 @@ static struct mcp_tool video_tools[] = {
         .name = "create_video",
         .title = "Create a video",
         .description =
-            "Start generating a video from a text prompt on the configured video provider. "
-            "Returns at once with the Video object: keep its id; status starts as queued. "
+            "Start generating a video from a text prompt on the configured video provider: "
+            "Google's Gemini Omni, or OpenAI Sora on Azure OpenAI or a gateway (the model picks "
+            "it). Returns at once with the Video object: keep its id; status starts as queued. "
             "Generation takes one to several minutes. Next, call get_video_status with that id "
-            "every 10-20 seconds until status is completed, then call download_video to save the "
-            "file (nothing is saved until you do). If status becomes failed, error.message says "
-            "why: change the prompt and create again. Each call starts a new paid generation, "
-            "billed by the second of video (longer videos and pro models cost more): after a "
-            "timeout or an unclear error, look with get_video_status or list_videos before "
-            "creating again. To start from a picture, pass input_reference_filename: an image in "
-            "the image directory of exactly the video's size (prepare_reference_image makes one, "
-            "list_reference_images shows what is there). Prompts work best when they say subject, "
-            "setting, action, camera movement, lighting and style.",
+            "every 10-20 seconds until status is completed, then call download_video to save "
+            "the file (nothing is saved until you do). If status becomes failed, error.message "
+            "says why: change the prompt and create again. Each call starts a new paid "
+            "generation, billed by the second of video (longer videos and pro models cost "
+            "more): after a timeout or an unclear error, look with get_video_status or "
+            "list_videos before creating again. A size or length the model cannot make is "
+            "refused at once, naming what it can make. To start from a picture, pass "
+            "input_reference_filename: an image in the image directory of exactly the video's "
+            "size (prepare_reference_image makes one, list_reference_images shows what is "
+            "there). Prompts work best when they say subject, setting, action, camera movement, "
+            "lighting and style.",
         MCP_ARGS(struct create_video_args, create_video_rows),
         .output = &video_result,
         .annotations = MCP_OPEN_WORLD,
@@ -1027,12 +996,13 @@ static struct mcp_tool video_tools[] = {
         .name = "get_video_status",
         .title = "Get a video's status",
         .description =
-            "Check a video job started by create_video or remix_video. Returns the Video object: "
-            "status (queued, in_progress, completed or failed), progress (0-100) and, on failure, "
-            "error {code, message}. While status is queued or in_progress, call again every 10-20 "
-            "seconds; checking starts no new generation. When status is completed, call "
-            "download_video with the same id (before expires_at, a Unix time, when one is given). "
-            "When it is failed, read error.message, adjust the prompt and start a new video.",
+            "Check a video job started by create_video or remix_video. Returns the Video "
+            "object: status (queued, in_progress, completed or failed), progress (0-100; on "
+            "Gemini the stage: 0, 50, 100) and, on failure, error {code, message}. While status "
+            "is queued or in_progress, call again every 10-20 seconds; checking starts no new "
+            "generation. When status is completed, call download_video with the same id (before "
+            "expires_at, a Unix time, when one is given). When it is failed, read "
+            "error.message, adjust the prompt and start a new video.",
         MCP_ARGS(struct video_id_args, status_rows),
         .output = &video_result,
         .annotations = MCP_READ_ONLY | MCP_OPEN_WORLD,
@@ -1043,15 +1013,16 @@ static struct mcp_tool video_tools[] = {
         .title = "Download a finished video",
         .description =
             "Save a completed video (get_video_status says completed) into the local video "
-            "directory. variant chooses what to save: video (the MP4, default), thumbnail (a WEBP "
-            "still) or spritesheet (a JPEG grid of frames). The file is named {video_id}.mp4, "
-            ".webp or .jpg unless filename is given; a given name must end in the variant's "
-            "extension. An existing file is never replaced unless overwrite is true (a default "
-            "name already taken gets a -1, -2, ... suffix instead). Returns {filename, variant, "
-            "size_bytes, sha256} and a resource link to sanzaru://videos/{filename}; progress is "
-            "reported while the bytes arrive. Before the video is completed this fails with the "
-            "provider's error: poll get_video_status first. Afterwards, list_local_videos shows "
-            "the saved files and remix_video can vary the video.",
+            "directory. variant chooses what to save: video (the MP4, default), thumbnail (a "
+            "WEBP still) or spritesheet (a JPEG grid of frames); thumbnails and spritesheets "
+            "exist on Sora only. The file is named {video_id}.mp4, .webp or .jpg unless "
+            "filename is given; a given name must end in the variant's extension. An existing "
+            "file is never replaced unless overwrite is true (a default name already taken gets "
+            "a -1, -2, ... suffix instead). Returns {filename, variant, size_bytes, sha256} and "
+            "a resource link to sanzaru://videos/{filename}; progress is reported while the "
+            "bytes arrive. Before the video is completed this fails with the provider's error: "
+            "poll get_video_status first. Afterwards, list_local_videos shows the saved files "
+            "and remix_video can vary the video.",
         MCP_ARGS(struct download_video_args, download_rows),
         .output = &download_result,
         .annotations = MCP_IDEMPOTENT | MCP_OPEN_WORLD,
@@ -1061,13 +1032,13 @@ static struct mcp_tool video_tools[] = {
         .name = "list_videos",
         .title = "List video jobs",
         .description =
-            "List the video jobs the configured video provider keeps for this account, newest "
-            "first by default, each with id, status, progress, created_at, seconds, size and "
-            "model. Use it to find an id you no longer have, or to check before creating a video "
-            "again. One page at a time: while has_more is true, call again with after set to the "
-            "returned last. These are remote jobs; list_local_videos lists the files already "
-            "downloaded. A provider that keeps no such list answers with a tool error that says "
-            "so.",
+            "List the video jobs of the configured video provider, newest first by default, "
+            "each with id, status, progress, created_at, seconds, size and model. Use it to "
+            "find an id you no longer have, or to check before creating a video again. One page "
+            "at a time: while has_more is true, call again with after set to the returned last. "
+            "On OpenAI and Azure these are the account's videos; Gemini keeps no such list, so "
+            "there they are the jobs this server created (status as last checked). These are "
+            "remote jobs; list_local_videos lists the files already downloaded.",
         MCP_ARGS(struct list_videos_args, list_rows),
         .output = &list_result,
         .annotations = MCP_READ_ONLY | MCP_OPEN_WORLD,
@@ -1080,8 +1051,8 @@ static struct mcp_tool video_tools[] = {
             "Delete a video job and its output from the provider's storage, for good: it can no "
             "longer be checked, downloaded or remixed. Files already saved with download_video "
             "stay in the local video directory. Delete only what the user asked to delete. "
-            "Returns {id, object, deleted}; deleting an id again reports the provider's not-found "
-            "error.",
+            "Returns {id, object, deleted}; deleting an id again reports the provider's "
+            "not-found error.",
         MCP_ARGS(struct video_id_args, delete_rows),
         .output = &deleted_result,
         .annotations = MCP_DESTRUCTIVE | MCP_IDEMPOTENT | MCP_OPEN_WORLD,
@@ -1096,8 +1067,8 @@ static struct mcp_tool video_tools[] = {
             "is now a cat\"). Returns a new Video object with a new id and status queued: poll "
             "get_video_status with the new id every 10-20 seconds until completed, then "
             "download_video it. The source video is left as it is and must be completed and not "
-            "expired. A remix is a paid generation like create_video; not every provider offers "
-            "it (one that does not says so in a tool error).",
+            "expired. A remix is a paid generation like create_video, on the provider that made "
+            "the source.",
         MCP_ARGS(struct remix_video_args, remix_rows),
         .output = &video_result,
         .annotations = MCP_OPEN_WORLD,
@@ -1107,6 +1078,9 @@ static struct mcp_tool video_tools[] = {
 
 int tools_register_video(struct mcp_server *server, struct tools_ctx *app)
 {
+    /* tools/list shows the model create_video uses when none is given. */
+    if (app->video != NULL)
+        create_video_rows[1].def_str = video_default_model(app->video);
     return tool_register_table(server, app, video_tools,
                                sizeof(video_tools) / sizeof(video_tools[0]));
 }

@@ -201,7 +201,9 @@ test('schema: enums, ranges, required and unknown arguments', async () => {
   await withServer(async ({ client, fake }) => {
     await schemaError(client, 'create_video', { prompt: 'p', seconds: '5' }, /'seconds' must be one of "4", "8", "12"/);
     await schemaError(client, 'create_video', { prompt: 'p', seconds: 5 }, /'seconds' must be one of "4", "8", "12", not an integer/);
-    await schemaError(client, 'create_video', { prompt: 'p', size: '1920x1080' }, /'size' must be one of/);
+    await schemaError(client, 'create_video', { prompt: 'p', size: '640x360' }, /'size' must be one of/);
+    // Gemini's 1080p sizes are in the enum; Sora refuses them before any request
+    await toolError(client, 'create_video', { prompt: 'p', size: '1920x1080' }, /^sora-2 cannot make size 1920x1080: Sora makes 720x1280 and 1280x720/);
     await schemaError(client, 'create_video', { prompt: '' }, /'prompt' must not be empty/);
     await schemaError(client, 'create_video', {}, /'prompt' is required/);
     await schemaError(client, 'create_video', { prompt: 'p', duration: 4 }, /unknown argument 'duration'; this tool takes 'prompt', 'model', 'seconds', 'size', 'input_reference_filename'/);

@@ -256,7 +256,7 @@ test('disk full (ENOSPC on a 1 MB tmpfs): tool error naming disk space, no file,
 
 // ---- configuration ------------------------------------------------------------------------------
 
-test('OPENAI_API_KEY unset: every video tool says so and nothing is sent or written', async () => {
+test('no video provider configured: every video tool says how to configure one; nothing is sent or written', async () => {
   await withServer(
     async ({ client, fake, videos, images }) => {
       fs.writeFileSync(path.join(images, 'ref.png'), PNG);
@@ -270,7 +270,9 @@ test('OPENAI_API_KEY unset: every video tool says so and nothing is sent or writ
         ['delete_video', { video_id: 'video_1' }],
         ['remix_video', { previous_video_id: 'video_1', prompt: 'x' }],
       ];
-      for (const [name, args] of calls) await toolError(client, name, args, /^OPENAI_API_KEY is not set$/);
+      for (const [name, args] of calls) {
+        await toolError(client, name, args, /^No video provider is configured: set GEMINI_API_KEY for Google's Gemini Omni, AZURE_OPENAI_ENDPOINT and AZURE_OPENAI_API_KEY for Sora on Azure OpenAI, or OPENAI_API_KEY .*docs\/providers\.md$/);
+      }
       assert.equal(fake.requests.length, 0);
       assertEntries(videos, []);
       // the local tools still work

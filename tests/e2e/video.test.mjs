@@ -49,7 +49,7 @@ test('tools/list describes the six video tools with the annotations of TOOLS.md'
     assert.deepEqual(cv.properties.prompt.type, 'string');
     assert.deepEqual(opt(cv.properties.seconds).enum, ['4', '8', '12']);
     assert.equal(cv.properties.seconds.default, null);
-    assert.deepEqual(opt(cv.properties.size).enum, ['720x1280', '1280x720', '1024x1792', '1792x1024']);
+    assert.deepEqual(opt(cv.properties.size).enum, ['720x1280', '1280x720', '1024x1792', '1792x1024', '1920x1080', '1080x1920']);
     assert.equal(opt(cv.properties.model).type, 'string');
     assert.equal(opt(cv.properties.model).enum, undefined, 'model is a free string');
     assert.equal(cv.properties.model.default, 'sora-2');

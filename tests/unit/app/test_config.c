@@ -41,6 +41,13 @@ static const char *const all_vars[] = {
     "SANZARU_DOWNLOAD_FIRST_BYTE_TIMEOUT_MS",
     "SANZARU_IMAGE_FIRST_BYTE_TIMEOUT_MS",
     "SANZARU_VIDEO_MODEL",
+    "SANZARU_VIDEO_PROVIDER",
+    "GEMINI_API_KEY",
+    "GOOGLE_API_KEY",
+    "GEMINI_BASE_URL",
+    "AZURE_OPENAI_ENDPOINT",
+    "AZURE_OPENAI_API_KEY",
+    "SANZARU_STATE_PATH",
     "SANZARU_IMAGE_MODEL",
     "SANZARU_RESPONSES_MODEL",
     "SANZARU_MEDIA_PATH",
@@ -222,7 +229,15 @@ static void test_string_defaults(void **state)
     assert_string_equal(cfg.base_url, "https://api.openai.com/v1");
     assert_null(cfg.org_id);
     assert_null(cfg.project_id);
-    assert_string_equal(cfg.video_model, "sora-2");
+    assert_null(cfg.video_model); /* the video provider's default */
+    assert_null(cfg.video_provider);
+    assert_null(cfg.gemini_api_key);
+    assert_null(cfg.gemini_key_name);
+    assert_string_equal(cfg.gemini_base_url, "https://generativelanguage.googleapis.com/v1beta");
+    assert_null(cfg.azure_endpoint);
+    assert_null(cfg.azure_base_url);
+    assert_null(cfg.azure_api_key);
+    assert_null(cfg.state_path);
     assert_string_equal(cfg.image_model, "gpt-image-2");
     assert_string_equal(cfg.responses_model, "gpt-5.2");
     assert_null(cfg.media_path);
@@ -290,9 +305,75 @@ static void test_string_values(void **state)
     load_ok(&cfg);
     assert_null(cfg.api_key);
     assert_string_equal(cfg.base_url, "https://api.openai.com/v1");
-    assert_string_equal(cfg.video_model, "sora-2");
+    assert_null(cfg.video_model);
     assert_null(cfg.data_home);
     sz_config_free(&cfg);
+}
+
+static void test_video_providers(void **state)
+{
+    struct sz_config cfg;
+    char err[256] = "";
+    char *path = NULL;
+    (void)state;
+
+    setenv("GEMINI_API_KEY", "g-key", 1);
+    setenv("GEMINI_BASE_URL", "http://127.0.0.1:9/v1beta/", 1);
+    setenv("AZURE_OPENAI_ENDPOINT", " https://res.openai.azure.com/ ", 1);
+    setenv("AZURE_OPENAI_API_KEY", "az-key", 1);
+    setenv("SANZARU_VIDEO_PROVIDER", "azure", 1);
+    setenv("SANZARU_STATE_PATH", "/srv/state/s.db", 1);
+    load_ok(&cfg);
+    assert_string_equal(cfg.gemini_api_key, "g-key");
+    assert_string_equal(cfg.gemini_key_name, "GEMINI_API_KEY");
+    assert_string_equal(cfg.gemini_base_url, "http://127.0.0.1:9/v1beta");
+    assert_string_equal(cfg.azure_endpoint, "https://res.openai.azure.com");
+    assert_string_equal(cfg.azure_base_url, "https://res.openai.azure.com/openai/v1");
+    assert_string_equal(cfg.azure_api_key, "az-key");
+    assert_string_equal(cfg.video_provider, "azure");
+    assert_int_equal(sz_config_state_path(&cfg, &path, err, sizeof(err)), 0);
+    assert_string_equal(path, "/srv/state/s.db");
+    free(path);
+    sz_config_free(&cfg);
+
+    /* GOOGLE_API_KEY wins, as in Google's SDK; an endpoint with the path keeps it. */
+    setenv("GOOGLE_API_KEY", "goog-key", 1);
+    setenv("AZURE_OPENAI_ENDPOINT", "https://res.openai.azure.com/openai/v1/", 1);
+    unsetenv("SANZARU_STATE_PATH");
+    setenv("SANZARU_MEDIA_PATH", "/srv/media", 1);
+    load_ok(&cfg);
+    assert_string_equal(cfg.gemini_api_key, "goog-key");
+    assert_string_equal(cfg.gemini_key_name, "GOOGLE_API_KEY");
+    assert_string_equal(cfg.azure_base_url, "https://res.openai.azure.com/openai/v1");
+    assert_int_equal(sz_config_state_path(&cfg, &path, err, sizeof(err)), 0);
+    assert_string_equal(path, "/srv/media/.sanzaru/state.db");
+    free(path);
+    sz_config_free(&cfg);
+
+    /* The state's default follows the media root's. */
+    unsetenv("SANZARU_MEDIA_PATH");
+    setenv("XDG_DATA_HOME", "/srv/xdg", 1);
+    load_ok(&cfg);
+    assert_int_equal(sz_config_state_path(&cfg, &path, err, sizeof(err)), 0);
+    assert_string_equal(path, "/srv/xdg/sanzaru/.sanzaru/state.db");
+    free(path);
+    sz_config_free(&cfg);
+    unsetenv("XDG_DATA_HOME");
+    load_ok(&cfg);
+    assert_int_equal(sz_config_state_path(&cfg, &path, err, sizeof(err)), 0);
+    assert_string_equal(path + strlen(saved_home), "/.local/share/sanzaru/.sanzaru/state.db");
+    free(path);
+    sz_config_free(&cfg);
+
+    /* Refusals name the variable. */
+    setenv("SANZARU_VIDEO_PROVIDER", "sora", 1);
+    assert_int_equal(sz_config_load(&cfg, err, sizeof(err)), SZ_EINVAL);
+    assert_string_equal(err, "SANZARU_VIDEO_PROVIDER must be openai, azure or gemini, got 'sora'");
+    unsetenv("SANZARU_VIDEO_PROVIDER");
+    setenv("AZURE_OPENAI_ENDPOINT", "res.openai.azure.com", 1);
+    assert_int_equal(sz_config_load(&cfg, err, sizeof(err)), SZ_EINVAL);
+    assert_string_equal(err, "AZURE_OPENAI_ENDPOINT must be an https URL such as "
+                             "https://NAME.openai.azure.com, got 'res.openai.azure.com'");
 }
 
 static void test_home_fallback(void **state)
@@ -511,10 +592,10 @@ static void test_media_root_messages(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_number_defaults),     T(test_number_bounds),    T(test_number_refusals),
-        T(test_string_defaults),     T(test_string_values),    T(test_home_fallback),
-        T(test_log_level),           T(test_media_root_order), T(test_media_root_no_home),
-        T(test_media_root_messages),
+        T(test_number_defaults),    T(test_number_bounds),       T(test_number_refusals),
+        T(test_string_defaults),    T(test_string_values),       T(test_video_providers),
+        T(test_home_fallback),      T(test_log_level),           T(test_media_root_order),
+        T(test_media_root_no_home), T(test_media_root_messages),
     };
     const char *home = getenv("HOME");
 
