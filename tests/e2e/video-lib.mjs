@@ -28,6 +28,14 @@ const SANITIZER = /ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|SUMMAR
  */
 export async function withServer(fn, opts = {}) {
   const fake = await startFakeOpenAI(opts.fake || {});
+  await withUpstream(fake, { OPENAI_BASE_URL: fake.url, OPENAI_API_KEY: 'sk-test' }, fn, opts);
+}
+
+/**
+ * The same against any started fake upstream (closed afterwards): upstreamEnv points the
+ * server at it; opts as for withServer. No other provider setting reaches the server.
+ */
+export async function withUpstream(fake, upstreamEnv, fn, opts = {}) {
   const media = tempMedia();
   const videos = path.join(media.dir, 'videos');
   const images = path.join(media.dir, 'images');
@@ -37,8 +45,7 @@ export async function withServer(fn, opts = {}) {
   }
   const env = {
     SANZARU_MEDIA_PATH: media.dir,
-    OPENAI_BASE_URL: fake.url,
-    OPENAI_API_KEY: 'sk-test',
+    ...upstreamEnv,
     LOG_LEVEL: 'INFO',
     ...(opts.env || {}),
   };
@@ -65,10 +72,10 @@ export async function withServer(fn, opts = {}) {
     failed = e;
   }
   await s.close();
-  await Promise.race([ended, new Promise((r) => setTimeout(r, 10000))]);
+  await Promise.race([ended, new Promise((r) => setTimeout(r, 10000).unref())]);
   await fake.close();
   if (opts.cleanup) opts.cleanup();
-  media.cleanup();
+  if (!opts.keepMedia) media.cleanup();
   if (failed) {
     failed.message += `\n--- server stderr ---\n${s.stderr().slice(-4000)}`;
     throw failed;

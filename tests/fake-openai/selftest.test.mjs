@@ -826,3 +826,63 @@ describe('CLI', () => {
         void net;
     });
 });
+
+describe('Azure flavour and the retired Videos API', () => {
+    test('as Azure OpenAI: /openai/v1, the key in api-key, a bearer token refused', async () => {
+        const f = await startFakeOpenAI({ flavour: 'azure', apiKey: 'az-key' });
+        try {
+            assert.equal(f.url, `${f.endpoint}/openai/v1`);
+            const key = { 'api-key': 'az-key' };
+            let r = await fetch(`${f.url}/videos`, { method: 'POST', headers: key, body: form({ prompt: 'a cat', model: 'sora-2' }) });
+            assert.equal(r.status, 200);
+            const v = await r.json();
+            assert.equal(v.object, 'video');
+            r = await fetch(`${f.url}/videos/${v.id}`, { headers: key });
+            assert.equal((await r.json()).id, v.id);
+            // OpenAI's path and OpenAI's header are not Azure's
+            r = await fetch(`${f.origin}/v1/videos`, { headers: key });
+            assert.equal(r.status, 404);
+            r = await fetch(`${f.url}/videos`, { headers: AUTH });
+            assert.equal(r.status, 401);
+            assert.match((await r.json()).error.message, /^Access denied due to invalid subscription key/);
+            r = await fetch(`${f.url}/videos`, { headers: { 'api-key': 'wrong' } });
+            assert.equal(r.status, 401);
+            // relative paths in faults and requestsMatching are under /openai/v1
+            assert.equal(f.requestsMatching({ method: 'POST', path: 'videos' }).length, 1);
+            assert.equal(f.requestsMatching({ method: 'POST', path: 'videos' })[0].path, '/openai/v1/videos');
+            f.faults.add({ method: 'GET', path: 'videos/*', status: 503 });
+            r = await fetch(`${f.url}/videos/${v.id}`, { headers: key });
+            assert.equal(r.status, 503);
+        } finally {
+            await f.close();
+        }
+    });
+    test('videosRetired 404: every /videos route is an unknown URL, as OpenAI answers one', async () => {
+        const f = await startFakeOpenAI({ videosRetired: 404 });
+        try {
+            f.addVideo({ id: 'video_old' });
+            for (const [method, path] of [['POST', '/videos'], ['GET', '/videos'], ['GET', '/videos/video_old'], ['GET', '/videos/video_old/content']]) {
+                const r = await call(f, method, path, method === 'POST' ? { body: form({ prompt: 'p' }) } : {});
+                assert.equal(r.status, 404, `${method} ${path}`);
+                assert.equal(r.body.error.message, `Invalid URL (${method} /v1${path})`);
+            }
+            // the rest of the API still answers
+            assert.equal((await call(f, 'POST', '/images/generations', { json: { prompt: 'p' } })).status, 200);
+        } finally {
+            await f.close();
+        }
+    });
+    test('videosRetired 410 (settable at run time): Gone, with code "gone"', async () => {
+        const f = await startFakeOpenAI({});
+        try {
+            f.configure({ videosRetired: 410 });
+            const r = await call(f, 'GET', '/videos/video_1');
+            assert.equal(r.status, 410);
+            assert.equal(r.body.error.code, 'gone');
+            f.reset();
+            assert.equal((await call(f, 'GET', '/videos')).status, 200);
+        } finally {
+            await f.close();
+        }
+    });
+});

@@ -2,7 +2,8 @@
 // A stateful fake of the parts of the OpenAI API that sanzaru calls, for end-to-end tests
 // and benchmarks. Node.js 20, ESM, node: built-ins only. See README.md for the contract.
 //
-// Everything lives under /v1 and needs `Authorization: Bearer <non-empty>`:
+// Everything lives under /v1 and needs `Authorization: Bearer <non-empty>` (as Azure OpenAI,
+// `flavour: 'azure'`: under /openai/v1 with an `api-key` header; README.md, "Azure"):
 //   videos      POST /videos, GET /videos, GET|DELETE /videos/{id}, POST /videos/{id}/remix,
 //               GET /videos/{id}/content?variant=video|thumbnail|spritesheet
 //   responses   POST /responses (background image_generation), GET|DELETE /responses/{id}
@@ -39,6 +40,8 @@ const DEFAULTS = {
     imageWidth: 64,
     imageHeight: 48,
     log: false,
+    flavour: 'openai', // 'azure': Azure OpenAI's v1 API (/openai/v1, api-key header)
+    videosRetired: null, // 404 or 410: the Videos API is gone (OpenAI retired it on 2026-09-24)
     videos: {
         mode: 'polls', // 'polls' | 'time'
         queuedPolls: 1,
@@ -117,11 +120,11 @@ function mergeOptions(base, patch) {
 
 /** Compiles a fault/request path pattern: RegExp as is; a string is a glob over the path
  *  ("*" = one segment's worth of characters, "**" = anything); a string without a leading
- *  "/" is taken relative to /v1/. */
-export function compilePathPattern(p) {
+ *  "/" is taken relative to base (default /v1; /openai/v1 for the Azure flavour). */
+export function compilePathPattern(p, base = '/v1') {
     if (p instanceof RegExp) return p;
     if (typeof p !== 'string' || p === '') throw new TypeError('path pattern must be a non-empty string or a RegExp');
-    const full = p.startsWith('/') ? p : `/v1/${p}`;
+    const full = p.startsWith('/') ? p : `${base}/${p}`;
     let re = '';
     for (let i = 0; i < full.length; i++) {
         const c = full[i];
@@ -139,7 +142,7 @@ const FAULT_KEYS = new Set([
     'stall_after_bytes', 'truncate', 'invalid_json', 'delay_ms',
 ]);
 
-function normaliseFault(spec) {
+function normaliseFault(spec, base) {
     if (!isPlainObject(spec)) throw new TypeError('a fault must be an object');
     for (const k of Object.keys(spec)) if (!FAULT_KEYS.has(k)) throw new TypeError(`unknown fault field '${k}'`);
     if (spec.path === undefined) throw new TypeError("a fault needs 'path'");
@@ -166,7 +169,7 @@ function normaliseFault(spec) {
         method: spec.method ? String(spec.method).toUpperCase() : null,
         count: count === -1 ? Infinity : count,
         remaining: count === -1 ? Infinity : count,
-        matcher: compilePathPattern(spec.path),
+        matcher: compilePathPattern(spec.path, base),
         kinds,
     };
 }
@@ -231,6 +234,10 @@ function decodeDataUrl(url) {
 export async function startFakeOpenAI(options = {}) {
     const initialConfig = mergeOptions(DEFAULTS, options);
     let config = initialConfig;
+    if (initialConfig.flavour !== 'openai' && initialConfig.flavour !== 'azure') throw new TypeError("flavour must be 'openai' or 'azure'");
+    const azure = initialConfig.flavour === 'azure';
+    // Where the API lives: OpenAI's /v1, or Azure OpenAI's v1 API under the resource's endpoint.
+    const base = azure ? '/openai/v1' : '/v1';
     const now = typeof options.now === 'function' ? options.now : () => Date.now();
     const nowSec = () => Math.floor(now() / 1000);
     const log = (...a) => {
@@ -268,7 +275,7 @@ export async function startFakeOpenAI(options = {}) {
         /** Adds one fault spec or an array of them; returns the normalised fault(s). */
         add(spec) {
             const specs = Array.isArray(spec) ? spec : [spec];
-            const added = specs.map(normaliseFault);
+            const added = specs.map((f) => normaliseFault(f, base));
             faultList.push(...added);
             return Array.isArray(spec) ? added : added[0];
         },
@@ -969,6 +976,14 @@ export async function startFakeOpenAI(options = {}) {
     }
 
     function checkAuth(req) {
+        if (azure) {
+            // Azure OpenAI takes the resource key in `api-key` (a bearer token would be an
+            // Entra ID token, which this fake does not issue).
+            const key = req.headers['api-key'];
+            if (!key || (config.apiKey !== null && key !== config.apiKey))
+                throw new ApiError(401, 'Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource.', { code: '401' });
+            return;
+        }
         const h = req.headers.authorization;
         if (!h)
             throw new ApiError(401, "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).", { code: null });
@@ -987,7 +1002,11 @@ export async function startFakeOpenAI(options = {}) {
         };
         const [a, b, c] = segs;
         const n = segs.length;
-        if (a === 'videos') {
+        if (a === 'videos' && config.videosRetired === 410) {
+            await noBody();
+            throw new ApiError(410, 'The Videos API was retired on 2026-09-24 and no longer serves requests.', { code: 'gone' });
+        }
+        if (a === 'videos' && config.videosRetired !== 404) {
             if (n === 1 && method === 'POST') return createVideo(rec, await body());
             if (n === 1 && method === 'GET') return (await noBody(), listVideos(query));
             if (n === 2 && method === 'GET') {
@@ -1025,7 +1044,7 @@ export async function startFakeOpenAI(options = {}) {
             return uploadFile(rec, await body());
         }
         await noBody();
-        throw new ApiError(404, `Invalid URL (${method} /v1/${segs.join('/')})`, { code: null });
+        throw new ApiError(404, `Invalid URL (${method} ${base}/${segs.join('/')})`, { code: null });
     }
 
     // --- responding --------------------------------------------------------------------
@@ -1176,7 +1195,7 @@ export async function startFakeOpenAI(options = {}) {
         let reply;
         let fault = null;
         try {
-            if (!path.startsWith('/v1/') && path !== '/v1') throw new ApiError(404, `Invalid URL (${method} ${path})`);
+            if (!path.startsWith(`${base}/`) && path !== base) throw new ApiError(404, `Invalid URL (${method} ${path})`);
             checkAuth(req);
             fault = faults.take(method, path);
             if (fault) rec.fault = faultSummary(fault);
@@ -1191,7 +1210,7 @@ export async function startFakeOpenAI(options = {}) {
                 if (fault.body !== undefined)
                     reply = { buffer: Buffer.from(typeof fault.body === 'string' ? fault.body : JSON.stringify(fault.body)), contentType: 'application/json', status: fault.status };
             } else {
-                reply = await route(req, rec, method, path.split('/').filter(Boolean).slice(1), query, rawPromise);
+                reply = await route(req, rec, method, path.slice(base.length).split('/').filter(Boolean), query, rawPromise);
             }
         } catch (e) {
             if (e instanceof ApiError) reply = e;
@@ -1320,8 +1339,10 @@ export async function startFakeOpenAI(options = {}) {
 
     let closing = null;
     const api = {
-        url: `${origin}/v1`,
+        url: `${origin}${base}`,
         origin,
+        /** AZURE_OPENAI_ENDPOINT for the Azure flavour (the API is at endpoint + /openai/v1). */
+        endpoint: origin,
         port,
         state,
         assets,
@@ -1337,7 +1358,7 @@ export async function startFakeOpenAI(options = {}) {
         },
         /** Requests whose method and path match ({method?, path?: glob|RegExp}). */
         requestsMatching({ method, path } = {}) {
-            const re = path === undefined ? null : compilePathPattern(path);
+            const re = path === undefined ? null : compilePathPattern(path, base);
             return requests.filter((r) => (!method || r.method === method.toUpperCase()) && (!re || re.test(r.path)));
         },
         videoView(id) {
@@ -1444,6 +1465,8 @@ async function main() {
             'queued-ms': { type: 'string' },
             'in-progress-ms': { type: 'string' },
             'no-stdin-watch': { type: 'boolean', default: false },
+            azure: { type: 'boolean', default: false },
+            'videos-retired': { type: 'string' },
             log: { type: 'boolean', default: false },
             help: { type: 'boolean', default: false },
         },
@@ -1452,7 +1475,7 @@ async function main() {
         process.stdout.write(
             'usage: node server.mjs [--port N] [--host H] [--api-key K] [--video-bytes N] [--video-seed N]\n' +
                 '       [--queued-polls N] [--in-progress-polls N] [--time-mode --queued-ms N --in-progress-ms N]\n' +
-                '       [--no-stdin-watch] [--log]\n' +
+                '       [--azure] [--videos-retired 404|410] [--no-stdin-watch] [--log]\n' +
                 'Prints one JSON line {"url","port",...} then serves until SIGTERM/SIGINT or stdin closes.\n',
         );
         return;
@@ -1478,6 +1501,8 @@ async function main() {
         videoBytes: int(values['video-bytes'], 'video-bytes'),
         videoSeed: int(values['video-seed'], 'video-seed'),
         log: values.log,
+        flavour: values.azure ? 'azure' : 'openai',
+        videosRetired: values['videos-retired'] === undefined ? null : Number(values['videos-retired']),
         videos: stage,
         responses: stage,
     });
