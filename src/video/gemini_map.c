@@ -162,6 +162,7 @@ json_t *vgem_request(const char *model, const char *prompt, const char *image_mi
 char *vgem_splice_image(const char *text, size_t len, const char *b64, size_t b64_len, size_t *plen)
 {
     static const char marker[] = "\"" VGEM_IMAGE_MARKER "\"";
+    const size_t inner = sizeof(marker) - 3; /* the marker without its quotes */
     const char *at = memmem(text, len, marker, sizeof(marker) - 1);
     size_t head, tail, n;
     char *out;
@@ -169,15 +170,15 @@ char *vgem_splice_image(const char *text, size_t len, const char *b64, size_t b6
     *plen = 0;
     if (at == NULL)
         return NULL;
-    head = (size_t)(at - text) + 1;
-    tail = len - head - (sizeof(marker) - 2);
+    head = (size_t)(at - text) + 1; /* up to and with the opening quote */
+    tail = len - head - inner;      /* from the closing quote on */
     n = head + b64_len + tail;
     out = malloc(n + 1);
     if (out == NULL)
         return NULL;
     memcpy(out, text, head);
     memcpy(out + head, b64, b64_len);
-    memcpy(out + head + b64_len, at + sizeof(marker) - 2, tail);
+    memcpy(out + head + b64_len, text + head + inner, tail);
     out[n] = '\0';
     *plen = n;
     return out;
