@@ -178,6 +178,17 @@ describe('the SDK drives the fake', () => {
         assert.equal((await fetch(location)).status, 404);
     });
 
+    test('uriAt storage: the uri is the signed storage URL itself, fetched without the key', async () => {
+        fake.configure({ uriAt: 'storage' });
+        const it = await ai.interactions.create({ ...video, background: false, response_format: { type: 'video', delivery: 'uri' } });
+        const uri = new URL(it.output_video.uri);
+        assert.equal(uri.origin, fake.storageOrigin);
+        assert.equal((await fetch(uri, { headers: { 'x-goog-api-key': KEY } })).status, 400);
+        const got = await fetch(uri);
+        assert.equal(got.status, 200);
+        assert.equal(sha(Buffer.from(await got.arrayBuffer())), fake.assets.video.sha256);
+    });
+
     test('the configured delivery applies when the request names none', async () => {
         fake.configure({ delivery: 'uri' });
         const it = await ai.interactions.create({ ...video, background: false });
@@ -377,6 +388,13 @@ describe('faults as the SDK sees them', () => {
         await assert.rejects(fetch(location).then((r) => r.arrayBuffer()));
         const ok = await fetch(location);
         assert.equal(sha(Buffer.from(await ok.arrayBuffer())), fake.assets.video.sha256);
+    });
+
+    test('a 2xx status with a body is a canned answer the SDK reads as the interaction', async () => {
+        fake.faults.add({ method: 'GET', path: 'interactions/*', status: 200, body: { id: 'v1_canned', status: 'completed', steps: [] } });
+        const it = await ai.interactions.get('v1_anything', undefined, NO_RETRY);
+        assert.equal(it.id, 'v1_canned');
+        assert.throws(() => fake.faults.add({ path: 'interactions', status: 200 }), /2xx with a body/);
     });
 
     test('fault specs are checked', () => {

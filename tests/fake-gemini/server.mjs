@@ -50,6 +50,7 @@ const DEFAULTS = {
     delivery: 'inline', // used when the request's response_format has no delivery
     redirect: true, // files/{id}:download answers 302 to the storage origin (else serves bytes itself)
     redirectStatus: 302,
+    uriAt: 'api', // 'storage': a video's uri is the signed storage URL itself (no API hop)
     storageRejectsCredentials: true, // storage answers 400 to a request carrying a key or Authorization
     signedUrlTtlSec: 3600,
     serviceErrorStyle: 'interactions', // shape of the Interactions service's own 4xx: 'interactions' | 'rpc'
@@ -123,8 +124,10 @@ function normaliseFault(spec) {
     if (!(count === -1 || (Number.isInteger(count) && count > 0))) throw new TypeError("fault 'count' must be a positive integer or -1");
     for (const k of ['reset_after_bytes', 'stall_ms', 'stall_after_bytes', 'delay_ms'])
         if (spec[k] !== undefined && !(Number.isInteger(spec[k]) && spec[k] >= 0)) throw new TypeError(`fault '${k}' must be a non-negative integer`);
-    if (spec.status !== undefined && !(Number.isInteger(spec.status) && spec.status >= 400 && spec.status <= 599))
-        throw new TypeError("fault 'status' must be an HTTP error status");
+    // A 2xx status is a canned answer: it needs its body.
+    const canned = spec.body !== undefined && Number.isInteger(spec.status) && spec.status >= 200 && spec.status <= 299;
+    if (spec.status !== undefined && !canned && !(Number.isInteger(spec.status) && spec.status >= 400 && spec.status <= 599))
+        throw new TypeError("fault 'status' must be an HTTP error status (or 2xx with a body)");
     if (spec.style !== undefined && spec.style !== 'rpc' && spec.style !== 'interactions') throw new TypeError("fault 'style' must be 'rpc' or 'interactions'");
     const kinds = ['status', 'reset_after_bytes', 'truncate', 'stall_ms', 'invalid_json', 'delay_ms', 'drop'].filter((k) => spec[k] !== undefined && spec[k] !== false);
     if (!kinds.length) throw new TypeError('a fault needs one of status, drop, reset_after_bytes, truncate, stall_ms, invalid_json, delay_ms');
@@ -265,6 +268,7 @@ export async function startFakeGemini(options = {}) {
                 it.fileId = b64url(12).replace(/[-_]/g, 'x').toLowerCase();
                 state.files.set(it.fileId, it.id);
             }
+            if (config.uriAt === 'storage') return { type: 'video', mime_type: 'video/mp4', uri: storageUrl(it.fileId) };
             return { type: 'video', mime_type: 'video/mp4', uri: `${apiOrigin}/${it.version}/files/${it.fileId}:download?alt=media` };
         }
         return { type: 'video', mime_type: 'video/mp4', data: mark ? INLINE_MARK : videoBase64() };
