@@ -142,12 +142,18 @@ static enum video_provider_id provider_for_model(const struct video_svc *svc, co
     return svc->def;
 }
 
+/* An id the ledger does not know. "video_" ids made before the ledger existed are
+ * OpenAI's (the only provider then), so they go to OpenAI when it is configured; Azure
+ * ids are in the ledger from their create on. */
 static enum video_provider_id provider_for_id(const struct video_svc *svc, const char *id)
 {
     if (starts_with(id, "v1_"))
         return VIDEO_GEMINI;
     if (starts_with(id, "video_"))
-        return openai_family(svc);
+        return video_provider_configured(svc, VIDEO_OPENAI) ||
+                       !video_provider_configured(svc, VIDEO_AZURE)
+                   ? VIDEO_OPENAI
+                   : VIDEO_AZURE;
     return svc->def;
 }
 

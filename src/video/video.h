@@ -8,8 +8,10 @@
  *     default provider when it is one of them, else the configured one, openai
  *     first); any other model -> the default provider;
  *   - a call on an id: the provider the ledger recorded for it; an id the ledger
- *     does not know goes by its shape (Gemini's interaction ids start "v1_",
- *     OpenAI's and Azure's videos "video_"), else to the default provider;
+ *     does not know goes by its shape (Gemini's interaction ids start "v1_" and go
+ *     to gemini; "video_" ids, made by OpenAI before the ledger existed, go to
+ *     openai, or to azure when only Azure is configured), else to the default
+ *     provider;
  *     so an id one provider made is never sent to another, and ids made before the
  *     ledger existed keep going to OpenAI;
  *   - list_videos: the default provider.
