@@ -201,6 +201,7 @@ static int setup(void **state)
     oai_opts.org_id = "org-abc";
     oai_opts.project_id = "proj_xyz";
     oai_opts.image_first_byte_timeout_ms = 0;
+    oai_opts.flavour = OAI_OPENAI;
     return rc;
 }
 
@@ -538,6 +539,49 @@ static void test_image_first_byte_limit(void **state)
     assert_string_equal(fx->done[2].message, want);
 }
 
+/* The Azure flavour: the key in api-key (kept home like OpenAI's), no bearer token and
+ * no organisation headers, Azure's name in sentences and its variable when missing. */
+static void test_azure_flavour(void **state)
+{
+    struct fx *fx = *state;
+    struct net_sink sink = {NULL, sink_data, fx};
+    struct net_req *req;
+
+    fx->handler = h_redirect_to_cdn;
+    tsrv_start(&cdn, &fx->loop, h_cdn, fx);
+    cdn_started = 1;
+    oai_opts.flavour = OAI_AZURE;
+    make_clients(fx);
+    assert_int_equal(oai_client_flavour(oai), OAI_AZURE);
+    assert_true(oai_client_has_key(oai));
+    req = new_req("GET", "/videos/v/content");
+    net_req_set_sink(req, &sink);
+    fx_start(fx, req, &fx->done[0]);
+    fx_run_until(fx, &fx->done[0].calls);
+    assert_int_equal(fx->done[0].err, 0);
+    assert_string_equal(tsrv_header(&fx->srv, 0, "api-key"), "sk-test-123");
+    assert_null(tsrv_header(&fx->srv, 0, "Authorization"));
+    assert_null(tsrv_header(&fx->srv, 0, "OpenAI-Organization"));
+    assert_string_equal(tsrv_header(&fx->srv, 1, "api-key"), "sk-test-123");
+    assert_null(tsrv_header(&cdn, 0, "api-key"));
+
+    fx->handler = h_404;
+    fx_start(fx, new_req("GET", "/videos/nope"), &fx->done[1]);
+    fx_run_until(fx, &fx->done[1].calls);
+    assert_string_equal(fx->done[1].message,
+                        "Azure OpenAI API error 404 (not_found): Video not found");
+
+    oai_client_free(oai);
+    oai_opts.api_key = NULL;
+    assert_int_equal(oai_client_new(fx->client, &oai_opts, &oai), 0);
+    assert_false(oai_client_has_key(oai));
+    fx_start(fx, new_req("GET", "/videos"), &fx->done[2]);
+    fx_run_until(fx, &fx->done[2].calls);
+    assert_int_equal(fx->done[2].err, SZ_ENOKEY);
+    assert_string_equal(fx->done[2].message, "AZURE_OPENAI_API_KEY is not set");
+    oai_opts.flavour = OAI_OPENAI;
+}
+
 static void test_request_api_misuse(void **state)
 {
     struct fx *fx = *state;
@@ -583,6 +627,7 @@ int main(void)
         LOOP_TEST(test_cancel_sentences),
         LOOP_TEST(test_credentials_stay_home),
         LOOP_TEST(test_image_first_byte_limit),
+        LOOP_TEST(test_azure_flavour),
         LOOP_TEST(test_request_api_misuse),
 #undef LOOP_TEST
     };
