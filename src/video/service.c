@@ -399,8 +399,10 @@ void video_job_finish(struct video_job *job, int err, const char *msg, json_t *r
     if (err == 0 && svc->state != NULL && name != NULL) {
         /* Fire and forget: the jobs of the state database run in order, so a call
          * that follows this one sees the write; a failure is logged. */
+        /* A status refreshes a job the ledger has; one made elsewhere is not added
+         * (the ledger lists the jobs this server created). */
         if ((job->op == VIDEO_OP_CREATE || job->op == VIDEO_OP_REMIX ||
-             (job->op == VIDEO_OP_RETRIEVE && job->prov->ledger_lists)) &&
+             (job->op == VIDEO_OP_RETRIEVE && job->prov->ledger_lists && job->known != NULL)) &&
             result != NULL)
             ledger_put(svc->state, name, result, NULL, NULL);
         else if (job->op == VIDEO_OP_DELETE)

@@ -206,6 +206,11 @@ test('list_videos pages through the ledger by creation time, and after must be o
     await toolError(client, 'list_videos', { after: 'v1_unknown' }, /^No video 'v1_unknown' among the gemini jobs this server created: pass the last id of the previous page as after$/);
     // no listing request reaches the API: it has none
     assert.equal(fake.requestsMatching({ method: 'GET' }).length, 0);
+    // a job made elsewhere can be polled, but it is not this server's to list
+    const other = fake.addInteraction({});
+    assert.equal((await ok(client, 'get_video_status', { video_id: other.id })).structuredContent.status, 'completed');
+    page = (await ok(client, 'list_videos', {})).structuredContent;
+    assert.ok(!page.data.some((x) => x.id === other.id));
   });
 });
 
