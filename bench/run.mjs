@@ -316,6 +316,158 @@ async function curlBatch(fake, ids, dir, how) {
     return { ms: r.ms, ok };
 }
 
+// ---- row 2, Gemini: URI output through a redirect, and inline output -------------------------
+
+const GEMINI_VIDEO_BYTES = 8_000_000;
+
+/** The fake Gemini Interactions API (tests/fake-gemini/server.mjs) as a process. */
+function startGeminiFake() {
+    return new Promise((resolve, reject) => {
+        const script = path.join(ROOT, 'tests/fake-gemini/server.mjs');
+        const child = spawn(process.execPath, [script, '--port', '0', '--api-key', 'bench', '--video-bytes', String(GEMINI_VIDEO_BYTES)], { stdio: ['pipe', 'pipe', 'inherit'] });
+        children.add(child);
+        let buf = '';
+        child.stdout.on('data', (d) => {
+            buf += d;
+            const nl = buf.indexOf('\n');
+            if (nl >= 0) resolve({ ...JSON.parse(buf.slice(0, nl)), child });
+        });
+        child.on('error', reject);
+        child.on('exit', (code) => {
+            children.delete(child);
+            if (!buf.includes('\n')) reject(new Error(`fake gemini exited ${code}`));
+        });
+    });
+}
+
+async function geminiInteractions(g, n, delivery) {
+    const ids = [];
+    for (let i = 0; i < n; i++) {
+        const r = await fetch(`${g.control}/interactions`, { method: 'POST', body: JSON.stringify({ delivery }) });
+        if (!r.ok) throw new Error(`fake gemini: cannot add an interaction: ${r.status}`);
+        ids.push((await r.json()).id);
+    }
+    return ids;
+}
+
+/** The uri of each URI-output interaction, as a client reads it from the Interaction. */
+async function geminiUris(g, ids) {
+    const uris = [];
+    for (const id of ids) {
+        const r = await fetch(`${g.url}/interactions/${id}`, { headers: { 'x-goog-api-key': 'bench' } });
+        const it = await r.json();
+        const block = it.steps.at(-1).content.find((c) => c.type === 'video');
+        uris.push(block.uri);
+    }
+    return uris;
+}
+
+function geminiEnv(g, media, extra = {}) {
+    const env = { PATH: process.env.PATH, HOME: tmp, LANG: 'C.UTF-8', LOG_LEVEL: 'INFO', GEMINI_API_KEY: 'bench', GEMINI_BASE_URL: g.url, SANZARU_MEDIA_PATH: media, ...extra };
+    // Variations to try by hand (BENCH_GEMINI_N=32 SANZARU_FSYNC=0 ...); the published run sets none.
+    for (const k of ['SANZARU_FSYNC', 'SANZARU_OPENAI_MAX_CONCURRENCY', 'MALLOC_MMAP_THRESHOLD_', 'MALLOC_ARENA_MAX']) if (process.env[k]) env[k] = process.env[k];
+    return env;
+}
+
+/** curl fetching the same URIs through the same redirect: the key as ?key= (Google accepts
+ *  it; curl -L would carry a header key to the storage origin, which refuses it). */
+async function curlUris(g, uris, dir, how) {
+    fs.mkdirSync(dir, { recursive: true });
+    const files = uris.map((_, i) => path.join(dir, `g${i}.mp4`));
+    const urls = uris.map((u) => `${u}&key=bench`);
+    let r;
+    if (how === 'parallel') {
+        const cfg = path.join(dir, 'curl.cfg');
+        fs.writeFileSync(cfg, urls.map((u, i) => `url = "${u}"\noutput = "${files[i]}"\n`).join(''));
+        r = await run('curl', ['--parallel', '--parallel-immediate', '--parallel-max', String(urls.length), '-sS', '--fail', '-L', '-K', cfg]);
+    } else {
+        const input = urls.map((u, i) => `${files[i]} ${u}`).join('\n') + '\n';
+        r = await run('xargs', ['-P', String(urls.length), '-n', '2', 'curl', '-sS', '--fail', '-L', '-o'], { input });
+    }
+    if (r.code !== 0) throw new Error(`curl (${how}, gemini) failed: ${r.stderr.slice(-500)}`);
+    const hashes = await sha256Files(files);
+    let ok = 0;
+    for (const f of files) {
+        if (hashes.get(f) === g.video_sha256 && fs.statSync(f).size === g.video_bytes) ok++;
+        fs.unlinkSync(f);
+    }
+    return { ms: r.ms, ok };
+}
+
+async function row2Gemini(curlStartMs, xargsStartMs) {
+    const n = Number(process.env.BENCH_GEMINI_N || (QUICK ? 8 : 32));
+    const g = await startGeminiFake();
+    try {
+        log(`row 2: Gemini, ${n} downloads of URI output and ${n} of inline output`);
+        const uriIds = await geminiInteractions(g, n, 'uri');
+        const inlineIds = await geminiInteractions(g, n, 'inline');
+        const uris = await geminiUris(g, uriIds);
+        const media = mkMedia('r2g');
+        const dir = path.join(tmp, 'r2g-curl');
+        const call = (name, id) => ({
+            tool: 'download_video',
+            args: { video_id: id, filename: `${name}.mp4` },
+            verify: { path: path.join(media, 'videos', `${name}.mp4`), sha256: g.video_sha256, size: g.video_bytes, result_sha256_key: 'sha256', delete: true },
+        });
+        const raw = { curl_parallel: [], curl_procs: [], uri: [], inline: [], inline_idle_ping: [] };
+        for (let r = 0; r < RUNS; r++) {
+            const cp = await curlUris(g, uris, dir, 'parallel');
+            raw.curl_parallel.push({ wall_ms: cp.ms - curlStartMs, ok: cp.ok });
+            const cx = await curlUris(g, uris, dir, 'procs');
+            raw.curl_procs.push({ wall_ms: cx.ms - xargsStartMs, ok: cx.ok });
+            let out = await batch('row2-gemini-uri', { phases: [{ name: 'uri', mode: 'concurrent', calls: uriIds.map((id, i) => call(`gu${r}_${i}`, id)) }] }, geminiEnv(g, media));
+            let ph = out.phases[0];
+            raw.uri.push({ wall_ms: ph.wall_ms, hwm_kb: ph.hwm_kb, anon_kb: ph.peak_anon_kb, ok: ph.verified });
+            out = await batch('row2-gemini-inline', {
+                phases: [
+                    { name: 'idle', mode: 'concurrent', calls: [], ping_interval_ms: 2, ping_count: QUICK ? 100 : 300 },
+                    { name: 'inline', mode: 'concurrent', calls: inlineIds.map((id, i) => call(`gi${r}_${i}`, id)), ping_interval_ms: 2 },
+                ],
+            }, geminiEnv(g, media));
+            ph = out.phases[1];
+            raw.inline.push({ wall_ms: ph.wall_ms, hwm_kb: ph.hwm_kb, anon_kb: ph.peak_anon_kb, ok: ph.verified, ping_ms: ph.ping_ms });
+            raw.inline_idle_ping.push(out.phases[0].ping_ms);
+            log(`row 2: Gemini run ${r + 1}/${RUNS} done`);
+        }
+        const s = (k, f) => summary(raw[k].map(f));
+        const curlPar = s('curl_parallel', (x) => x.wall_ms);
+        const curlProcs = s('curl_procs', (x) => x.wall_ms);
+        const best = curlPar.median <= curlProcs.median ? 'curl_parallel' : 'curl_procs';
+        const pings = raw.inline.map((x) => x.ping_ms).flat();
+        const idlePings = raw.inline_idle_ping.flat();
+        return {
+            n,
+            video_bytes: g.video_bytes,
+            curl_parallel_ms: curlPar,
+            curl_procs_ms: curlProcs,
+            curl_best: best,
+            curl_ok: Math.min(...raw.curl_parallel.map((x) => x.ok), ...raw.curl_procs.map((x) => x.ok)),
+            uri: {
+                wall_ms: s('uri', (x) => x.wall_ms),
+                hwm_kb: s('uri', (x) => x.hwm_kb),
+                anon_kb: s('uri', (x) => x.anon_kb),
+                sha_ok_min: Math.min(...raw.uri.map((x) => x.ok)),
+                ratio_vs_curl: s('uri', (x) => x.wall_ms).median / (best === 'curl_parallel' ? curlPar : curlProcs).median,
+            },
+            inline: {
+                wall_ms: s('inline', (x) => x.wall_ms),
+                hwm_kb: s('inline', (x) => x.hwm_kb),
+                anon_kb: s('inline', (x) => x.anon_kb),
+                sha_ok_min: Math.min(...raw.inline.map((x) => x.ok)),
+                ping_samples: pings.length,
+                ping_p50_ms: pct(pings, 50),
+                ping_p99_ms: pct(pings, 99),
+                ping_max_ms: Math.max(...pings),
+                per_run_ping_p99_ms: summary(raw.inline.map((x) => pct(x.ping_ms, 99))),
+                idle_ping_p99_ms: pct(idlePings, 99),
+            },
+            raw: { ...raw, inline: raw.inline.map(({ ping_ms, ...x }) => x), inline_idle_ping: undefined },
+        };
+    } finally {
+        await stopChild(g.child);
+    }
+}
+
 async function row2(fake) {
     log('row 2: concurrent download_video vs curl');
     const sizes = QUICK ? [8, 32] : [32, 256];
@@ -358,6 +510,7 @@ async function row2(fake) {
         }
     }
     const res = { video_bytes: fake.video_bytes, disk_fdatasync_bytes_per_s: bw, curl_start_ms: curlStartMs, xargs_start_ms: xargsStartMs, sizes: {} };
+    res.gemini = await row2Gemini(curlStartMs, xargsStartMs);
     for (const n of sizes) {
         const s = (k, f) => summary(raw[n][k].map(f));
         const curlPar = s('curl_parallel', (x) => x.wall_ms);

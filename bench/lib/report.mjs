@@ -153,8 +153,41 @@ function section2(r2) {
         '',
         `Reference (issue 6, same machine): a Node.js Sora MCP server used ~${REF.node_rss32_mib} MiB for 32 downloads and ~2.5 GiB for 256; another crashed at 256.`,
         '',
+        ...(r2.gemini ? sectionGemini(r2.gemini) : []),
         rerun(2),
     ].join('\n');
+}
+
+function geminiItems(g) {
+    const best = g[g.curl_best === 'curl_parallel' ? 'curl_parallel_ms' : 'curl_procs_ms'];
+    return {
+        best,
+        bestName: g.curl_best === 'curl_parallel' ? `curl -L --parallel --parallel-max ${g.n}` : `${g.n} curl -L processes`,
+        uriTimeOk: g.uri.ratio_vs_curl <= 1.25,
+        uriRssOk: MiB(g.uri.hwm_kb.max) <= 32,
+        uriShaOk: g.uri.sha_ok_min === g.n,
+        inlineRssOk: MiB(g.inline.hwm_kb.max) <= 96,
+        inlinePingOk: g.inline.ping_p99_ms <= 5,
+        inlineShaOk: g.inline.sha_ok_min === g.n,
+    };
+}
+
+function sectionGemini(g) {
+    const i = geminiItems(g);
+    return [
+        '### Gemini: URI output through a redirect, and inline output',
+        '',
+        `The fake Gemini Interactions API (tests/fake-gemini/) serves a ${g.video_bytes.toLocaleString('en-US')}-byte video. **URI output**: each download gets the Interaction, then streams its uri: the API origin answers 302 to a signed URL at a second (storage) origin, which refuses any request carrying the key; sanzaru drops the key at that hop. The baseline is curl fetching the same uris through the same redirect (\`-L\`, the key as \`?key=\`, which Google also accepts), both ways as above. **Inline output**: each download gets an Interaction whose JSON carries the video as base64 (~${num((g.video_bytes * 4) / 3 / 1e6)} MB); sanzaru cuts the base64 out and decodes it on the thread pool, at most two at once (the others' transfers pause), and writes through the same checked writer. \`ping\` is sent every 2 ms while the inline downloads run (the loop must stay free). fsync on, a fresh server per run.`,
+        '',
+        table(
+            ['Workload', 'Wall time', 'Server peak RSS (VmHWM); anonymous part', 'sha256 verified', 'Baseline (same run)', 'Ratio', 'Target'],
+            [
+                [`${g.n} × download_video, URI output`, ms(g.uri.wall_ms), `${mib(g.uri.hwm_kb)}; anonymous ${num(MiB(g.uri.anon_kb.median))} MiB`, `${g.uri.sha_ok_min}/${g.n} every run`, `${i.bestName}: ${ms(i.best)} (${g.curl_ok}/${g.n} ok)`, `**${xt(g.uri.ratio_vs_curl)}**`, `≤ 1.25× curl: ${mark(i.uriTimeOk)}; ≤ 32 MiB: ${mark(i.uriRssOk)}`],
+                [`${g.n} × download_video, inline output`, ms(g.inline.wall_ms), `${mib(g.inline.hwm_kb)}; anonymous ${num(MiB(g.inline.anon_kb.median))} MiB`, `${g.inline.sha_ok_min}/${g.n} every run`, `ping p99 ${num(g.inline.ping_p99_ms)} ms (max ${num(g.inline.ping_max_ms)} ms, ${g.inline.ping_samples} pings; idle p99 ${num(g.inline.idle_ping_p99_ms)} ms)`, '', `≤ 96 MiB: ${mark(i.inlineRssOk)}; ping p99 ≤ 5 ms: ${mark(i.inlinePingOk)}`],
+            ],
+        ),
+        '',
+    ];
 }
 
 function section3(r3) {
@@ -280,6 +313,12 @@ function glance(r) {
                 `≤ 1.25×; ≤ ${i.rssTarget} MiB`,
                 `time ${mark(i.timeOk)}, RSS ${mark(i.rssOk)}`,
             ]);
+    }
+    if (r.rows[2] && r.rows[2].gemini) {
+        const g = r.rows[2].gemini;
+        const i = geminiItems(g);
+        rows.push(['2', `${g.n} Gemini downloads, URI output through a redirect`, `${ms(g.uri.wall_ms)}, ${mib(g.uri.hwm_kb)} peak, ${g.uri.sha_ok_min}/${g.n} sha256 ok`, `curl ${num(i.best.median)} ms`, xt(g.uri.ratio_vs_curl), '≤ 1.25×; ≤ 32 MiB', `time ${mark(i.uriTimeOk)}, RSS ${mark(i.uriRssOk)}`]);
+        rows.push(['2', `${g.n} Gemini downloads, inline base64 output`, `${ms(g.inline.wall_ms)}, ${mib(g.inline.hwm_kb)} peak, ${g.inline.sha_ok_min}/${g.n} sha256 ok`, `ping p99 ${num(g.inline.ping_p99_ms)} ms`, '', '≤ 96 MiB; ping p99 ≤ 5 ms', `RSS ${mark(i.inlineRssOk)}, ping ${mark(i.inlinePingOk)}`]);
     }
     if (r.rows[3]) {
         const s = r.rows[3].stdio_local;
