@@ -39,7 +39,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argv;
     uv_loop_init(&loop);
     ctx.loop = &loop;
-    ctx.opts.video_model = "sora-2";
     ctx.opts.image_model = "gpt-image-2";
     ctx.opts.responses_model = "gpt-5.2";
     ctx.opts.have_key = false;
