@@ -48,12 +48,12 @@ asan:
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j 2
 
 # The threaded code under ThreadSanitizer, in its own tree: the job pool (imaging
-# and audio), the store's writer and every audio job run real work on pool
-# threads; stdio, HTTP, the net client and the engine run beside them on the
-# loop. test_imaging itself is left out: libvips synchronises its own worker
+# and audio), the store's writer, the state database and every audio job run
+# real work on pool threads; stdio, HTTP, the net client (and the OpenAI and
+# Gemini clients on it) and the engine run beside them on the loop. test_imaging itself is left out: libvips synchronises its own worker
 # threads through GLib (futexes, atomics) that TSan cannot see, so its pixel
 # copies between those threads look like races (and the run takes minutes).
-TSAN_TESTS ?= test_(pool|store|audio|audio_bad|audio_plan|stdio|http|net|openai|mcp)$$
+TSAN_TESTS ?= test_(pool|store|state|audio|audio_bad|audio_plan|stdio|http|net|openai|gemini|mcp)$$
 tsan:
 	cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DSANZARU_SANITIZE=thread $(CMAKE_FLAGS)
 	cmake --build build-tsan -j $(JOBS)
