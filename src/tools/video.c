@@ -972,9 +972,9 @@ static struct mcp_tool video_tools[] = {
         .name = "create_video",
         .title = "Create a video",
         .description =
-            "Start generating a video from a text prompt on the configured video provider: "
-            "Google's Gemini Omni, or OpenAI Sora on Azure OpenAI or a gateway (the model picks "
-            "it). Returns at once with the Video object: keep its id; status starts as queued. "
+            "Start generating a video from a text prompt on the configured video provider (the "
+            "model, when given, picks the provider). Returns at once with the Video object: keep "
+            "its id; status starts as queued. "
             "Generation takes one to several minutes. Next, call get_video_status with that id "
             "every 10-20 seconds until status is completed, then call download_video to save "
             "the file (nothing is saved until you do). If status becomes failed, error.message "
@@ -997,8 +997,9 @@ static struct mcp_tool video_tools[] = {
         .title = "Get a video's status",
         .description =
             "Check a video job started by create_video or remix_video. Returns the Video "
-            "object: status (queued, in_progress, completed or failed), progress (0-100; on "
-            "Gemini the stage: 0, 50, 100) and, on failure, error {code, message}. While status "
+            "object: status (queued, in_progress, completed or failed), progress (0-100; a "
+            "provider that reports none gives the stage: 0, 50, 100) and, on failure, error {code, "
+            "message}. While status "
             "is queued or in_progress, call again every 10-20 seconds; checking starts no new "
             "generation. When status is completed, call download_video with the same id (before "
             "expires_at, a Unix time, when one is given). When it is failed, read "
@@ -1014,8 +1015,9 @@ static struct mcp_tool video_tools[] = {
         .description =
             "Save a completed video (get_video_status says completed) into the local video "
             "directory. variant chooses what to save: video (the MP4, default), thumbnail (a "
-            "WEBP still) or spritesheet (a JPEG grid of frames); thumbnails and spritesheets "
-            "exist on Sora only. The file is named {video_id}.mp4, .webp or .jpg unless "
+            "WEBP still) or spritesheet (a JPEG grid of frames); a provider without "
+            "thumbnails or spritesheets says so before any transfer. The file is named "
+            "{video_id}.mp4, .webp or .jpg unless "
             "filename is given; a given name must end in the variant's extension. An existing "
             "file is never replaced unless overwrite is true (a default name already taken gets "
             "a -1, -2, ... suffix instead). Returns {filename, variant, size_bytes, sha256} and "
@@ -1036,8 +1038,8 @@ static struct mcp_tool video_tools[] = {
             "each with id, status, progress, created_at, seconds, size and model. Use it to "
             "find an id you no longer have, or to check before creating a video again. One page "
             "at a time: while has_more is true, call again with after set to the returned last. "
-            "On OpenAI and Azure these are the account's videos; Gemini keeps no such list, so "
-            "there they are the jobs this server created (status as last checked). These are "
+            "A provider that keeps no such list shows the jobs this server created instead "
+            "(status as last checked). These are "
             "remote jobs; list_local_videos lists the files already downloaded.",
         MCP_ARGS(struct list_videos_args, list_rows),
         .output = &list_result,

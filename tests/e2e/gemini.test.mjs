@@ -31,7 +31,8 @@ test('tools/list: create_video defaults to the Gemini model when only a Gemini k
     const { tools } = await client.listTools();
     const cv = tools.find((t) => t.name === 'create_video');
     assert.equal(cv.inputSchema.properties.model.default, 'gemini-omni-1.1-flash');
-    assert.ok(cv.inputSchema.properties.size.enum.includes('1920x1080'));
+    const size = cv.inputSchema.properties.size.anyOf?.[0] ?? cv.inputSchema.properties.size;
+    assert.ok(size.enum.includes('1920x1080'));
   });
 });
 
