@@ -389,8 +389,9 @@ int sz_main(int argc, char **argv, sz_register_fn *extra)
         st.exit_status = 1;
         goto out;
     }
-    if (st.cfg.state_key != NULL)
-        mcp_server_set_state_key(st.server, st.cfg.state_key, strlen(st.cfg.state_key));
+    if (st.cfg.request_state_key != NULL)
+        mcp_server_set_state_key(st.server, st.cfg.request_state_key,
+                                 strlen(st.cfg.request_state_key));
     if (tools_register_all(st.server, &st.tools) != 0) {
         fprintf(stderr, "sanzaru: could not register the tools (see the log above)\n");
         st.exit_status = 1;

@@ -162,7 +162,7 @@ static int load_strings(struct sz_config *cfg, char *errbuf, size_t errlen)
     cfg->home = home_dir(&nomem);
     cfg->http_token = env_dup("SANZARU_HTTP_TOKEN", NULL, &nomem);
     cfg->allowed_origins = env_dup("SANZARU_ALLOWED_ORIGINS", NULL, &nomem);
-    cfg->state_key = env_dup("SANZARU_STATE_KEY", NULL, &nomem);
+    cfg->request_state_key = env_dup("SANZARU_REQUEST_STATE_KEY", NULL, &nomem);
     if (nomem) {
         snprintf(errbuf, errlen, "out of memory reading the environment");
         return SZ_ENOMEM;
@@ -216,9 +216,9 @@ int sz_config_load(struct sz_config *cfg, char *errbuf, size_t errlen)
     if ((rc = env_long("SANZARU_SHUTDOWN_GRACE_MS", 10000, 1, 3600000L, &cfg->shutdown_grace_ms,
                        errbuf, errlen)) != 0)
         goto fail;
-    if (cfg->state_key != NULL && strlen(cfg->state_key) < 16) {
+    if (cfg->request_state_key != NULL && strlen(cfg->request_state_key) < 16) {
         /* A short key could be guessed, and sealed state forged with it. */
-        snprintf(errbuf, errlen, "SANZARU_STATE_KEY must be at least 16 characters");
+        snprintf(errbuf, errlen, "SANZARU_REQUEST_STATE_KEY must be at least 16 characters");
         rc = SZ_EINVAL;
         goto fail;
     }
@@ -269,9 +269,9 @@ void sz_config_free(struct sz_config *cfg)
     free(cfg->home);
     free(cfg->http_token);
     free(cfg->allowed_origins);
-    if (cfg->state_key != NULL)
-        memset(cfg->state_key, 0, strlen(cfg->state_key));
-    free(cfg->state_key);
+    if (cfg->request_state_key != NULL)
+        memset(cfg->request_state_key, 0, strlen(cfg->request_state_key));
+    free(cfg->request_state_key);
     memset(cfg, 0, sizeof(*cfg));
 }
 

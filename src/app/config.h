@@ -62,10 +62,10 @@ struct sz_config {
     int image_jobs;   /* SANZARU_IMAGE_JOBS, default: number of cores */
 
     /* HTTP transport */
-    char *http_token;      /* SANZARU_HTTP_TOKEN */
-    char *allowed_origins; /* SANZARU_ALLOWED_ORIGINS, comma separated */
-    char *state_key;       /* SANZARU_STATE_KEY: seals MCP requestState; NULL: a random key per
-                              process. At least 16 characters. */
+    char *http_token;        /* SANZARU_HTTP_TOKEN */
+    char *allowed_origins;   /* SANZARU_ALLOWED_ORIGINS, comma separated */
+    char *request_state_key; /* SANZARU_REQUEST_STATE_KEY: seals MCP requestState; NULL: a random
+                        key per process. At least 16 characters. */
 
     long shutdown_grace_ms; /* SANZARU_SHUTDOWN_GRACE_MS, default 10000: calls' time to finish
                                after stdin ends, before they are cancelled */

@@ -202,7 +202,7 @@ void mcp_server_list_changed(struct mcp_server *server, unsigned lists);
 /* Sets the key that seals requestState (HMAC-SHA-256; at least 16 bytes,
  * copied; hashed to 32). By default a random key per process, so state sealed
  * by one instance is refused by another: instances behind one load balancer
- * share a key (SANZARU_STATE_KEY). 0 or SZ_EINVAL. */
+ * share a key (SANZARU_REQUEST_STATE_KEY). 0 or SZ_EINVAL. */
 int mcp_server_set_state_key(struct mcp_server *server, const void *key, size_t len);
 /* How long sealed requestState stays valid (default 10 minutes). */
 void mcp_server_set_state_ttl(struct mcp_server *server, uint64_t ttl_ms);

@@ -254,12 +254,12 @@ test('a client that cannot answer keeps today\'s refusal: "pass overwrite: true"
   }
 });
 
-test('SANZARU_STATE_KEY: one instance seals the question, another with the same key takes the answer', async () => {
+test('SANZARU_REQUEST_STATE_KEY: one instance seals the question, another with the same key takes the answer', async () => {
   const w = await world();
   const key = 'one-key-for-every-instance-behind-the-balancer';
   const start = (extra) => rawServer({ bin: serverBin, env: { ...w.env, ...extra } });
-  const a = start({ SANZARU_STATE_KEY: key });
-  const b = start({ SANZARU_STATE_KEY: key });
+  const a = start({ SANZARU_REQUEST_STATE_KEY: key });
+  const b = start({ SANZARU_REQUEST_STATE_KEY: key });
   const c = start({}); // a random key of its own
   const meta = {
     'io.modelcontextprotocol/protocolVersion': '2026-07-28',

@@ -59,7 +59,7 @@ static const char *const all_vars[] = {
     "SANZARU_HTTP_TOKEN",
     "SANZARU_ALLOWED_ORIGINS",
     "SANZARU_SHUTDOWN_GRACE_MS",
-    "SANZARU_STATE_KEY",
+    "SANZARU_REQUEST_STATE_KEY",
     "LOG_LEVEL",
 };
 
@@ -247,7 +247,7 @@ static void test_string_defaults(void **state)
     assert_string_equal(cfg.home, saved_home);
     assert_null(cfg.http_token);
     assert_null(cfg.allowed_origins);
-    assert_null(cfg.state_key);
+    assert_null(cfg.request_state_key);
     assert_int_equal(cfg.log_level, SZ_LOG_INFO);
     sz_config_free(&cfg);
 }
@@ -270,7 +270,7 @@ static void test_string_values(void **state)
     setenv("XDG_DATA_HOME", "/srv/xdg", 1);
     setenv("SANZARU_HTTP_TOKEN", "tok", 1);
     setenv("SANZARU_ALLOWED_ORIGINS", "https://a.example,https://b.example", 1);
-    setenv("SANZARU_STATE_KEY", "shared-by-every-instance", 1);
+    setenv("SANZARU_REQUEST_STATE_KEY", "shared-by-every-instance", 1);
     load_ok(&cfg);
     assert_string_equal(cfg.api_key, "sk-test");
     assert_string_equal(cfg.base_url, "http://127.0.0.1:9/v1"); /* trailing slashes go */
@@ -285,17 +285,17 @@ static void test_string_values(void **state)
     assert_string_equal(cfg.data_home, "/srv/xdg");
     assert_string_equal(cfg.http_token, "tok");
     assert_string_equal(cfg.allowed_origins, "https://a.example,https://b.example");
-    assert_string_equal(cfg.state_key, "shared-by-every-instance");
+    assert_string_equal(cfg.request_state_key, "shared-by-every-instance");
     sz_config_free(&cfg);
 
     /* A state key short enough to guess is refused, by name. */
-    setenv("SANZARU_STATE_KEY", "short", 1);
+    setenv("SANZARU_REQUEST_STATE_KEY", "short", 1);
     {
         char err[256];
         assert_int_equal(sz_config_load(&cfg, err, sizeof(err)), SZ_EINVAL);
-        assert_non_null(strstr(err, "SANZARU_STATE_KEY"));
+        assert_non_null(strstr(err, "SANZARU_REQUEST_STATE_KEY"));
     }
-    unsetenv("SANZARU_STATE_KEY");
+    unsetenv("SANZARU_REQUEST_STATE_KEY");
 
     /* Empty strings are unset: defaults come back. */
     setenv("OPENAI_API_KEY", "", 1);
