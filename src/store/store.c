@@ -219,6 +219,50 @@ int store_check_name(const char *name, size_t len, char *err, size_t errlen)
     return 0;
 }
 
+int store_check_path(const char *name, size_t len, char *err, size_t errlen)
+{
+    size_t start = 0;
+
+    if (name == NULL || len == 0)
+        return store_check_name(name, len, err, errlen);
+    /* The whole path in the message when it tries to leave the root. */
+    if (memchr(name, '\0', len) != NULL || name[0] == '/' || memmem(name, len, "..", 2) != NULL ||
+        (len == 1 && name[0] == '.')) {
+        set_msg(err, errlen, "Invalid filename: path traversal detected in '%s'", name, len);
+        return SZ_ETRAVERSAL;
+    }
+    if (len > STORE_PATH_MAX) {
+        set_msg(err, errlen, "Invalid filename: '%s' is longer than 1024 bytes", name, len);
+        return SZ_EINVAL;
+    }
+    while (start <= len) {
+        const char *slash = memchr(name + start, '/', len - start);
+        size_t end = slash != NULL ? (size_t)(slash - name) : len;
+        int rc;
+
+        if (end == start) {
+            set_msg(err, errlen, "Invalid filename: '%s' has an empty path component", name, len);
+            return SZ_EINVAL;
+        }
+        if (end - start == 1 && name[start] == '.') {
+            set_msg(err, errlen, "Invalid filename: path traversal detected in '%s'", name, len);
+            return SZ_ETRAVERSAL;
+        }
+        rc = store_check_name(name + start, end - start, err, errlen);
+        if (rc != 0)
+            return rc;
+        start = end + 1;
+    }
+    return 0;
+}
+
+int store_check_for(const struct store *s, const char *name, size_t len, char *err, size_t errlen)
+{
+    if (s->flags & STORE_OPEN_SUBDIRS)
+        return store_check_path(name, len, err, errlen);
+    return store_check_name(name, len, err, errlen);
+}
+
 /* The extension span of name: after the last '.', which must not be the first
  * byte (".png" is a hidden name, not an extension, as in Python's Path.suffix). */
 static size_t ext_span(const char *name, size_t len, const char **pext)
@@ -478,7 +522,7 @@ bool store_glob_match(const char *pattern, size_t plen, const char *name, size_t
 
 /* ---- Resolving a name beneath the root (pool thread) ------------------------------- */
 
-static int openat2_beneath(int dirfd, const char *name, int flags)
+int store_openat_beneath(int dirfd, const char *name, int flags)
 {
     struct open_how how;
     long r;
@@ -487,11 +531,17 @@ static int openat2_beneath(int dirfd, const char *name, int flags)
     how.flags = (uint64_t)(unsigned)flags;
     how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
     r = syscall(SYS_openat2, dirfd, name, &how, sizeof(how));
-    /* A kernel before 5.6 (or a seccomp filter that does not know openat2): the
-     * name is one checked component and flags carry O_NOFOLLOW, so plain openat
-     * keeps the same guarantees. */
-    if (r < 0 && errno == ENOSYS)
+    /* A kernel before 5.6 (or a seccomp filter that does not know openat2): a
+     * single checked component with O_NOFOLLOW keeps the same guarantees with
+     * plain openat; a path through subdirectories would follow a symlinked
+     * directory there, so it is refused. */
+    if (r < 0 && errno == ENOSYS) {
+        if (strchr(name, '/') != NULL) {
+            errno = EOPNOTSUPP;
+            return -1;
+        }
         r = openat(dirfd, name, flags);
+    }
     return (int)r;
 }
 
@@ -544,14 +594,14 @@ static int mode_errmsg(const struct stat *st, const char *what, const char *name
 int store_resolve(const struct store *s, const char *name, size_t len, const char *what,
                   bool for_read, int *pfd, struct stat *pst, char *msg, size_t msglen)
 {
-    char path[STORE_NAME_MAX + 1];
+    char path[STORE_PATH_MAX + 1];
     int fd = -1;
     int rc;
 
     *pfd = -1;
     if (what == NULL)
         what = "File";
-    rc = store_check_name(name, len, msg, msglen);
+    rc = store_check_for(s, name, len, msg, msglen);
     if (rc != 0)
         goto out;
     memcpy(path, name, len);
@@ -561,7 +611,7 @@ int store_resolve(const struct store *s, const char *name, size_t len, const cha
      * being opened for real (opening some devices has side effects). With
      * O_PATH | O_NOFOLLOW a trailing symlink yields an fd on the link itself,
      * which fstat then reports as a link. */
-    fd = openat2_beneath(s->dirfd, path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    fd = store_openat_beneath(s->dirfd, path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) {
         rc = open_errmsg(errno, what, name, len, msg, msglen);
         goto out;
@@ -577,7 +627,8 @@ int store_resolve(const struct store *s, const char *name, size_t len, const cha
 
     /* The entry may have been swapped since the probe: check the opened file
      * again. O_NONBLOCK keeps a FIFO swapped in from blocking the open. */
-    fd = openat2_beneath(s->dirfd, path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    fd = store_openat_beneath(s->dirfd, path,
+                              O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd < 0) {
         rc = open_errmsg(errno, what, name, len, msg, msglen);
         goto out;

@@ -42,6 +42,9 @@ struct store_writer;
 
 /* Longest accepted name in bytes (NAME_MAX). */
 #define STORE_NAME_MAX 255
+/* Longest accepted relative path in bytes, in a root opened with
+ * STORE_OPEN_SUBDIRS (each component at most STORE_NAME_MAX). */
+#define STORE_PATH_MAX 1024
 /* Room for any message the store produces, terminator included. */
 #define STORE_MSG_MAX 512
 /* Longest accepted glob pattern in bytes. */
@@ -61,6 +64,12 @@ enum store_open_flags {
      * faster, but a power loss may leave an empty or partial file under a
      * final name. */
     STORE_OPEN_NO_FSYNC = 1 << 3,
+    /* Names may be relative paths into existing subdirectories ("talks/a.mp3"):
+     * every component passes store_check_name, and openat2(RESOLVE_BENEATH |
+     * RESOLVE_NO_SYMLINKS) keeps the whole walk inside the root (a symlinked
+     * directory on the way is refused like a symlinked file). Writes go into
+     * the named subdirectory, which must exist; listings stay at the top. */
+    STORE_OPEN_SUBDIRS = 1 << 4,
 };
 
 /* What a root is and how it behaves; the caller (app/, from the environment,
@@ -107,6 +116,13 @@ const char *store_path(const struct store *store);
  * \u0000, so pass the length jansson reports (json_string_length), not strlen.
  * Writes the message to err (may be NULL). Returns 0 or the code. */
 int store_check_name(const char *name, size_t len, char *err, size_t errlen);
+
+/* store_check_name for a relative path (roots opened with STORE_OPEN_SUBDIRS):
+ * "a.mp3" or "talks/2026/a.mp3". Refused: what store_check_name refuses in
+ * any component (the traversal message names the whole path: "..", a leading
+ * '/', NUL), an empty component ("a//b", "a/") and more than STORE_PATH_MAX
+ * bytes. Returns 0 or the code, with the message in err (may be NULL). */
+int store_check_path(const char *name, size_t len, char *err, size_t errlen);
 
 /* The extension of name after its last '.', lower-cased, without the dot, into
  * buf ("" when there is none or it does not fit). Returns buf. */
@@ -288,7 +304,8 @@ typedef void store_writer_open_fn(void *data, int err, const char *msg, struct s
 typedef void store_commit_fn(void *data, int err, const char *msg, const char *name, uint64_t size);
 
 /* Starts writing a new file that will be published as name (len bytes, see
- * store_check_name). The name is checked now: without STORE_OVERWRITE or
+ * store_check_name; a relative path in a STORE_OPEN_SUBDIRS root, whose
+ * directory must exist). The name is checked now: without STORE_OVERWRITE or
  * STORE_UNIQUE an existing entry fails at once with SZ_EEXISTS and
  * "File already exists: <name> (pass overwrite: true to replace it)", so a long
  * download is not wasted; the final, race-free check happens at commit. With
@@ -348,6 +365,45 @@ const char *store_writer_sha256(const struct store_writer *w);
  * the commit is already publishing (too late: the commit callback reports the
  * outcome; cb will not run). Loop thread. */
 int store_writer_abort(struct store_writer *w, store_status_fn *cb, void *data);
+
+/* Checks the first bytes of a file before it is published: head holds the
+ * first min(size, STORE_CHECK_LEN) bytes, read back from the file. Returns 0
+ * to publish, or a negative code with one sentence in msg (nothing is then
+ * published). Runs on a pool thread: it must be pure (e.g. a magic-byte
+ * check such as audio_sniff). */
+#define STORE_CHECK_LEN 4096
+typedef int store_check_fn(const void *head, size_t len, char *msg, size_t msglen, void *arg);
+
+/* Makes the commit of w check the file's first bytes with fn(arg) before
+ * anything is published (arg is borrowed until the commit callback). For
+ * writers whose bytes come from elsewhere (an encoder, an upstream). Loop
+ * thread, before store_writer_commit. */
+void store_writer_set_check(struct store_writer *w, store_check_fn *fn, void *arg);
+
+/* The writer's file descriptor (open for reading and writing), for ONE pool
+ * job that writes the file itself (an encoder) or reads it back (an upload,
+ * a join), instead of store_writer_write. Valid while the writer is open, no
+ * write is queued or in flight and no commit or abort has started; -1
+ * otherwise. Borrowed: never close it. Loop thread (the job then uses it on
+ * its own thread, and must be done with it before the commit or abort). */
+int store_writer_fd(const struct store_writer *w);
+
+/* Records that size bytes are now in the file, written through
+ * store_writer_fd (the commit reports this size). SZ_EINVAL for a writer
+ * with STORE_SHA256 (those bytes were never hashed) or after commit/abort.
+ * Loop thread. */
+int store_writer_set_size(struct store_writer *w, uint64_t size);
+
+/* Opens a scratch file: a writer on an unnamed temporary file in the root
+ * (O_TMPFILE, or a hidden file unlinked at once) that is never published.
+ * It takes store_writer_write, store_writer_fd and store_writer_set_size
+ * like any writer; store_writer_commit refuses it (SZ_EINVAL) and
+ * store_writer_abort releases it (the data vanishes). For intermediate
+ * files (the windows of a long transcription, the parts of a long speech)
+ * that share the root's disk and the store's budget. cb gets the writer as
+ * store_writer_open's does. Returns 0 (cb will run) or SZ_ENOMEM. Loop
+ * thread. */
+int store_scratch_open(struct store *store, store_writer_open_fn *cb, void *data);
 
 /* One-shot: store_writer_open + one write of buf + commit. buf is borrowed until
  * cb runs. Returns 0 (cb will run) or SZ_ENOMEM. Loop thread. */

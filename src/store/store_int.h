@@ -35,6 +35,15 @@ void store_unref(struct store *s);
  * UTF-8 boundary after about 80 bytes with "..." appended. Always terminates. */
 void store_fmt_name(char *out, size_t outlen, const char *name, size_t len);
 
+/* The name check of this root: store_check_path in a STORE_OPEN_SUBDIRS root,
+ * store_check_name elsewhere. Pure; any thread. */
+int store_check_for(const struct store *s, const char *name, size_t len, char *err, size_t errlen);
+
+/* openat2(dirfd, path, flags) with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+ * RESOLVE_NO_MAGICLINKS (plain openat where the kernel has no openat2). -1 and
+ * errno on failure. Pool thread. */
+int store_openat_beneath(int dirfd, const char *path, int flags);
+
 /* Whether the n bytes at s are valid UTF-8 (what jansson accepts). */
 bool store_utf8_valid(const char *s, size_t n);
 

@@ -31,7 +31,7 @@ struct rd_op {
     } cb;
 
     /* input */
-    char name[STORE_NAME_MAX + 1];
+    char name[STORE_PATH_MAX + 1];
     size_t len;
     char what[64];
     size_t max;
@@ -69,7 +69,7 @@ static struct rd_op *op_new(struct store *s, enum op_kind kind, const char *name
     if (kind != OP_LIST) {
         /* Checked here, on the loop, so a huge or hostile name is never copied to
          * the pool: the job then only reports the outcome. */
-        op->err = store_check_name(name, len, op->msg, sizeof(op->msg));
+        op->err = store_check_for(s, name, len, op->msg, sizeof(op->msg));
         if (op->err == 0) {
             memcpy(op->name, name, len);
             op->name[len] = '\0';
@@ -113,7 +113,7 @@ static void do_read(struct rd_op *op)
     op->buf = malloc(cap + 1);
     if (op->buf == NULL) {
         rc = SZ_ENOMEM;
-        snprintf(op->msg, sizeof(op->msg), "Out of memory reading %s", op->name);
+        snprintf(op->msg, sizeof(op->msg), "Out of memory reading %.200s", op->name);
         goto fail;
     }
     for (;;) {
@@ -129,7 +129,7 @@ static void do_read(struct rd_op *op)
             nb = realloc(op->buf, ncap + 1);
             if (nb == NULL) {
                 rc = SZ_ENOMEM;
-                snprintf(op->msg, sizeof(op->msg), "Out of memory reading %s", op->name);
+                snprintf(op->msg, sizeof(op->msg), "Out of memory reading %.200s", op->name);
                 goto fail;
             }
             op->buf = nb;

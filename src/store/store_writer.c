@@ -14,9 +14,15 @@
  *   - with overwrite: linkat to a hidden unique name, then renameat over the
  *     final name (atomic replace).
  * Abort closes the inode (an O_TMPFILE simply vanishes) or unlinks the hidden
- * file. Opening, writing, publishing and cleaning up each run as uv_queue_work
- * jobs; the writer's state is touched only on the loop thread, except by the
- * one job in flight, which sees only fields the loop leaves alone while it
+ * file. A name with a directory (STORE_OPEN_SUBDIRS roots) is published in
+ * that directory, opened beneath the root without following symlinks; the
+ * temporary lives there too, so the link never crosses a file system. A
+ * writer may instead hand its fd to one pool job that writes (an encoder) or
+ * reads (an upload) the file itself; a content check given by the caller then
+ * reads the first bytes back in the publishing job, before anything appears.
+ * Scratch writers (store_scratch_open) are never published. Opening, writing, publishing and
+ * cleaning up each run as uv_queue_work jobs; the writer's state is touched only on the loop
+ * thread, except by the one job in flight, which sees only fields the loop leaves alone while it
  * runs (the batch, the fd, the digest, its own results).
  *
  * Publishing jobs that fdatasync are limited to STORE_SYNC_MAX at once per
@@ -67,10 +73,15 @@ struct wreq {
 
 struct store_writer {
     struct store *store;
-    char name[STORE_NAME_MAX + 1]; /* the requested name */
+    char name[STORE_PATH_MAX + 1]; /* the requested name (a relative path in SUBDIRS roots) */
     size_t len;
+    size_t base; /* offset of the last component in name */
     int flags;
     int fd;
+    int pdirfd;   /* the name's directory when it is a subdirectory, else -1 (the root) */
+    bool scratch; /* store_scratch_open: never published */
+    store_check_fn *check;
+    void *check_arg;
     bool named_tmp; /* fallback: a hidden file named tmpname holds the data */
     char tmpname[32];
     enum wstate state;
@@ -110,11 +121,17 @@ struct store_writer {
     /* written by the publish job */
     int fin_err;
     char fin_msg[STORE_MSG_MAX];
-    char final[STORE_NAME_MAX + 1];
+    char final[STORE_PATH_MAX + 1];
     char hex[SZ_SHA256_HEX_LEN + 1]; /* the digest, with STORE_SHA256 */
 };
 
 static void maybe_finish(struct store_writer *w);
+
+/* The directory the file is published in: the root, or the name's subdirectory. */
+static int wdir(const struct store_writer *w)
+{
+    return w->pdirfd >= 0 ? w->pdirfd : w->store->dirfd;
+}
 
 /* ---- Pool-thread helpers ------------------------------------------------------------ */
 
@@ -159,25 +176,27 @@ static int link_tmpfile(int fd, int dirfd, const char *name)
     return linkat(AT_FDCWD, proc, dirfd, name, AT_SYMLINK_FOLLOW);
 }
 
-/* The i-th candidate: name itself, then stem-1.ext, stem-2.ext ... with the stem
- * shortened (at a UTF-8 boundary) when the result would pass 255 bytes.
- * Returns false when no candidate fits. */
+/* The i-th candidate for the last component: itself, then stem-1.ext,
+ * stem-2.ext ... with the stem shortened (at a UTF-8 boundary) when the result
+ * would pass 255 bytes. Returns false when no candidate fits. */
 static bool candidate(const struct store_writer *w, unsigned i, char *out, size_t outlen)
 {
+    const char *name = w->name + w->base;
+    size_t len = w->len - w->base;
     char suffix[16];
-    size_t stem = w->len;
-    size_t ext_at = w->len;
+    size_t stem = len;
+    size_t ext_at = len;
     size_t extlen = 0;
     size_t slen;
 
     if (i == 0) {
-        snprintf(out, outlen, "%s", w->name);
+        snprintf(out, outlen, "%s", name);
         return true;
     }
-    for (size_t k = w->len; k > 1; k--) {
-        if (w->name[k - 1] == '.') {
+    for (size_t k = len; k > 1; k--) {
+        if (name[k - 1] == '.') {
             stem = ext_at = k - 1;
-            extlen = w->len - ext_at; /* with the dot */
+            extlen = len - ext_at; /* with the dot */
             break;
         }
     }
@@ -186,12 +205,12 @@ static bool candidate(const struct store_writer *w, unsigned i, char *out, size_
         if (slen + extlen >= STORE_NAME_MAX)
             return false;
         stem = STORE_NAME_MAX - slen - extlen;
-        while (stem > 0 && ((unsigned char)w->name[stem] & 0xc0) == 0x80)
+        while (stem > 0 && ((unsigned char)name[stem] & 0xc0) == 0x80)
             stem--;
         if (stem == 0)
             return false;
     }
-    snprintf(out, outlen, "%.*s%s%.*s", (int)stem, w->name, suffix, (int)extlen, w->name + ext_at);
+    snprintf(out, outlen, "%.*s%s%.*s", (int)stem, name, suffix, (int)extlen, name + ext_at);
     return true;
 }
 
@@ -228,7 +247,8 @@ static void publish_error(struct store_writer *w, int e)
  * the caller to drop. */
 static int publish_link(struct store_writer *w)
 {
-    int dirfd = w->store->dirfd;
+    int dirfd = wdir(w);
+    const char *base = w->name + w->base;
     bool overwrite = (w->flags & STORE_OVERWRITE) != 0;
     bool unique = !overwrite && (w->flags & STORE_UNIQUE) != 0;
     char cand[STORE_NAME_MAX + 1];
@@ -249,7 +269,7 @@ static int publish_link(struct store_writer *w)
                 }
             }
         }
-        if (renameat(dirfd, hidden, dirfd, w->name) != 0) {
+        if (renameat(dirfd, hidden, dirfd, base) != 0) {
             int e = errno;
             if (!w->named_tmp)
                 unlinkat(dirfd, hidden, 0);
@@ -283,7 +303,7 @@ static int publish_link(struct store_writer *w)
         publish_error(w, errno);
         return -1;
     }
-    snprintf(w->final, sizeof(w->final), "%s", cand);
+    snprintf(w->final, sizeof(w->final), "%.*s%s", (int)w->base, w->name, cand);
     return 0;
 }
 
@@ -294,47 +314,84 @@ static void drop_tmp(struct store_writer *w)
         close(w->fd);
     w->fd = -1;
     if (w->named_tmp && w->tmpname[0] != '\0')
-        unlinkat(w->store->dirfd, w->tmpname, 0);
+        unlinkat(wdir(w), w->tmpname, 0);
     w->tmpname[0] = '\0';
 }
 
 /* ---- Open --------------------------------------------------------------------------- */
 
-static void open_work(uv_work_t *req)
+/* Opens the subdirectory a relative name publishes into, beneath the root
+ * (no symlink on the way). Returns 0 or sets w->err. */
+static int open_parent(struct store_writer *w)
 {
-    struct store_writer *w = req->data;
-    struct store *s = w->store;
-    struct stat st;
+    char dir[STORE_PATH_MAX + 1];
     char disp[STORE_MSG_MAX / 2];
+    int e;
 
-    if (w->err != 0)
-        return;
+    if (w->base == 0)
+        return 0;
+    snprintf(dir, sizeof(dir), "%.*s", (int)(w->base - 1), w->name);
+    w->pdirfd = store_openat_beneath(w->store->dirfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (w->pdirfd >= 0)
+        return 0;
+    e = errno;
+    store_fmt_name(disp, sizeof(disp), dir, strlen(dir));
+    if (e == ENOENT || e == ENOTDIR) {
+        snprintf(w->msg, sizeof(w->msg), "Directory not found: %s (create it first)", disp);
+        w->err = SZ_ENOTFOUND;
+    } else if (e == ELOOP) {
+        snprintf(w->msg, sizeof(w->msg), "Output directory cannot be a symbolic link: %s", disp);
+        w->err = SZ_ESYMLINK;
+    } else if (e == EXDEV) {
+        snprintf(w->msg, sizeof(w->msg), "Invalid filename: path traversal detected in '%s'", disp);
+        w->err = SZ_ETRAVERSAL;
+    } else {
+        w->err = store_write_errmsg(e, w->name, w->msg, sizeof(w->msg));
+    }
+    return w->err;
+}
+
+/* Refuses an existing entry under the name unless the flags allow it. Returns
+ * 0 or sets w->err. */
+static int check_existing(struct store_writer *w)
+{
+    char disp[STORE_MSG_MAX / 2];
+    struct stat st;
+
     store_fmt_name(disp, sizeof(disp), w->name, w->len);
-    if (fstatat(s->dirfd, w->name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+    if (fstatat(wdir(w), w->name + w->base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
         if (w->flags & STORE_OVERWRITE) {
             if (S_ISLNK(st.st_mode)) {
                 snprintf(w->msg, sizeof(w->msg), "Output file cannot be a symbolic link: %s", disp);
                 w->err = SZ_ESYMLINK;
-                return;
-            }
-            if (!S_ISREG(st.st_mode)) {
+            } else if (!S_ISREG(st.st_mode)) {
                 snprintf(w->msg, sizeof(w->msg), "Output file is not a regular file: %s", disp);
                 w->err = SZ_ENOTREG;
-                return;
             }
         } else if (!(w->flags & STORE_UNIQUE)) {
             snprintf(w->msg, sizeof(w->msg),
                      "File already exists: %s (pass overwrite: true to replace it)", disp);
             w->err = SZ_EEXISTS;
-            return;
         }
     } else if (errno != ENOENT) {
         w->err = store_write_errmsg(errno, w->name, w->msg, sizeof(w->msg));
-        return;
     }
+    return w->err;
+}
 
+static void open_work(uv_work_t *req)
+{
+    struct store_writer *w = req->data;
+    struct store *s = w->store;
+
+    if (w->err != 0)
+        return;
+    if (!w->scratch && (open_parent(w) != 0 || check_existing(w) != 0))
+        return;
+
+    /* Read-write: a pool job given store_writer_fd may read the file back. */
     if (!(s->flags & STORE_OPEN_NO_TMPFILE)) {
-        w->fd = openat(s->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
+        w->fd = openat(wdir(w), ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0666);
         if (w->fd >= 0)
             return;
         if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) {
@@ -346,10 +403,16 @@ static void open_work(uv_work_t *req)
     w->named_tmp = true;
     for (int tries = 0; tries < 100; tries++) {
         random_tmpname(w->tmpname, sizeof(w->tmpname));
-        w->fd = openat(s->dirfd, w->tmpname, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
-                       0666);
-        if (w->fd >= 0)
+        w->fd =
+            openat(wdir(w), w->tmpname, O_CREAT | O_EXCL | O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0666);
+        if (w->fd >= 0) {
+            if (w->scratch) { /* never published: only the open fd keeps it */
+                unlinkat(wdir(w), w->tmpname, 0);
+                w->named_tmp = false;
+                w->tmpname[0] = '\0';
+            }
             return;
+        }
         if (errno != EEXIST)
             break;
     }
@@ -362,6 +425,8 @@ static void free_writer(struct store_writer *w)
     struct store *s = w->store;
     if (w->state != W_OPENING)
         s->writers--;
+    if (w->pdirfd >= 0) /* closing a directory fd does no I/O */
+        close(w->pdirfd);
     sz_sha256_discard(&w->sha);
     free(w);
     store_unref(s);
@@ -382,8 +447,10 @@ static void open_after(uv_work_t *req, int status)
     w->open_cb(w->open_data, 0, NULL, w);
 }
 
-int store_writer_open(struct store *store, const char *name, size_t len, int flags,
-                      store_writer_open_fn *cb, void *data)
+/* Allocates and queues the opening job of a writer for name (NULL for a
+ * scratch file). */
+static int writer_open(struct store *store, const char *name, size_t len, int flags, bool scratch,
+                       store_writer_open_fn *cb, void *data)
 {
     struct store_writer *w = calloc(1, sizeof(*w));
     int rc;
@@ -393,13 +460,20 @@ int store_writer_open(struct store *store, const char *name, size_t len, int fla
     w->store = store;
     w->flags = flags;
     w->fd = -1;
+    w->pdirfd = -1;
+    w->scratch = scratch;
     w->state = W_OPENING;
     w->open_cb = cb;
     w->open_data = data;
     sz_list_init(&w->queue);
     sz_list_init(&w->batch);
     sz_list_init(&w->link);
-    w->err = store_check_name(name, len, w->msg, sizeof(w->msg));
+    if (scratch) {
+        name = "(temporary file)";
+        len = strlen(name);
+    } else {
+        w->err = store_check_for(store, name, len, w->msg, sizeof(w->msg));
+    }
     if (w->err == 0 && (flags & STORE_SHA256)) {
         if (sz_sha256_init(&w->sha) != 0) {
             free(w);
@@ -408,9 +482,13 @@ int store_writer_open(struct store *store, const char *name, size_t len, int fla
         w->hashing = true;
     }
     if (w->err == 0) {
+        const char *slash;
+
         memcpy(w->name, name, len);
         w->name[len] = '\0';
         w->len = len;
+        slash = scratch ? NULL : strrchr(w->name, '/');
+        w->base = slash != NULL ? (size_t)(slash - w->name) + 1 : 0;
     }
     w->work.data = w;
     rc = uv_queue_work(store->loop, &w->work, open_work, open_after);
@@ -421,6 +499,17 @@ int store_writer_open(struct store *store, const char *name, size_t len, int fla
     }
     store_ref(store);
     return 0;
+}
+
+int store_writer_open(struct store *store, const char *name, size_t len, int flags,
+                      store_writer_open_fn *cb, void *data)
+{
+    return writer_open(store, name, len, flags, false, cb, data);
+}
+
+int store_scratch_open(struct store *store, store_writer_open_fn *cb, void *data)
+{
+    return writer_open(store, NULL, 0, 0, true, cb, data);
 }
 
 /* ---- Write ---------------------------------------------------------------------------- */
@@ -602,11 +691,39 @@ int store_writer_error(const struct store_writer *w, const char **pmsg)
 
 /* ---- Commit and abort ------------------------------------------------------------------- */
 
+/* Runs the writer's content check on the file's first bytes. 0 or sets fin_err. */
+static int run_check(struct store_writer *w)
+{
+    char head[STORE_CHECK_LEN];
+    size_t len = 0;
+
+    while (len < sizeof(head)) {
+        ssize_t n = pread(w->fd, head + len, sizeof(head) - len, (off_t)len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            w->fin_err = store_write_errmsg(errno, w->name, w->fin_msg, sizeof(w->fin_msg));
+            return w->fin_err;
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+    }
+    w->fin_err = w->check(head, len, w->fin_msg, sizeof(w->fin_msg), w->check_arg);
+    if (w->fin_err != 0 && w->fin_msg[0] == '\0')
+        set_fin(w, w->fin_err, "%s did not pass its content check", w->name);
+    return w->fin_err;
+}
+
 static void finish_work(uv_work_t *req)
 {
     struct store_writer *w = req->data;
 
     if (!w->fin_publish) {
+        drop_tmp(w);
+        return;
+    }
+    if (w->check != NULL && run_check(w) != 0) {
         drop_tmp(w);
         return;
     }
@@ -626,7 +743,7 @@ static void finish_work(uv_work_t *req)
     }
     drop_tmp(w); /* after a link, the named temporary's own name goes */
     /* The new directory entry must survive a crash too. */
-    if (store_fsync_enabled(w->store) && fsync(w->store->dirfd) != 0)
+    if (store_fsync_enabled(w->store) && fsync(wdir(w)) != 0)
         SZ_DEBUG("fsync of %s failed: %s", w->store->path, uv_strerror(-errno));
 }
 
@@ -708,7 +825,7 @@ static void maybe_finish(struct store_writer *w)
 
 int store_writer_commit(struct store_writer *w, store_commit_fn *cb, void *data)
 {
-    if (w->state != W_OPEN || w->aborted)
+    if (w->state != W_OPEN || w->aborted || w->scratch)
         return SZ_EINVAL;
     w->state = W_COMMIT;
     w->commit_cb = cb;
@@ -732,6 +849,29 @@ int store_writer_abort(struct store_writer *w, store_status_fn *cb, void *data)
     w->abort_data = data;
     start_writes(w); /* queued writes are reported as cancelled, from a job */
     maybe_finish(w);
+    return 0;
+}
+
+void store_writer_set_check(struct store_writer *w, store_check_fn *fn, void *arg)
+{
+    w->check = fn;
+    w->check_arg = arg;
+}
+
+int store_writer_fd(const struct store_writer *w)
+{
+    if (w->state != W_OPEN || w->aborted || w->writing || !sz_list_empty(&w->queue))
+        return -1;
+    return w->fd;
+}
+
+int store_writer_set_size(struct store_writer *w, uint64_t size)
+{
+    if (w->state != W_OPEN || w->aborted || w->hashing || w->writing || !sz_list_empty(&w->queue))
+        return SZ_EINVAL;
+    /* Later store_writer_write calls append after these bytes. */
+    w->next_off = size;
+    w->job_off = size;
     return 0;
 }
 
