@@ -270,6 +270,63 @@ int audio_concat(const int *in_fds, size_t n, int out_fd, const struct audio_enc
                  const struct audio_opts *opts, struct audio_result *pres, char *errbuf,
                  size_t errlen);
 
+/* ---- async jobs (loop thread; callbacks on the loop thread) ---- */
+
+struct sz_pool;
+struct audio_job;
+
+/* What an async job reports, on the loop thread. Owned by the job and valid
+ * only during the callback, except text, which the callback may take (copy
+ * the pointer, set it to NULL, free() it later).
+ *   status  0, SZ_ECANCELLED when the job was cancelled (or its pool closed)
+ *           before it finished, else the job's own error code (see above);
+ *   errmsg  one sentence when status != 0, "" otherwise;
+ *   info    audio_probe_async: what the probe found (also on SZ_ETOOBIG);
+ *   result  convert, compress, cut, concat: what was written;
+ *   text    audio_join_async: the joined transcript (malloc'd). */
+struct audio_done {
+    int status;
+    const char *errmsg;
+    struct audio_info info;
+    struct audio_result result;
+    char *text;
+};
+
+typedef void audio_done_fn(struct audio_done *res, void *arg);
+
+/* Each submits one job to pool (a pool of core/pool.h on the loop, borrowed)
+ * and returns 0 and, when pjob is non-NULL, a handle for audio_job_cancel,
+ * valid until cb runs; cb(res, arg) then runs exactly once, on the loop
+ * thread. File descriptors are BORROWED: keep them open until cb has run.
+ * Everything else is copied. max_duration as audio_opts' (0: the default
+ * limit). On a non-zero return (SZ_EINVAL, SZ_ENOMEM, SZ_ECANCELLED: the pool
+ * is closing) cb is never called. The jobs are those of the synchronous API
+ * above, with the same errors and sentences. */
+int audio_probe_async(struct sz_pool *pool, int fd, unsigned flags, double max_duration,
+                      audio_done_fn *cb, void *arg, struct audio_job **pjob);
+int audio_convert_async(struct sz_pool *pool, int in_fd, int out_fd, const struct audio_encode *enc,
+                        double max_duration, audio_done_fn *cb, void *arg, struct audio_job **pjob);
+int audio_compress_async(struct sz_pool *pool, int in_fd, int out_fd, int64_t max_bytes,
+                         double max_duration, audio_done_fn *cb, void *arg,
+                         struct audio_job **pjob);
+int audio_cut_async(struct sz_pool *pool, int in_fd, int out_fd, double start, double length,
+                    const struct audio_encode *enc, double max_duration, audio_done_fn *cb,
+                    void *arg, struct audio_job **pjob);
+/* in_fds: n descriptors, the array copied, the descriptors borrowed. */
+int audio_concat_async(struct sz_pool *pool, const int *in_fds, size_t n, int out_fd,
+                       const struct audio_encode *enc, double max_duration, audio_done_fn *cb,
+                       void *arg, struct audio_job **pjob);
+/* audio_join_transcripts of n texts on the pool. TAKES OWNERSHIP of texts (a
+ * malloc'd array of n malloc'd strings or NULLs), also on failure. */
+int audio_join_async(struct sz_pool *pool, char **texts, size_t n, audio_done_fn *cb, void *arg,
+                     struct audio_job **pjob);
+
+/* Stops a job: one not yet started never runs, a running libav job stops at
+ * its next packet (within milliseconds). cb still runs once, with
+ * SZ_ECANCELLED unless the job had already finished. NULL is a no-op; call it
+ * only before cb has run. */
+void audio_job_cancel(struct audio_job *job);
+
 /* ---- planning and text (pure; any thread) ---- */
 
 struct audio_window {
