@@ -144,11 +144,13 @@ const char *oai_client_base_url(const struct oai_client *c)
     return c->base_url;
 }
 
-/* The endpoints that answer only once an image has been generated. */
-static bool generates_image(const char *method, const char *path)
+/* The endpoints that answer only once their work is done: an image generated,
+ * a recording transcribed or listened to (minutes for a 25 MB upload). */
+static bool answers_when_done(const char *method, const char *path)
 {
     return strcmp(method, "POST") == 0 &&
-           (strcmp(path, "/images/generations") == 0 || strcmp(path, "/images/edits") == 0);
+           (strcmp(path, "/images/generations") == 0 || strcmp(path, "/images/edits") == 0 ||
+            strcmp(path, "/audio/transcriptions") == 0 || strcmp(path, "/chat/completions") == 0);
 }
 
 /* OpenAI's headers (secret: they stay with the API's origin), or the missing key. */
@@ -197,7 +199,7 @@ int oai_req_new(struct oai_client *c, const char *method, const char *path, stru
         net_req_free(req);
         return rc;
     }
-    if (generates_image(method, path))
+    if (answers_when_done(method, path))
         net_req_set_first_byte_timeout(req, c->image_first_byte_timeout_ms);
     *preq = req;
     return 0;

@@ -5,7 +5,9 @@
  * to <base_url>/videos that carries OpenAI's credentials as secret headers (sent to
  * the API's own origin only, never to a host a redirect names), OpenAI's name and
  * error-body sentences ("OpenAI API error 404 (not_found): Video not found"), and the
- * longer first-byte limit of the endpoints that generate an image before answering.
+ * longer first-byte limit of the endpoints that answer only when their work is done
+ * (image generation, transcription, audio chat). The audio endpoints' requests are
+ * built in audio.h.
  * The caller then fills and starts it with the net_req_* functions; everything about
  * running it (retries, sinks, cancellation, the exactly-once done callback) is
  * net's, as documented in net/client.h.
@@ -43,9 +45,10 @@ struct oai_options {
                              * oai_strerror's sentence, without network traffic */
     const char *org_id;     /* NULL or "": no OpenAI-Organization header */
     const char *project_id; /* NULL or "": no OpenAI-Project header */
-    /* First-byte limit (ms) of POST /images/generations and POST /images/edits, which
-     * answer only once the image exists (minutes); 0 disables it. Other requests use
-     * the net client's limits. */
+    /* First-byte limit (ms) of the endpoints that answer only once their work is
+     * done (minutes): POST /images/generations, /images/edits, /audio/transcriptions
+     * and /chat/completions; 0 disables it. Other requests use the net client's
+     * limits. */
     long image_first_byte_timeout_ms;
     enum oai_flavour flavour; /* default OAI_OPENAI */
 };
