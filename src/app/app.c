@@ -242,6 +242,10 @@ static void transport_done(void *data)
         sz_pool_close(st->tools.imaging, NULL, NULL);
         st->tools.imaging = NULL;
     }
+    if (st->tools.audio_jobs != NULL) {
+        sz_pool_close(st->tools.audio_jobs, NULL, NULL);
+        st->tools.audio_jobs = NULL;
+    }
     uv_signal_stop(&st->sigint);
     uv_signal_stop(&st->sigterm);
     uv_close((uv_handle_t *)&st->sigint, NULL);
@@ -261,14 +265,14 @@ static void on_signal(uv_signal_t *handle, int signum)
     }
 }
 
-/* libuv sizes its thread pool on first use from UV_THREADPOOL_SIZE. Image jobs
- * are bounded separately, so leave room beside them for file I/O. */
-static void size_thread_pool(int image_jobs)
+/* libuv sizes its thread pool on first use from UV_THREADPOOL_SIZE. Image and
+ * audio jobs are bounded separately, so leave room beside them for file I/O. */
+static void size_thread_pool(int jobs)
 {
     char value[16];
     if (getenv("UV_THREADPOOL_SIZE") != NULL)
         return;
-    snprintf(value, sizeof(value), "%d", sz_pool_threadpool_size(image_jobs));
+    snprintf(value, sizeof(value), "%d", sz_pool_threadpool_size(jobs));
     setenv("UV_THREADPOOL_SIZE", value, 0);
 }
 
@@ -284,7 +288,11 @@ static struct store *open_store(uv_loop_t *loop, const struct sz_config *cfg, en
 
     if (sz_config_media_root(cfg, kind, &opts, &path, err, errlen) == 0 &&
         store_open(loop, &opts, &store, err, errlen) == 0)
-        SZ_INFO("%s root: %s", kind == SZ_MEDIA_VIDEOS ? "video" : "image", path);
+        SZ_INFO("%s root: %s",
+                kind == SZ_MEDIA_VIDEOS   ? "video"
+                : kind == SZ_MEDIA_IMAGES ? "image"
+                                          : "audio",
+                path);
     else
         SZ_ERROR("%s", err);
     free(path);
@@ -297,6 +305,8 @@ static void open_stores(struct app_state *st)
                                   sizeof(st->tools.videos_error));
     st->tools.images = open_store(&st->loop, &st->cfg, SZ_MEDIA_IMAGES, st->tools.images_error,
                                   sizeof(st->tools.images_error));
+    st->tools.audio = open_store(&st->loop, &st->cfg, SZ_MEDIA_AUDIO, st->tools.audio_error,
+                                 sizeof(st->tools.audio_error));
 }
 
 /* Maps the SANZARU_HTTP_* settings and the command line onto the HTTP transport's options
@@ -365,26 +375,32 @@ int sz_main(int argc, char **argv, sz_register_fn *extra)
      * 32 inline 8 MB downloads peaked at ~195 MiB RSS that way, ~54 MiB with this. */
     if (getenv("MALLOC_MMAP_THRESHOLD_") == NULL)
         mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
-    size_thread_pool(st.cfg.image_jobs);
+    size_thread_pool(st.cfg.image_jobs + st.cfg.audio_jobs);
 
     uv_loop_init(&st.loop);
     st.tools.loop = &st.loop;
     st.tools.opts = (struct tools_options){
         .image_model = st.cfg.image_model,
         .responses_model = st.cfg.responses_model,
+        .transcribe_model = st.cfg.transcribe_model,
+        .speech_model = st.cfg.speech_model,
+        .audio_chat_model = st.cfg.audio_chat_model,
+        .transcribe_concurrency = st.cfg.transcribe_concurrency,
         .have_key = st.cfg.api_key != NULL && st.cfg.api_key[0] != '\0',
     };
     img_prepare(); /* libvips itself loads with the first image job */
     open_stores(&st);
     st.tools.imaging = sz_pool_new(&st.loop, st.cfg.image_jobs);
-    if (st.tools.imaging == NULL || open_clients(&st) != 0 || open_video(&st) != 0) {
+    st.tools.audio_jobs = sz_pool_new(&st.loop, st.cfg.audio_jobs);
+    if (st.tools.imaging == NULL || st.tools.audio_jobs == NULL || open_clients(&st) != 0 ||
+        open_video(&st) != 0) {
         st.exit_status = 1;
         goto out;
     }
     if (st.cfg.api_key == NULL)
-        SZ_WARN("OPENAI_API_KEY is not set: the image tools will fail until it is");
+        SZ_WARN("OPENAI_API_KEY is not set: the image and audio tools will fail until it is");
     st.server = mcp_server_new(&st.loop, "sanzaru", SZ_VERSION, instructions);
-    if (st.server == NULL || st.tools.imaging == NULL) {
+    if (st.server == NULL || st.tools.imaging == NULL || st.tools.audio_jobs == NULL) {
         fprintf(stderr, "sanzaru: out of memory\n");
         st.exit_status = 1;
         goto out;
@@ -441,8 +457,11 @@ out:
     close_clients(&st);
     if (st.tools.imaging != NULL)
         sz_pool_close(st.tools.imaging, NULL, NULL);
+    if (st.tools.audio_jobs != NULL)
+        sz_pool_close(st.tools.audio_jobs, NULL, NULL);
     store_close(st.tools.videos);
     store_close(st.tools.images);
+    store_close(st.tools.audio);
     /* Let closing handles and pending store operations finish. */
     uv_run(&st.loop, UV_RUN_DEFAULT);
     if (uv_loop_close(&st.loop) != 0)

@@ -150,9 +150,13 @@ static int load_strings(struct sz_config *cfg, char *errbuf, size_t errlen)
     cfg->state_path = env_trimmed("SANZARU_STATE_PATH", &nomem);
     cfg->image_model = env_dup("SANZARU_IMAGE_MODEL", "gpt-image-2", &nomem);
     cfg->responses_model = env_dup("SANZARU_RESPONSES_MODEL", "gpt-5.2", &nomem);
+    cfg->transcribe_model = env_dup("SANZARU_TRANSCRIBE_MODEL", "gpt-4o-mini-transcribe", &nomem);
+    cfg->speech_model = env_dup("SANZARU_SPEECH_MODEL", "gpt-4o-mini-tts", &nomem);
+    cfg->audio_chat_model = env_dup("SANZARU_AUDIO_CHAT_MODEL", "gpt-4o-audio-preview", &nomem);
     cfg->media_path = env_trimmed("SANZARU_MEDIA_PATH", &nomem);
     cfg->video_path = env_trimmed("VIDEO_PATH", &nomem);
     cfg->image_path = env_trimmed("IMAGE_PATH", &nomem);
+    cfg->audio_path = env_trimmed("AUDIO_PATH", &nomem);
     xdg = env_dup("XDG_DATA_HOME", NULL, &nomem);
     if (xdg != NULL && xdg[0] != '/') { /* the XDG spec: a relative value is ignored */
         free(xdg);
@@ -213,6 +217,14 @@ int sz_config_load(struct sz_config *cfg, char *errbuf, size_t errlen)
         0)
         goto fail;
     cfg->image_jobs = (int)n;
+    if ((rc = env_long("SANZARU_AUDIO_JOBS", cores > 0 ? cores : 2, 1, 256, &n, errbuf, errlen)) !=
+        0)
+        goto fail;
+    cfg->audio_jobs = (int)n;
+    /* The original hangs on 0 and ignores bad values; both are refused here. */
+    if ((rc = env_long("SANZARU_TRANSCRIBE_MAX_CONCURRENCY", 4, 1, 64, &n, errbuf, errlen)) != 0)
+        goto fail;
+    cfg->transcribe_concurrency = (int)n;
     if ((rc = env_long("SANZARU_SHUTDOWN_GRACE_MS", 10000, 1, 3600000L, &cfg->shutdown_grace_ms,
                        errbuf, errlen)) != 0)
         goto fail;
@@ -262,9 +274,13 @@ void sz_config_free(struct sz_config *cfg)
     free(cfg->state_path);
     free(cfg->image_model);
     free(cfg->responses_model);
+    free(cfg->transcribe_model);
+    free(cfg->speech_model);
+    free(cfg->audio_chat_model);
     free(cfg->media_path);
     free(cfg->video_path);
     free(cfg->image_path);
+    free(cfg->audio_path);
     free(cfg->data_home);
     free(cfg->home);
     free(cfg->http_token);
@@ -284,36 +300,60 @@ static char *join(const char *a, const char *b)
     return r;
 }
 
+/* What differs between the media kinds: the variable of their own, the
+ * subdirectory of a media root, the labels of messages, extra store flags. */
+struct kind {
+    const char *var;         /* VIDEO_PATH */
+    const char *sub;         /* "videos" */
+    const char *own_label;   /* chosen by var */
+    const char *media_label; /* chosen by SANZARU_MEDIA_PATH */
+    const char *dflt_label;  /* the XDG and HOME defaults */
+    int flags;
+};
+
+static const struct kind kinds[] = {
+    [SZ_MEDIA_VIDEOS] = {"VIDEO_PATH", "videos", "VIDEO_PATH", "SANZARU_MEDIA_PATH",
+                         "Video directory", 0},
+    [SZ_MEDIA_IMAGES] = {"IMAGE_PATH", "images", "IMAGE_PATH", "SANZARU_MEDIA_PATH",
+                         "Image directory", 0},
+    /* The original's words: "<VAR>: Audio files directory does not exist: <path>". */
+    [SZ_MEDIA_AUDIO] = {"AUDIO_PATH", "audio", "AUDIO_PATH: Audio files directory",
+                        "SANZARU_MEDIA_PATH: Audio files directory", "Audio files directory",
+                        STORE_OPEN_SUBDIRS},
+};
+
 int sz_config_media_root(const struct sz_config *cfg, enum sz_media kind,
                          struct store_options *opts, char **ppath, char *err, size_t errlen)
 {
-    bool videos = kind == SZ_MEDIA_VIDEOS;
-    const char *sub = videos ? "videos" : "images";
-    const char *own = videos ? cfg->video_path : cfg->image_path;
+    const struct kind *k = &kinds[kind];
+    const char *own = kind == SZ_MEDIA_VIDEOS   ? cfg->video_path
+                      : kind == SZ_MEDIA_IMAGES ? cfg->image_path
+                                                : cfg->audio_path;
+    char sub[64];
     char *path = NULL;
     int rc = 0;
 
     *ppath = NULL;
     memset(opts, 0, sizeof(*opts));
-    opts->flags = STORE_OPEN_CREATE | STORE_OPEN_NOFOLLOW | (cfg->fsync ? 0 : STORE_OPEN_NO_FSYNC);
+    opts->flags =
+        STORE_OPEN_CREATE | STORE_OPEN_NOFOLLOW | k->flags | (cfg->fsync ? 0 : STORE_OPEN_NO_FSYNC);
     if (own != NULL) {
         path = strdup(own);
         opts->flags &= ~STORE_OPEN_CREATE;
-        opts->label = videos ? "VIDEO_PATH" : "IMAGE_PATH";
+        opts->label = k->own_label;
     } else if (cfg->media_path != NULL) {
-        path = join(cfg->media_path, sub);
-        opts->label = "SANZARU_MEDIA_PATH";
+        path = join(cfg->media_path, k->sub);
+        opts->label = k->media_label;
     } else if (cfg->data_home != NULL || cfg->home != NULL) {
-        path = cfg->data_home != NULL
-                   ? join(cfg->data_home, videos ? "sanzaru/videos" : "sanzaru/images")
-                   : join(cfg->home,
-                          videos ? ".local/share/sanzaru/videos" : ".local/share/sanzaru/images");
-        opts->label = videos ? "Video directory" : "Image directory";
+        snprintf(sub, sizeof(sub), "%s/%s",
+                 cfg->data_home != NULL ? "sanzaru" : ".local/share/sanzaru", k->sub);
+        path = join(cfg->data_home != NULL ? cfg->data_home : cfg->home, sub);
+        opts->label = k->dflt_label;
     } else {
         snprintf(err, errlen,
                  "Cannot find a place for media files: set %s or SANZARU_MEDIA_PATH (HOME is "
                  "not set)",
-                 videos ? "VIDEO_PATH" : "IMAGE_PATH");
+                 k->var);
         rc = SZ_EINVAL;
         goto out;
     }

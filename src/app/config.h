@@ -48,18 +48,25 @@ struct sz_config {
     char *state_path; /* SANZARU_STATE_PATH, or NULL for the default (sz_config_state_path) */
 
     /* Models */
-    char *video_model;     /* SANZARU_VIDEO_MODEL; NULL: the video provider's default */
-    char *image_model;     /* SANZARU_IMAGE_MODEL, default gpt-image-2 */
-    char *responses_model; /* SANZARU_RESPONSES_MODEL, default gpt-5.2 */
+    char *video_model;      /* SANZARU_VIDEO_MODEL; NULL: the video provider's default */
+    char *image_model;      /* SANZARU_IMAGE_MODEL, default gpt-image-2 */
+    char *responses_model;  /* SANZARU_RESPONSES_MODEL, default gpt-5.2 */
+    char *transcribe_model; /* SANZARU_TRANSCRIBE_MODEL, default gpt-4o-mini-transcribe */
+    char *speech_model;     /* SANZARU_SPEECH_MODEL, default gpt-4o-mini-tts */
+    char *audio_chat_model; /* SANZARU_AUDIO_CHAT_MODEL, default gpt-4o-audio-preview */
 
     /* Media */
     char *media_path; /* SANZARU_MEDIA_PATH, blanks trimmed; NULL when unset or blank */
     char *video_path; /* VIDEO_PATH, likewise */
     char *image_path; /* IMAGE_PATH, likewise */
+    char *audio_path; /* AUDIO_PATH, likewise */
     char *data_home;  /* XDG_DATA_HOME when absolute (a relative one is ignored), else NULL */
     char *home;       /* HOME, else the passwd entry's home; NULL when neither is known */
     int fsync;        /* SANZARU_FSYNC, default 1: fdatasync before a file is published */
     int image_jobs;   /* SANZARU_IMAGE_JOBS, default: number of cores */
+    int audio_jobs;   /* SANZARU_AUDIO_JOBS, default: number of cores */
+    int transcribe_concurrency; /* SANZARU_TRANSCRIBE_MAX_CONCURRENCY, default 4: windows of
+                                   one long transcription uploaded at once */
 
     /* HTTP transport */
     char *http_token;        /* SANZARU_HTTP_TOKEN */
@@ -100,13 +107,17 @@ int sz_config_state_path(const struct sz_config *cfg, char **ppath, char *err, s
  * not fail on an HTTP setting. */
 int sz_config_http(const struct sz_config *cfg, struct http_options *o, char *err, size_t errlen);
 
-enum sz_media { SZ_MEDIA_VIDEOS, SZ_MEDIA_IMAGES };
+enum sz_media { SZ_MEDIA_VIDEOS, SZ_MEDIA_IMAGES, SZ_MEDIA_AUDIO };
 
 /* The store options of the media root of one kind, in this order:
- *   VIDEO_PATH / IMAGE_PATH: must exist, must not be a symlink;
- *   else SANZARU_MEDIA_PATH/{videos,images},
- *   else XDG_DATA_HOME/sanzaru/{videos,images},
- *   else HOME/.local/share/sanzaru/{videos,images}, each created when missing.
+ *   VIDEO_PATH / IMAGE_PATH / AUDIO_PATH: must exist, must not be a symlink;
+ *   else SANZARU_MEDIA_PATH/{videos,images,audio},
+ *   else XDG_DATA_HOME/sanzaru/{videos,images,audio},
+ *   else HOME/.local/share/sanzaru/{videos,images,audio}, each created when missing.
+ * The audio root takes relative paths into its subdirectories
+ * (STORE_OPEN_SUBDIRS), as the original's audio tools do, and its messages
+ * use the original's words ("AUDIO_PATH: Audio files directory does not
+ * exist: /srv/a").
  * A root that is itself a symlink is refused in every case; SANZARU_FSYNC=0
  * adds STORE_OPEN_NO_FSYNC. Messages name the variable that chose the path
  * ("VIDEO_PATH does not exist: /srv/v"; "Video directory" for the XDG and

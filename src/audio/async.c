@@ -78,8 +78,8 @@ static void work_cb(void *data)
                        &job->done.result, eb, el);
         break;
     case KIND_CONCAT:
-        rc = audio_concat(job->in_fds, job->n, job->out_fd, &job->enc, &opts, &job->done.result,
-                          eb, el);
+        rc = audio_concat(job->in_fds, job->n, job->out_fd, &job->enc, &opts, &job->done.result, eb,
+                          el);
         break;
     case KIND_JOIN:
         rc = audio_join_transcripts((const char *const *)job->texts, job->n, &job->done.text);
@@ -178,8 +178,7 @@ int audio_convert_async(struct sz_pool *pool, int in_fd, int out_fd, const struc
 }
 
 int audio_compress_async(struct sz_pool *pool, int in_fd, int out_fd, int64_t max_bytes,
-                         double max_duration, audio_done_fn *cb, void *arg,
-                         struct audio_job **pjob)
+                         double max_duration, audio_done_fn *cb, void *arg, struct audio_job **pjob)
 {
     struct audio_job *job;
 

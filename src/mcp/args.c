@@ -60,6 +60,8 @@ static size_t member_size(enum mcp_arg_type t)
         return sizeof(struct mcp_strings);
     case MCP_ARG_OBJECT:
         return sizeof(const json_t *);
+    case MCP_ARG_NUMBER:
+        return sizeof(double);
     }
     return SIZE_MAX;
 }
@@ -172,6 +174,8 @@ static const char *type_word(enum mcp_arg_type t)
         return "array";
     case MCP_ARG_OBJECT:
         return "object";
+    case MCP_ARG_NUMBER:
+        return "number";
     }
     return "null";
 }
@@ -191,6 +195,8 @@ static json_t *row_default(const struct mcp_arg *a)
         return json_integer((json_int_t)a->def_int);
     case MCP_ARG_BOOL:
         return json_boolean(a->def_bool);
+    case MCP_ARG_NUMBER:
+        return json_real(a->def_num);
     default:
         return json_string(a->def_str);
     }
@@ -462,6 +468,29 @@ static int parse_int(struct parse *ps, const struct mcp_arg *a, const json_t *v,
     return 0;
 }
 
+/* A JSON number (an integer too); under MCP_ARGS_NUMERIC_STRINGS also a
+ * decimal string ("1.5"), as the original's pydantic takes it. Bounds are the
+ * tools' to check, in their own words. */
+static int parse_number(struct parse *ps, const struct mcp_arg *a, const json_t *v, double *pout)
+{
+    const char *s = json_string_value(v);
+    double x;
+
+    if (json_is_number(v)) {
+        x = json_number_value(v);
+    } else if (s != NULL && (ps->policy & MCP_ARGS_NUMERIC_STRINGS) &&
+               (sz_parse_decimal(s[0] == '-' ? s + 1 : s, &x) == 0)) {
+        if (s[0] == '-')
+            x = -x;
+    } else {
+        return wrong_type(ps, a->name, "a number", v);
+    }
+    if (!isfinite(x))
+        return wrong_type(ps, a->name, "a finite number", v);
+    *pout = x;
+    return 0;
+}
+
 static int parse_strings(struct parse *ps, const struct mcp_arg *a, const json_t *v,
                          struct mcp_strings *pout)
 {
@@ -548,6 +577,13 @@ static int parse_value(struct parse *ps, size_t i, const json_t *v, char *out)
             return wrong_type(ps, a->name, "an object", v);
         memcpy(dst, &v, sizeof(v));
         return 0;
+    case MCP_ARG_NUMBER: {
+        double x = 0;
+        if ((rc = parse_number(ps, a, v, &x)) != 0)
+            return rc;
+        memcpy(dst, &x, sizeof(x));
+        return 0;
+    }
     }
     return SZ_EINVAL;
 }
@@ -578,6 +614,11 @@ static void fill_absent(const struct mcp_tool_entry *e, size_t i, char *out)
         if (apply)
             memcpy(dst, &b, sizeof(b));
         break;
+    case MCP_ARG_NUMBER: {
+        double x = apply ? a->def_num : NAN;
+        memcpy(dst, &x, sizeof(x));
+        break;
+    }
     case MCP_ARG_STRINGS:
     case MCP_ARG_OBJECT:
         break; /* zeroed: absent */

@@ -27,6 +27,7 @@ enum mcp_arg_type {
     MCP_ARG_BOOL,    /* bool; false when absent */
     MCP_ARG_STRINGS, /* struct mcp_strings (an array of strings); {NULL, 0} when absent */
     MCP_ARG_OBJECT,  /* const json_t *: a free-form object, borrowed; NULL when absent */
+    MCP_ARG_NUMBER,  /* double; NAN when absent and no default is filled in (isnan tells) */
 };
 
 /* An array-of-strings argument: n borrowed strings, valid until the call finishes. */
@@ -77,11 +78,13 @@ struct mcp_arg {
      * Clients honour it on a primitive type only: give it to a required row (an
      * optional one is anyOf [T, null] under MCP_ARGS_NULL_IS_ABSENT). */
     const char *header;
+    double def_num;
 };
 
 #define MCP_DEFAULT_STR(s)  .has_default = true, .def_str = (s)
 #define MCP_DEFAULT_INT(i)  .has_default = true, .def_int = (i)
 #define MCP_DEFAULT_BOOL(b) .has_default = true, .def_bool = (b)
+#define MCP_DEFAULT_NUM(x)  .has_default = true, .def_num = (x)
 
 /* JSON types of a result field; several bits make a type list. */
 enum {

@@ -66,7 +66,8 @@ int oai_transcription_parse(const char *response_format, const char *body, size_
         len = 0;
     if (plain_format(response_format)) {
         root = json_object();
-        if (root == NULL || json_object_set_new(root, "text", json_stringn(body ? body : "", len)) != 0 ||
+        if (root == NULL ||
+            json_object_set_new(root, "text", json_stringn(body ? body : "", len)) != 0 ||
             !json_is_string(json_object_get(root, "text"))) {
             json_decref(root);
             snprintf(err, errlen, "OpenAI returned a transcript that is not valid UTF-8");
@@ -106,8 +107,8 @@ static int is_set(const char *s)
     return s != NULL && s[0] != '\0';
 }
 
-int oai_chat_audio_body(const struct oai_chat_audio *p, const void *audio, size_t len,
-                        char **ptext, size_t *plen)
+int oai_chat_audio_body(const struct oai_chat_audio *p, const void *audio, size_t len, char **ptext,
+                        size_t *plen)
 {
     char mark[32];
     json_t *messages, *content, *root = NULL;
@@ -128,12 +129,12 @@ int oai_chat_audio_body(const struct oai_chat_audio *p, const void *audio, size_
     if (root == NULL || content == NULL)
         goto out;
     if (is_set(p->system_prompt) &&
-        json_array_append_new(messages, json_pack("{s:s, s:s}", "role", "system", "content",
-                                                  p->system_prompt)) != 0)
+        json_array_append_new(
+            messages, json_pack("{s:s, s:s}", "role", "system", "content", p->system_prompt)) != 0)
         goto out;
     if (is_set(p->user_prompt) &&
-        json_array_append_new(content, json_pack("{s:s, s:s}", "type", "text", "text",
-                                                 p->user_prompt)) != 0)
+        json_array_append_new(content,
+                              json_pack("{s:s, s:s}", "type", "text", "text", p->user_prompt)) != 0)
         goto out;
     if (json_array_append_new(messages,
                               json_pack("{s:s, s:O}", "role", "user", "content", content)) != 0)
@@ -189,14 +190,13 @@ int oai_chat_req_new(struct oai_client *client, char *text, size_t len, struct n
 const char *oai_chat_text(const json_t *body)
 {
     json_t *choice = json_array_get(json_object_get(body, "choices"), 0);
-    const char *text = json_string_value(json_object_get(json_object_get(choice, "message"),
-                                                         "content"));
+    const char *text =
+        json_string_value(json_object_get(json_object_get(choice, "message"), "content"));
 
     return text != NULL ? text : "";
 }
 
-int oai_speech_req_new(struct oai_client *client, const struct oai_speech *s,
-                       struct net_req **preq)
+int oai_speech_req_new(struct oai_client *client, const struct oai_speech *s, struct net_req **preq)
 {
     struct net_req *req = NULL;
     json_t *body;

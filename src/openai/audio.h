@@ -72,8 +72,8 @@ struct oai_chat_audio {
  * into the text, once. On success *ptext is malloc'd (*plen bytes, NUL
  * terminated) for oai_chat_req_new. SZ_EINVAL or SZ_ENOMEM. Pure; meant for
  * a pool thread (megabytes of base64 and JSON). */
-int oai_chat_audio_body(const struct oai_chat_audio *p, const void *audio, size_t len,
-                        char **ptext, size_t *plen);
+int oai_chat_audio_body(const struct oai_chat_audio *p, const void *audio, size_t len, char **ptext,
+                        size_t *plen);
 
 /* POST /chat/completions with a body built by oai_chat_audio_body. TAKES
  * OWNERSHIP of text (freed with the request, or at once on failure). The
@@ -87,13 +87,13 @@ const char *oai_chat_text(const json_t *body);
 
 /* A speech request. Strings borrowed. */
 struct oai_speech {
-    const char *model;        /* e.g. "gpt-4o-mini-tts" */
-    const char *voice;        /* e.g. "alloy" */
-    const char *input;        /* the text to speak: input_len bytes of UTF-8 (at most 4096
-                                 characters, the API's limit) */
+    const char *model; /* e.g. "gpt-4o-mini-tts" */
+    const char *voice; /* e.g. "alloy" */
+    const char *input; /* the text to speak: input_len bytes of UTF-8 (at most 4096
+                          characters, the API's limit) */
     size_t input_len;
-    const char *instructions; /* NULL: not sent */
-    double speed;             /* 0.25 .. 4.0 */
+    const char *instructions;    /* NULL: not sent */
+    double speed;                /* 0.25 .. 4.0 */
     const char *response_format; /* "mp3", "wav", ...; NULL: "mp3" */
 };
 

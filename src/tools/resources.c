@@ -1,15 +1,16 @@
-/* Saved media as MCP resources: sanzaru://videos/{filename} and
- * sanzaru://images/{filename}. resources/list shows what is on disk,
- * resources/read returns a file's bytes as a base64 blob with its MIME type,
- * and completion/complete suggests file names. Reads go through the store
- * (the same openat2 sandbox as the tools); the base64 encoding of up to
- * RESOURCE_MAX_BYTES runs on the thread pool. */
+/* Saved media as MCP resources: sanzaru://videos/{filename},
+ * sanzaru://images/{filename} and sanzaru://audio/{filename} (an audio name
+ * may be a relative path into a subfolder, its '/' percent-encoded). resources/list shows what is
+ * on disk, resources/read returns a file's bytes as a base64 blob with its MIME type, and
+ * completion/complete suggests file names. Reads go through the store (the same openat2 sandbox as
+ * the tools); the base64 encoding of up to RESOURCE_MAX_BYTES runs on the thread pool. */
 #include "fmacros.h"
 
 #include "core/base64.h"
 #include "core/err.h"
 #include "mcp/server.h"
 #include "store/store.h"
+#include "tools/audio_common.h"
 #include "tools/common.h"
 #include "tools/tools.h"
 
@@ -22,19 +23,51 @@
 #define RESOURCE_MAX_BYTES (64u * 1024u * 1024u)
 #define COMPLETE_MAX       100
 
+enum media { MEDIA_VIDEOS, MEDIA_IMAGES, MEDIA_AUDIO };
+
 struct media_kind {
-    const char *kind;   /* "videos" / "images" */
+    const char *kind;   /* "videos" / "images" / "audio" */
     const char *prefix; /* "sanzaru://videos/" */
-    int is_video;
+    enum media media;
+    const char *what; /* in messages */
     struct tools_ctx *ctx;
 };
 
-static struct media_kind video_kind = {"videos", "sanzaru://videos/", 1, NULL};
-static struct media_kind image_kind = {"images", "sanzaru://images/", 0, NULL};
+static struct media_kind video_kind = {"videos", "sanzaru://videos/", MEDIA_VIDEOS, "Video", NULL};
+static struct media_kind image_kind = {"images", "sanzaru://images/", MEDIA_IMAGES, "Image", NULL};
+static struct media_kind audio_kind = {"audio", "sanzaru://audio/", MEDIA_AUDIO, "Audio file",
+                                       NULL};
 
 static struct store *kind_store(const struct media_kind *k)
 {
-    return k->is_video ? k->ctx->videos : k->ctx->images;
+    switch (k->media) {
+    case MEDIA_VIDEOS:
+        return k->ctx->videos;
+    case MEDIA_IMAGES:
+        return k->ctx->images;
+    case MEDIA_AUDIO:
+        break;
+    }
+    return k->ctx->audio;
+}
+
+static const char *const *kind_exts(const struct media_kind *k)
+{
+    return k->media == MEDIA_VIDEOS   ? store_video_exts
+           : k->media == MEDIA_IMAGES ? store_image_exts
+                                      : tool_audio_exts;
+}
+
+static const char *kind_mime(const struct media_kind *k, const char *name)
+{
+    return k->media == MEDIA_AUDIO ? tool_audio_mime(name) : store_mime_type(name, strlen(name));
+}
+
+static const char *kind_error(const struct media_kind *k)
+{
+    return k->media == MEDIA_VIDEOS   ? k->ctx->videos_error
+           : k->media == MEDIA_IMAGES ? k->ctx->images_error
+                                      : k->ctx->audio_error;
 }
 
 /* ---- resources/list ------------------------------------------------------- */
@@ -59,9 +92,9 @@ static void list_done(void *data, int err, const char *msg, json_t *list, size_t
             const char *name = json_string_value(json_object_get(entry, "filename"));
             char *uri = tool_media_uri(ctx->kind->kind, name);
             json_t *size = json_object_get(entry, "size_bytes");
-            json_array_append_new(
-                items, json_pack("{s:s, s:s, s:s, s:O}", "uri", uri ? uri : "", "name", name,
-                                 "mimeType", store_mime_type(name, strlen(name)), "size", size));
+            json_array_append_new(items, json_pack("{s:s, s:s, s:s, s:O}", "uri", uri ? uri : "",
+                                                   "name", name, "mimeType",
+                                                   kind_mime(ctx->kind, name), "size", size));
             free(uri);
         }
     }
@@ -77,7 +110,7 @@ static void media_list(struct mcp_call *call, void *data)
     const struct media_kind *k = data;
     struct store *store = kind_store(k);
     struct store_list_opts opts = {
-        .exts = k->is_video ? store_video_exts : store_image_exts,
+        .exts = kind_exts(k),
         .sort = STORE_SORT_MODIFIED,
         .descending = true,
         .limit = SIZE_MAX,
@@ -100,6 +133,7 @@ static void media_list(struct mcp_call *call, void *data)
 
 struct read_ctx {
     uv_work_t work;
+    const struct media_kind *kind;
     struct mcp_call *call;
     char *bytes;
     size_t len;
@@ -107,7 +141,7 @@ struct read_ctx {
     size_t b64_len;
     char *uri;
     int rc;
-    char name[STORE_NAME_MAX + 1];
+    char name[STORE_PATH_MAX + 1];
 };
 
 static void read_ctx_free(struct read_ctx *ctx)
@@ -132,9 +166,9 @@ static void encode_done(uv_work_t *req, int status)
     } else {
         /* The blob is base64 we made: skip jansson's UTF-8 scan of megabytes. */
         json_t *blob = json_stringn_nocheck(ctx->b64, ctx->b64_len);
-        mcp_call_finish_result(
-            ctx->call, json_pack("{s:[{s:s, s:s, s:o}]}", "contents", "uri", ctx->uri, "mimeType",
-                                 store_mime_type(ctx->name, strlen(ctx->name)), "blob", blob));
+        mcp_call_finish_result(ctx->call, json_pack("{s:[{s:s, s:s, s:o}]}", "contents", "uri",
+                                                    ctx->uri, "mimeType",
+                                                    kind_mime(ctx->kind, ctx->name), "blob", blob));
     }
     free(ctx->b64);
     read_ctx_free(ctx);
@@ -176,6 +210,7 @@ static void media_read(struct mcp_call *call, const char *uri, void *data)
         return;
     }
     ctx->call = call;
+    ctx->kind = k;
     ctx->uri = strdup(uri);
     if (ctx->uri == NULL || tool_uri_name(uri, k->prefix, ctx->name, sizeof(ctx->name)) != 0) {
         read_ctx_free(ctx);
@@ -184,12 +219,11 @@ static void media_read(struct mcp_call *call, const char *uri, void *data)
     }
     if (store == NULL) {
         read_ctx_free(ctx);
-        mcp_call_finish_error(call, MCP_RESOURCE_NOT_FOUND, "%s",
-                              k->is_video ? k->ctx->videos_error : k->ctx->images_error);
+        mcp_call_finish_error(call, MCP_RESOURCE_NOT_FOUND, "%s", kind_error(k));
         return;
     }
-    if (store_read_file(store, ctx->name, strlen(ctx->name), k->is_video ? "Video" : "Image",
-                        RESOURCE_MAX_BYTES, read_done, ctx) != 0) {
+    if (store_read_file(store, ctx->name, strlen(ctx->name), k->what, RESOURCE_MAX_BYTES, read_done,
+                        ctx) != 0) {
         read_ctx_free(ctx);
         mcp_call_finish_error(call, MCP_INTERNAL_ERROR, "out of memory");
     }
@@ -229,7 +263,7 @@ static void media_complete(struct mcp_call *call, const char *argument, const ch
     size_t o = 0;
     struct store_list_opts opts = {
         .pattern = pattern,
-        .exts = k->is_video ? store_video_exts : store_image_exts,
+        .exts = kind_exts(k),
         .sort = STORE_SORT_NAME,
         .limit = COMPLETE_MAX,
     };
@@ -279,12 +313,24 @@ static const struct mcp_resource_provider providers[] = {
         .complete = media_complete,
         .data = &image_kind,
     },
+    {
+        .uri_template = "sanzaru://audio/{filename}",
+        .name = "audio",
+        .title = "Audio files",
+        .description = "Audio files in the audio directory: recordings to transcribe or discuss, "
+                       "conversions, compressed copies and speech made by create_audio.",
+        .list = media_list,
+        .read = media_read,
+        .complete = media_complete,
+        .data = &audio_kind,
+    },
 };
 
 int tools_register_resources(struct mcp_server *server, struct tools_ctx *ctx)
 {
     video_kind.ctx = ctx;
     image_kind.ctx = ctx;
+    audio_kind.ctx = ctx;
     for (size_t i = 0; i < sizeof(providers) / sizeof(providers[0]); i++) {
         int rc = mcp_server_add_resource(server, &providers[i]);
         if (rc != 0)

@@ -50,12 +50,18 @@ static const char *const all_vars[] = {
     "SANZARU_STATE_PATH",
     "SANZARU_IMAGE_MODEL",
     "SANZARU_RESPONSES_MODEL",
+    "SANZARU_TRANSCRIBE_MODEL",
+    "SANZARU_SPEECH_MODEL",
+    "SANZARU_AUDIO_CHAT_MODEL",
     "SANZARU_MEDIA_PATH",
     "VIDEO_PATH",
     "IMAGE_PATH",
+    "AUDIO_PATH",
     "XDG_DATA_HOME",
     "SANZARU_FSYNC",
     "SANZARU_IMAGE_JOBS",
+    "SANZARU_AUDIO_JOBS",
+    "SANZARU_TRANSCRIBE_MAX_CONCURRENCY",
     "SANZARU_HTTP_TOKEN",
     "SANZARU_ALLOWED_ORIGINS",
     "SANZARU_SHUTDOWN_GRACE_MS",
@@ -102,6 +108,8 @@ static const struct num_var num_vars[] = {
     {"SANZARU_FIRST_BYTE_TIMEOUT_MS", 60000, 0, 86400000},
     {"SANZARU_DOWNLOAD_FIRST_BYTE_TIMEOUT_MS", 30000, 0, 86400000},
     {"SANZARU_IMAGE_FIRST_BYTE_TIMEOUT_MS", 300000, 0, 86400000},
+    {"SANZARU_AUDIO_JOBS", -1, 1, 256},
+    {"SANZARU_TRANSCRIBE_MAX_CONCURRENCY", 4, 1, 64},
 };
 
 /* The parsed value of the variable at index i of num_vars. */
@@ -130,6 +138,10 @@ static long long num_value(const struct sz_config *cfg, size_t i)
         return cfg->download_first_byte_timeout_ms;
     case 10:
         return cfg->image_first_byte_timeout_ms;
+    case 11:
+        return cfg->audio_jobs;
+    case 12:
+        return cfg->transcribe_concurrency;
     }
     fail();
     return 0;
@@ -240,6 +252,10 @@ static void test_string_defaults(void **state)
     assert_null(cfg.state_path);
     assert_string_equal(cfg.image_model, "gpt-image-2");
     assert_string_equal(cfg.responses_model, "gpt-5.2");
+    assert_string_equal(cfg.transcribe_model, "gpt-4o-mini-transcribe");
+    assert_string_equal(cfg.speech_model, "gpt-4o-mini-tts");
+    assert_string_equal(cfg.audio_chat_model, "gpt-4o-audio-preview");
+    assert_null(cfg.audio_path);
     assert_null(cfg.media_path);
     assert_null(cfg.video_path);
     assert_null(cfg.image_path);
@@ -264,6 +280,10 @@ static void test_string_values(void **state)
     setenv("SANZARU_VIDEO_MODEL", "sora-2-pro", 1);
     setenv("SANZARU_IMAGE_MODEL", "gpt-image-1", 1);
     setenv("SANZARU_RESPONSES_MODEL", "gpt-5", 1);
+    setenv("SANZARU_TRANSCRIBE_MODEL", "whisper-1", 1);
+    setenv("SANZARU_SPEECH_MODEL", "tts-1-hd", 1);
+    setenv("SANZARU_AUDIO_CHAT_MODEL", "gpt-4o-mini-audio-preview", 1);
+    setenv("AUDIO_PATH", " /srv/a ", 1);
     setenv("SANZARU_MEDIA_PATH", " \t/srv/media \n", 1);
     setenv("VIDEO_PATH", "/srv/v", 1);
     setenv("IMAGE_PATH", "   ", 1); /* blank: unset */
@@ -279,6 +299,10 @@ static void test_string_values(void **state)
     assert_string_equal(cfg.video_model, "sora-2-pro");
     assert_string_equal(cfg.image_model, "gpt-image-1");
     assert_string_equal(cfg.responses_model, "gpt-5");
+    assert_string_equal(cfg.transcribe_model, "whisper-1");
+    assert_string_equal(cfg.speech_model, "tts-1-hd");
+    assert_string_equal(cfg.audio_chat_model, "gpt-4o-mini-audio-preview");
+    assert_string_equal(cfg.audio_path, "/srv/a");
     assert_string_equal(cfg.media_path, "/srv/media"); /* blanks trimmed */
     assert_string_equal(cfg.video_path, "/srv/v");
     assert_null(cfg.image_path);
@@ -478,6 +502,26 @@ static void test_media_root_order(void **state)
                 "Image directory");
     sz_config_free(&cfg);
 
+    /* The audio root: AUDIO_PATH, else the media root's audio/, else the
+     * default's; always with subdirectories, in the original's words. */
+    load_ok(&cfg);
+    expect_root(&cfg, SZ_MEDIA_AUDIO, "/srv/home/.local/share/sanzaru/audio",
+                dflt | STORE_OPEN_SUBDIRS, "Audio files directory");
+    sz_config_free(&cfg);
+    setenv("SANZARU_MEDIA_PATH", "/srv/m", 1);
+    load_ok(&cfg);
+    expect_root(&cfg, SZ_MEDIA_AUDIO, "/srv/m/audio", dflt | STORE_OPEN_SUBDIRS,
+                "SANZARU_MEDIA_PATH: Audio files directory");
+    sz_config_free(&cfg);
+    setenv("AUDIO_PATH", "/srv/a", 1);
+    load_ok(&cfg);
+    expect_root(&cfg, SZ_MEDIA_AUDIO, "/srv/a", STORE_OPEN_NOFOLLOW | STORE_OPEN_SUBDIRS,
+                "AUDIO_PATH: Audio files directory");
+    expect_root(&cfg, SZ_MEDIA_IMAGES, "/srv/m/images", dflt, "SANZARU_MEDIA_PATH");
+    sz_config_free(&cfg);
+    unsetenv("AUDIO_PATH");
+    unsetenv("SANZARU_MEDIA_PATH");
+
     /* SANZARU_FSYNC=0 reaches the store as a flag. */
     setenv("SANZARU_FSYNC", "0", 1);
     load_ok(&cfg);
@@ -574,6 +618,14 @@ static void test_media_root_messages(void **state)
     assert_int_equal(stat(b, &st), 0);
     assert_true(S_ISDIR(st.st_mode));
     unsetenv("SANZARU_MEDIA_PATH");
+
+    /* AUDIO_PATH in the original's words. */
+    snprintf(a, sizeof(a), "%s/no-audio", root);
+    setenv("AUDIO_PATH", a, 1);
+    assert_int_equal(open_root(&loop, SZ_MEDIA_AUDIO, err, sizeof(err)), SZ_ENOTFOUND);
+    snprintf(want, sizeof(want), "AUDIO_PATH: Audio files directory does not exist: %s", a);
+    assert_string_equal(err, want);
+    unsetenv("AUDIO_PATH");
 
     /* The HOME default is created, parents included. */
     snprintf(a, sizeof(a), "%s/home", root);

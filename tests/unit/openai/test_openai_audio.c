@@ -161,9 +161,9 @@ static void test_transcription_parse(void **state)
         "\"segments\":[{\"id\":0,\"start\":0.0,\"end\":2.5,\"text\":\"Hi.\"}]}";
     (void)state;
 
-    assert_int_equal(oai_transcription_parse("verbose_json", verbose, sizeof verbose - 1, &out,
-                                             err, sizeof err),
-                     0);
+    assert_int_equal(
+        oai_transcription_parse("verbose_json", verbose, sizeof verbose - 1, &out, err, sizeof err),
+        0);
     assert_string_equal(json_string_value(json_object_get(out, "language")), "english");
     assert_true(json_is_array(json_object_get(out, "segments")));
     json_decref(out);
@@ -171,9 +171,8 @@ static void test_transcription_parse(void **state)
     assert_int_equal(oai_transcription_parse(NULL, "{\"text\":\"x\"}", 12, &out, err, sizeof err),
                      0);
     json_decref(out);
-    assert_int_equal(oai_transcription_parse("json", "<html>busy</html>", 17, &out, err,
-                                             sizeof err),
-                     SZ_EPROTO);
+    assert_int_equal(
+        oai_transcription_parse("json", "<html>busy</html>", 17, &out, err, sizeof err), SZ_EPROTO);
     assert_null(out);
     assert_non_null(strstr(err, "without text: <html>busy</html>"));
     assert_int_equal(oai_transcription_parse("json", "{\"words\":[]}", 12, &out, err, sizeof err),
@@ -304,8 +303,8 @@ static void test_speech_request(void **state)
 {
     struct fx *fx = *state;
     static const char text[] = "Hello there. And more text that is not sent";
-    struct oai_speech s = {.model = "gpt-4o-mini-tts", .voice = "coral", .input = text,
-                           .input_len = 12, .speed = 1.0};
+    struct oai_speech s = {
+        .model = "gpt-4o-mini-tts", .voice = "coral", .input = text, .input_len = 12, .speed = 1.0};
     struct net_sink sink = {NULL, speech_data, NULL};
     struct net_req *req;
     json_t *body;
