@@ -9,6 +9,8 @@
 //   responses   POST /responses (background image_generation), GET|DELETE /responses/{id}
 //   images      POST /images/generations, POST /images/edits
 //   files       POST /files
+//   audio       POST /audio/transcriptions, POST /audio/speech, POST /chat/completions
+//               (input_audio), in audio.mjs
 // Videos and responses move queued -> in_progress -> completed per poll (or with time);
 // downloads are served from one in-memory buffer generated once; faults (error status,
 // resets, stalls, truncation, invalid JSON, delays) are injected per path, in order.
@@ -23,6 +25,7 @@ import { parseArgs } from 'node:util';
 import fs from 'node:fs';
 import { parseMultipart, MultipartError } from './multipart.mjs';
 import { encodePng, JPEG_64x48, WEBP_64x48, makeVideoBytes, probeImage, sha256, mimeOf } from './media.mjs';
+import { audioEndpoints, AUDIO_DEFAULTS } from './audio.mjs';
 
 export const VIDEO_SIZES = ['720x1280', '1280x720', '1024x1792', '1792x1024'];
 export const VIDEO_SECONDS = ['4', '8', '12'];
@@ -59,6 +62,7 @@ const DEFAULTS = {
         queuedMs: 100,
         inProgressMs: 400,
     },
+    audio: AUDIO_DEFAULTS,
 };
 
 const TYPE_BY_STATUS = {
@@ -912,6 +916,9 @@ export async function startFakeOpenAI(options = {}) {
         return { json: f };
     }
 
+    // --- audio (audio.mjs) -------------------------------------------------------------
+    const audio = audioEndpoints({ bad, ApiError, config: () => config, nowSec });
+
     // --- request plumbing ----------------------------------------------------------------
     function readBody(req) {
         return new Promise((resolve, reject) => {
@@ -1042,6 +1049,11 @@ export async function startFakeOpenAI(options = {}) {
             if (b === 'edits') return editImage(rec, await body());
         } else if (a === 'files' && n === 1 && method === 'POST') {
             return uploadFile(rec, await body());
+        } else if (a === 'audio' && n === 2 && method === 'POST') {
+            if (b === 'transcriptions') return audio.transcription(rec, await body());
+            if (b === 'speech') return audio.speech(rec, await body());
+        } else if (a === 'chat' && b === 'completions' && n === 2 && method === 'POST') {
+            return audio.chat(rec, await body());
         }
         await noBody();
         throw new ApiError(404, `Invalid URL (${method} ${base}/${segs.join('/')})`, { code: null });
