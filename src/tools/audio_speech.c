@@ -92,6 +92,7 @@ struct speech {
     struct chunk *chunks;
     size_t n, next, running, finished;
     struct audio_job *job;
+    size_t failed; /* the chunk whose failure stopped the others */
     bool cancelled, failing, committing;
 };
 
@@ -225,6 +226,7 @@ static void chunk_maybe_done(struct chunk *c)
     sp->finished++;
     if (c->error != NULL && !sp->failing) {
         sp->failing = true;
+        sp->failed = c->index;
         /* Stop the others; the last one to finish fails the call. */
         for (size_t i = 0; i < sp->n; i++)
             if (sp->chunks[i].req != NULL)
@@ -417,15 +419,9 @@ static void chunk_next(struct speech *sp)
     if (sp->running > 0)
         return;
     if (sp->failing || sp->cancelled || sp->finished < sp->n) {
-        const char *why = "cancelled";
-        size_t which = 0;
-        for (size_t i = 0; i < sp->n; i++) {
-            if (sp->chunks[i].error != NULL && strcmp(sp->chunks[i].error, "cancelled") != 0) {
-                why = sp->chunks[i].error;
-                which = i;
-                break;
-            }
-        }
+        size_t which = sp->failing ? sp->failed : 0;
+        const char *why = sp->failing && sp->chunks[which].error != NULL ? sp->chunks[which].error
+                                                                          : "cancelled";
         if (sp->n > 1)
             speech_fail(sp, "Failed to write audio file '%s': part %zu of %zu failed: %s",
                         sp->out_name, which + 1, sp->n, why);
