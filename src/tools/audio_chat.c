@@ -104,8 +104,7 @@ static void build_body(void *data)
     } else {
         c->rc = oai_chat_audio_body(&c->p, bytes, len, &c->body, &c->body_len);
         if (c->rc != 0)
-            snprintf(c->err, sizeof(c->err), "Could not build the request: %s",
-                     sz_strerror(c->rc));
+            snprintf(c->err, sizeof(c->err), "Could not build the request: %s", sz_strerror(c->rc));
     }
     free(bytes);
 }

@@ -22,11 +22,13 @@ const char tool_audio_exts_label[] = "FLAC, MP3, MP4, MPEG, MPGA, M4A, OGG, WAV 
 
 const char *const tool_transcription_models[] = {
     "whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe", "gpt-4o-transcribe-diarize", NULL};
-const char *const tool_audio_chat_models[] = {
-    "gpt-4o-audio-preview",       "gpt-4o-audio-preview-2024-10-01",
-    "gpt-4o-audio-preview-2024-12-17", "gpt-4o-audio-preview-2025-06-03",
-    "gpt-4o-mini-audio-preview",  "gpt-4o-mini-audio-preview-2024-12-17",
-    NULL};
+const char *const tool_audio_chat_models[] = {"gpt-4o-audio-preview",
+                                              "gpt-4o-audio-preview-2024-10-01",
+                                              "gpt-4o-audio-preview-2024-12-17",
+                                              "gpt-4o-audio-preview-2025-06-03",
+                                              "gpt-4o-mini-audio-preview",
+                                              "gpt-4o-mini-audio-preview-2024-12-17",
+                                              NULL};
 
 struct store *tool_audio(struct mcp_call *call, struct tools_ctx *ctx)
 {
@@ -44,8 +46,8 @@ const char *tool_audio_mime(const char *name)
         const char *ext;
         const char *mime;
     } map[] = {
-        {"mp3", "audio/mpeg"}, {"mpga", "audio/mpeg"}, {"wav", "audio/wav"},
-        {"flac", "audio/flac"}, {"ogg", "audio/ogg"},  {"m4a", "audio/mp4"},
+        {"mp3", "audio/mpeg"},  {"mpga", "audio/mpeg"}, {"wav", "audio/wav"},
+        {"flac", "audio/flac"}, {"ogg", "audio/ogg"},   {"m4a", "audio/mp4"},
         {"mp4", "video/mp4"},   {"mpeg", "video/mpeg"}, {"webm", "audio/webm"},
     };
     char ext[8];
@@ -113,7 +115,8 @@ json_t *tool_audio_file_info(const char *name, uint64_t size, double mtime, doub
     json_object_set_new(info, "modified_time", json_real(mtime));
     json_object_set_new(info, "size_bytes", json_integer((json_int_t)size));
     json_object_set_new(info, "format", json_string(ext));
-    json_object_set_new(info, "duration_seconds", duration >= 0 ? json_real(duration) : json_null());
+    json_object_set_new(info, "duration_seconds",
+                        duration >= 0 ? json_real(duration) : json_null());
     return info;
 }
 

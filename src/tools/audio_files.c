@@ -37,8 +37,8 @@
 
 /* ---- listing ------------------------------------------------------------------ */
 
-static const char *const sort_keys[] = {"name", "size", "duration", "modified_time", "format",
-                                        NULL};
+static const char *const sort_keys[] = {"name",          "size",   "duration",
+                                        "modified_time", "format", NULL};
 enum { SORT_NAME, SORT_SIZE, SORT_DURATION, SORT_MTIME, SORT_FORMAT };
 
 struct list_args {
@@ -111,8 +111,7 @@ static int compile_pattern(const char *p, regex_t *re, char *msg, size_t msglen)
         if (p[i] == '\\' && p[i + 1] != '\0') {
             char c = p[i + 1];
             if (c >= '1' && c <= '9') {
-                snprintf(msg, msglen, "Invalid pattern '%s': back-references are not supported",
-                         p);
+                snprintf(msg, msglen, "Invalid pattern '%s': back-references are not supported", p);
                 return -1;
             }
             if (!in_bracket && c == 'd')
@@ -224,8 +223,8 @@ static void listing_finish(struct listing *l)
     qsort_r(l->v, l->n, sizeof(*l->v), cmp_entries, l);
     data = json_array();
     for (size_t i = 0; i < l->n; i++)
-        json_array_append_new(data, tool_audio_file_info(l->v[i].name, l->v[i].size,
-                                                         l->v[i].mtime, l->v[i].duration));
+        json_array_append_new(data, tool_audio_file_info(l->v[i].name, l->v[i].size, l->v[i].mtime,
+                                                         l->v[i].duration));
     mcp_call_finish(l->call, json_pack("{s:o}", "data", data));
     listing_free(l);
 }
@@ -295,9 +294,8 @@ static void probe_next(struct listing *l)
         if (!e->keep)
             continue;
         p = malloc(sizeof(*p));
-        if (p == NULL ||
-            store_open_read(l->app->audio, e->name, strlen(e->name), "Audio file", probe_opened,
-                            p) != 0) {
+        if (p == NULL || store_open_read(l->app->audio, e->name, strlen(e->name), "Audio file",
+                                         probe_opened, p) != 0) {
             free(p);
             e->keep = false;
             continue;
@@ -400,8 +398,8 @@ static bool given(struct mcp_call *call, const char *name)
 static void list_audio_files(struct mcp_call *call, const void *args)
 {
     const struct list_args *a = args;
-    struct store_list_opts opts = {.exts = tool_audio_exts, .sort = STORE_SORT_NAME,
-                                   .limit = SIZE_MAX};
+    struct store_list_opts opts = {
+        .exts = tool_audio_exts, .sort = STORE_SORT_NAME, .limit = SIZE_MAX};
     char msg[512];
     struct listing *l;
 
@@ -429,8 +427,8 @@ static void list_audio_files(struct mcp_call *call, const void *args)
 static void get_latest_audio(struct mcp_call *call, const void *args)
 {
     /* The newest by the exact mtime (the store sorts by it), then probed. */
-    struct store_list_opts opts = {.exts = tool_audio_exts, .sort = STORE_SORT_MODIFIED,
-                                   .descending = true, .limit = 1};
+    struct store_list_opts opts = {
+        .exts = tool_audio_exts, .sort = STORE_SORT_MODIFIED, .descending = true, .limit = 1};
     struct listing *l;
     (void)args;
 
@@ -560,11 +558,10 @@ static void compressed(struct audio_xfer *x, const char *name, uint64_t size)
                       "size_bytes", (json_int_t)size, "max_mb", (json_int_t)c->max_mb,
                       "bit_rate_kbps", "sample_rate", "channels");
     else
-        r = json_pack("{s:s, s:b, s:I, s:I, s:i, s:i, s:i, s:f}", "output_file", name,
-                      "compressed", 1, "size_bytes", (json_int_t)size, "max_mb",
-                      (json_int_t)c->max_mb, "bit_rate_kbps", x->res.bit_rate / 1000,
-                      "sample_rate", x->res.sample_rate, "channels", x->res.channels,
-                      "duration_seconds", x->res.duration);
+        r = json_pack("{s:s, s:b, s:I, s:I, s:i, s:i, s:i, s:f}", "output_file", name, "compressed",
+                      1, "size_bytes", (json_int_t)size, "max_mb", (json_int_t)c->max_mb,
+                      "bit_rate_kbps", x->res.bit_rate / 1000, "sample_rate", x->res.sample_rate,
+                      "channels", x->res.channels, "duration_seconds", x->res.duration);
     free(c);
     x->data = NULL;
     mcp_call_finish(x->call, r);
@@ -576,8 +573,7 @@ static void compress_done(struct audio_done *res, void *arg)
 
     x->job = NULL;
     if (res->status != 0) {
-        if (res->status == SZ_EUNSUPPORTED || res->status == SZ_ECORRUPT ||
-            res->status == SZ_EIO)
+        if (res->status == SZ_EUNSUPPORTED || res->status == SZ_ECORRUPT || res->status == SZ_EIO)
             audio_xfer_fail(x, "Failed to load audio file %s: %s", x->in_name, res->errmsg);
         else
             audio_xfer_fail(x, "MP3 compression failed: %s", res->errmsg);
@@ -649,8 +645,9 @@ static void copy_after(void *data, int status)
         return;
     }
     if (c->container == AUDIO_CONTAINER_UNKNOWN) {
-        audio_xfer_fail(x, "Failed to load audio file %s: The file is not audio in a format we "
-                           "read",
+        audio_xfer_fail(x,
+                        "Failed to load audio file %s: The file is not audio in a format we "
+                        "read",
                         x->in_name);
         return;
     }
@@ -689,7 +686,8 @@ static bool ext_is(const char *name, const char *ext)
     return strcmp(store_name_ext(name, strlen(name), e, sizeof(e)), ext) == 0;
 }
 
-static void compress_opened(struct audio_xfer *x)
+/* The input is known to be audio: keep it, copy it, or encode it. */
+static void compress_decide(struct audio_xfer *x)
 {
     struct compress *c = x->data;
     char in_ext[16], out_ext[16];
@@ -698,10 +696,10 @@ static void compress_opened(struct audio_xfer *x)
     if (x->in_st.size <= (uint64_t)c->limit) {
         /* Small enough already: the file itself, or a copy under the new name. */
         if (!c->given_out || strcmp(x->out_name, x->in_name) == 0) {
-            json_t *r = json_pack("{s:s, s:b, s:I, s:I, s:n, s:n, s:n}", "output_file",
-                                  x->in_name, "compressed", 0, "size_bytes",
-                                  (json_int_t)x->in_st.size, "max_mb", (json_int_t)c->max_mb,
-                                  "bit_rate_kbps", "sample_rate", "channels");
+            json_t *r =
+                json_pack("{s:s, s:b, s:I, s:I, s:n, s:n, s:n}", "output_file", x->in_name,
+                          "compressed", 0, "size_bytes", (json_int_t)x->in_st.size, "max_mb",
+                          (json_int_t)c->max_mb, "bit_rate_kbps", "sample_rate", "channels");
             free(c);
             x->data = NULL;
             audio_xfer_finish(x, r);
@@ -723,6 +721,34 @@ static void compress_opened(struct audio_xfer *x)
         return;
     }
     audio_xfer_open_writer(x);
+}
+
+static void compress_probed(struct audio_done *res, void *arg)
+{
+    struct audio_xfer *x = arg;
+
+    x->job = NULL;
+    if (res->status != 0) {
+        audio_xfer_fail(x, "Failed to load audio file %s: %s", x->in_name, res->errmsg);
+        return;
+    }
+    compress_decide(x);
+}
+
+/* A file small enough is kept or copied as it is, so it is decoded whole first
+ * (without keeping a sample): a file that is not audio, or is truncated, is
+ * refused here as it would be when encoded. */
+static void compress_opened(struct audio_xfer *x)
+{
+    struct compress *c = x->data;
+
+    if (x->in_st.size > (uint64_t)c->limit) {
+        compress_decide(x);
+        return;
+    }
+    if (audio_probe_async(x->app->audio_jobs, x->in_fd, AUDIO_PROBE_DECODE, 0, compress_probed, x,
+                          &x->job) != 0)
+        audio_xfer_fail(x, "Could not start reading %s", x->in_name);
 }
 
 static void compress_audio(struct mcp_call *call, const void *args)
@@ -897,7 +923,9 @@ static const struct mcp_field file_info_fields[] = {
      .types = MCP_T_ARRAY | MCP_T_NULL,
      .required = true,
      .items = &str_item},
-    {.name = "chat_support", .types = MCP_T_ARRAY | MCP_T_NULL, .required = true,
+    {.name = "chat_support",
+     .types = MCP_T_ARRAY | MCP_T_NULL,
+     .required = true,
      .items = &str_item},
     {.name = "modified_time", .types = MCP_T_NUMBER, .required = true},
     {.name = "size_bytes", .types = MCP_T_INTEGER, .required = true},

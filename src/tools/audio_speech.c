@@ -42,9 +42,9 @@
 #define MAX_TEXT_CHARS 200000
 
 static const char *const providers[] = {"openai", "elevenlabs", NULL};
-static const char *const known_voices[] = {"alloy", "ash",  "ballad", "coral",   "echo",
-                                           "fable", "nova", "onyx",   "sage",    "shimmer",
-                                           "verse", "marin", "cedar", NULL};
+static const char *const known_voices[] = {"alloy", "ash",   "ballad", "coral", "echo",
+                                           "fable", "nova",  "onyx",   "sage",  "shimmer",
+                                           "verse", "marin", "cedar",  NULL};
 
 struct speech_args {
     const char *text_prompt;
@@ -134,7 +134,8 @@ static void speech_fail(struct speech *sp, const char *fmt, ...)
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     drop_writers(sp);
-    mcp_call_fail(sp->call, "%s", sp->cancelled || mcp_call_cancelled(sp->call) ? "cancelled" : msg);
+    mcp_call_fail(sp->call, "%s",
+                  sp->cancelled || mcp_call_cancelled(sp->call) ? "cancelled" : msg);
     speech_free(sp);
 }
 
@@ -181,8 +182,7 @@ static void concatenated(struct audio_done *res, void *arg)
         return;
     }
     if (store_writer_set_size(sp->out, (uint64_t)res->result.bytes) != 0) {
-        speech_fail(sp, "Failed to write audio file '%s': could not record its size",
-                    sp->out_name);
+        speech_fail(sp, "Failed to write audio file '%s': could not record its size", sp->out_name);
         return;
     }
     commit_output(sp);
@@ -420,8 +420,8 @@ static void chunk_next(struct speech *sp)
         return;
     if (sp->failing || sp->cancelled || sp->finished < sp->n) {
         size_t which = sp->failing ? sp->failed : 0;
-        const char *why = sp->failing && sp->chunks[which].error != NULL ? sp->chunks[which].error
-                                                                          : "cancelled";
+        const char *why =
+            sp->failing && sp->chunks[which].error != NULL ? sp->chunks[which].error : "cancelled";
         if (sp->n > 1)
             speech_fail(sp, "Failed to write audio file '%s': part %zu of %zu failed: %s",
                         sp->out_name, which + 1, sp->n, why);
@@ -509,8 +509,9 @@ static int check_args(struct mcp_call *call, const struct speech_args *a)
         return -1;
     }
     if (code_points(a->text_prompt) > MAX_TEXT_CHARS) {
-        mcp_call_fail(call, "text_prompt is %zu characters; create_audio takes at most %d (about "
-                            "3.5 hours of speech): split it into several files",
+        mcp_call_fail(call,
+                      "text_prompt is %zu characters; create_audio takes at most %d (about "
+                      "3.5 hours of speech): split it into several files",
                       code_points(a->text_prompt), MAX_TEXT_CHARS);
         return -1;
     }

@@ -1,8 +1,10 @@
 /* transcribe_audio and transcribe_with_enhancement: speech to text through
  * POST /audio/transcriptions.
  *
- * The input is opened through the store and its header probed on the audio
- * pool (a bad, truncated or 10-hour file fails here, before any request).
+ * The input is opened through the store and decoded whole on the audio pool,
+ * keeping no sample (the original's "ffmpeg-decoded" duration): a file that is
+ * not audio, is truncated or lasts 10 hours fails here, before any paid
+ * request (an hour of MP3 decodes in about 2.5 s of one core).
  * Then one of three paths, so that nothing is ever sent to fail on OpenAI's
  * 25 MB upload limit:
  *   - at most 480 s and 25 MB: the file itself is streamed from its fd;
@@ -41,7 +43,7 @@
  * 1.44 MB for 90 s, far inside the upload limit. */
 #define WINDOW_ENCODE ((struct audio_encode){.format = AUDIO_FORMAT_MP3})
 
-static const char *const response_formats[] = {"json", "text",         "srt", "verbose_json",
+static const char *const response_formats[] = {"json", "text",          "srt", "verbose_json",
                                                "vtt",  "diarized_json", NULL};
 static const char *const granularities[] = {"word", "segment", NULL};
 static const char *const enhancement_types[] = {"detailed", "storytelling", "professional",
@@ -88,9 +90,9 @@ struct window {
     struct store_writer *scratch;
     struct audio_job *job;
     struct net_req *req;
-    char *text;       /* the transcript, malloc'd; NULL when the window failed */
-    char *error;      /* why it failed, malloc'd */
-    uint64_t bytes;   /* of its MP3 */
+    char *text;     /* the transcript, malloc'd; NULL when the window failed */
+    char *error;    /* why it failed, malloc'd */
+    uint64_t bytes; /* of its MP3 */
 };
 
 struct tx {
@@ -152,8 +154,7 @@ static void tx_fail(struct tx *t, const char *fmt, ...)
 static json_t *result_base(void)
 {
     return json_pack("{s:s, s:n, s:n, s:n, s:n, s:n, s:n, s:b, s:n}", "text", "", "duration",
-                     "language", "segments", "words", "usage", "logprobs", "chunked", 0,
-                     "windows");
+                     "language", "segments", "words", "usage", "logprobs", "chunked", 0, "windows");
 }
 
 static void copy_field(json_t *dst, const json_t *src, const char *name)
@@ -179,8 +180,7 @@ static void direct_done(struct net_req *req, const struct net_result *res, void 
         tx_fail(t, "%s", res->message != NULL ? res->message : sz_strerror(res->err));
         return;
     }
-    if (oai_transcription_parse(t->format, res->body, res->body_len, &got, err, sizeof(err)) !=
-        0) {
+    if (oai_transcription_parse(t->format, res->body, res->body_len, &got, err, sizeof(err)) != 0) {
         tx_fail(t, "%s", err);
         return;
     }
@@ -193,9 +193,8 @@ static void direct_done(struct net_req *req, const struct net_result *res, void 
     dur = json_number_value(json_object_get(got, "duration"));
     if (json_is_number(json_object_get(got, "duration")) && t->info.duration > 0 &&
         dur < 0.9 * t->info.duration)
-        mcp_call_log(t->call, SZ_LOG_WARNING,
-                     "The transcript of %s covers %.1f s of its %.1f s", t->name, dur,
-                     t->info.duration);
+        mcp_call_log(t->call, SZ_LOG_WARNING, "The transcript of %s covers %.1f s of its %.1f s",
+                     t->name, dur, t->info.duration);
     json_decref(got);
     mcp_call_finish(t->call, r);
     tx_free(t);
@@ -241,8 +240,7 @@ static void whole_encoded(struct audio_done *res, void *arg)
         tx_fail(t, "Could not prepare %s for upload", t->name);
         return;
     }
-    send_direct(t, store_writer_fd(t->scratch), (uint64_t)res->result.bytes, upload,
-                "audio/mpeg");
+    send_direct(t, store_writer_fd(t->scratch), (uint64_t)res->result.bytes, upload, "audio/mpeg");
 }
 
 static void whole_scratch(void *data, int err, const char *msg, struct store_writer *w)
@@ -259,8 +257,8 @@ static void whole_scratch(void *data, int err, const char *msg, struct store_wri
         tx_fail(t, "cancelled");
         return;
     }
-    if (audio_convert_async(t->app->audio_jobs, t->fd, store_writer_fd(w), &enc, 0,
-                            whole_encoded, t, &t->job) != 0)
+    if (audio_convert_async(t->app->audio_jobs, t->fd, store_writer_fd(w), &enc, 0, whole_encoded,
+                            t, &t->job) != 0)
         tx_fail(t, "Could not start encoding %s", t->name);
 }
 
@@ -284,10 +282,10 @@ static void joined(struct audio_done *res, void *arg)
     for (size_t i = 0; i < t->nwin; i++) {
         struct window *w = &t->win[i];
         /* Times to 2 decimals, as the original rounds them. */
-        json_t *o = json_pack("{s:i, s:f, s:f, s:s}", "index", w->span.index, "start_s",
-                              round(w->span.start * 100) / 100, "end_s",
-                              round(w->span.end * 100) / 100, "text",
-                              w->text != NULL ? w->text : "");
+        json_t *o =
+            json_pack("{s:i, s:f, s:f, s:s}", "index", w->span.index, "start_s",
+                      round(w->span.start * 100) / 100, "end_s", round(w->span.end * 100) / 100,
+                      "text", w->text != NULL ? w->text : "");
         if (w->error != NULL) {
             json_object_set_new(o, "error", json_string(w->error));
             json_array_append_new(failed, json_integer(w->span.index));
@@ -385,8 +383,10 @@ static void window_cut(struct audio_done *res, void *arg)
     struct window *w = arg;
     struct tx *t = w->tx;
     char upload[STORE_NAME_MAX + 1], suffix[32];
-    struct oai_transcription o = {.model = t->model, .response_format = "text",
-                                  .prompt = t->prompt, .mime_type = "audio/mpeg"};
+    struct oai_transcription o = {.model = t->model,
+                                  .response_format = "text",
+                                  .prompt = t->prompt,
+                                  .mime_type = "audio/mpeg"};
     struct net_req *req = NULL;
 
     w->job = NULL;
@@ -481,9 +481,8 @@ static void start_windows(struct tx *t)
     }
     free(spans);
     t->nwin = n;
-    t->max_running = (size_t)(t->app->opts.transcribe_concurrency > 0
-                                  ? t->app->opts.transcribe_concurrency
-                                  : 4);
+    t->max_running =
+        (size_t)(t->app->opts.transcribe_concurrency > 0 ? t->app->opts.transcribe_concurrency : 4);
     mcp_call_progress(t->call, 0, (double)n, NULL);
     window_next(t);
 }
@@ -539,7 +538,7 @@ static void opened(void *data, int err, const char *msg, int fd, const struct st
         tx_fail(t, "cancelled");
         return;
     }
-    if (audio_probe_async(t->app->audio_jobs, fd, 0, 0, probed, t, &t->job) != 0)
+    if (audio_probe_async(t->app->audio_jobs, fd, AUDIO_PROBE_DECODE, 0, probed, t, &t->job) != 0)
         tx_fail(t, "Could not start reading %s", t->name);
 }
 
@@ -578,8 +577,8 @@ static void start(struct mcp_call *call, const struct transcribe_args *a, const 
         mcp_call_fail(call, "File not found: %s", a->file_path);
         return;
     }
-    if (rc != 0 || tool_audio_check_input(call, a->file_path, tool_audio_exts,
-                                          tool_audio_exts_label) != 0) {
+    if (rc != 0 ||
+        tool_audio_check_input(call, a->file_path, tool_audio_exts, tool_audio_exts_label) != 0) {
         if (rc != 0)
             mcp_call_fail(call, "%s", msg);
         return;
@@ -625,8 +624,7 @@ static void transcribe_audio(struct mcp_call *call, const void *args)
 {
     const struct transcribe_args *a = args;
 
-    start(call, a, model_of(call, a->model), response_formats[a->response_format], a->prompt,
-          true);
+    start(call, a, model_of(call, a->model), response_formats[a->response_format], a->prompt, true);
 }
 
 static void transcribe_with_enhancement(struct mcp_call *call, const void *args)
@@ -645,15 +643,15 @@ static void transcribe_with_enhancement(struct mcp_call *call, const void *args)
     {                                                                                              \
         .name = "file_path", .type = MCP_ARG_STRING, .flags = MCP_ARG_REQUIRED, TROW(file_path),   \
         .min = MCP_LIMIT(1),                                                                       \
-        .description = "The recording: a name in the audio directory or a relative path into "    \
-                       "one of its subfolders (\"calls/monday.m4a\"); FLAC, MP3, MP4, MPEG, "     \
+        .description = "The recording: a name in the audio directory or a relative path into "     \
+                       "one of its subfolders (\"calls/monday.m4a\"); FLAC, MP3, MP4, MPEG, "      \
                        "MPGA, M4A, OGG, WAV or WEBM, of any length up to 4 hours."                 \
     }
 #define MODEL_ROW                                                                                  \
     {                                                                                              \
         .name = "model", .type = MCP_ARG_STRING, .flags = MCP_ARG_DEFAULT_ELSEWHERE, TROW(model),  \
         .min = MCP_LIMIT(1), MCP_DEFAULT_STR("gpt-4o-mini-transcribe"),                            \
-        .description = "The transcription model: gpt-4o-mini-transcribe (default, or "            \
+        .description = "The transcription model: gpt-4o-mini-transcribe (default, or "             \
                        "SANZARU_TRANSCRIBE_MODEL; fast and cheap), gpt-4o-transcribe (more "       \
                        "accurate), whisper-1 (the only one with srt, vtt, verbose_json and "       \
                        "timestamps), gpt-4o-transcribe-diarize (who spoke when, with "             \

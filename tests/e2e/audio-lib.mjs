@@ -106,7 +106,10 @@ export async function withAudio(fn, { transport = 'stdio', env: extra = {}, fake
         }
       });
       await s.close();
-      await Promise.race([ended, new Promise((r) => setTimeout(r, 10000))]);
+      let timer;
+      await Promise.race([ended, new Promise((r) => (timer = setTimeout(r, 10000)))]);
+      clearTimeout(timer); // a pending timer would keep the test process alive
+
     };
   }
   let failed = null;

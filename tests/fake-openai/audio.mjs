@@ -262,7 +262,7 @@ export function audioEndpoints(ctx) {
         } else {
             text = duration === null ? 'A recording the fake could not measure.' : `A recording of ${duration.toFixed(1)} seconds.`;
         }
-        if (fields.prompt) text += ` (prompted: ${fields.prompt.length} characters)`;
+        if (fields.prompt && !win) text += ` (prompted: ${fields.prompt.length} characters)`;
         const dur = duration ?? 0;
         if (format === 'text') return { buffer: Buffer.from(text), contentType: 'text/plain; charset=utf-8' };
         if (format === 'srt')
