@@ -293,7 +293,8 @@ static void joined(struct audio_done *res, void *arg)
         json_array_append_new(windows, o);
     }
     json_object_set_new(r, "text", json_string(res->text));
-    json_object_set_new(r, "duration", json_real(t->info.duration));
+    /* In milliseconds, as the original measures it (pydub's len() / 1000). */
+    json_object_set_new(r, "duration", json_real(round(t->info.duration * 1000) / 1000));
     json_object_set_new(r, "chunked", json_true());
     json_object_set_new(r, "windows", windows);
     json_object_set_new(r, "failed_windows", failed);
