@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { encodePng, JPEG_64x48 } from '../fake-openai/media.mjs';
+import { makeSilentMp3, makeSilentWav } from '../fake-openai/audio.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..', '..');
@@ -46,6 +47,12 @@ img('ref_720x1280.jpg', JPEG_64x48); // content is JPEG; Prism does not look at 
 img('edit_a.png', encodePng(64, 48));
 img('edit_b.png', encodePng(64, 48, { pixel: (x, y) => [y * 5, x * 4, 128] }));
 img('mask.png', encodePng(64, 48, { channels: 4, pixel: (x) => [0, 0, 0, x < 32 ? 0 : 255] }));
+// Audio: a short MP3 and WAV, and a 9-minute WAV that is transcribed in windows.
+fs.mkdirSync(path.join(media, 'audio'));
+const snd = (name, buf) => fs.writeFileSync(path.join(media, 'audio', name), buf);
+snd('memo.mp3', makeSilentMp3(3));
+snd('call.wav', makeSilentWav(2));
+snd('long.wav', makeSilentWav(540));
 
 // ---------------------------------------------------------------------------------------
 // Recording proxy in front of Prism.
@@ -60,7 +67,11 @@ const proxy = http.createServer((req, res) => {
     const headers = { ...req.headers, host: `${target.hostname}:${target.port}` };
     const pathname = req.url.split('?')[0];
     for (const r of preferRules) if (r.method === req.method && r.re.test(pathname)) headers.prefer = r.value;
-    const up = http.request({ hostname: target.hostname, port: target.port, method: req.method, path: req.url, headers }, (upRes) => {
+    // Prism answers POST /audio/speech with the spec's "Transfer-Encoding" response header
+    // beside its Content-Length, which HTTP forbids: read it leniently and forward it
+    // without the stray header (the request, which is what is checked, is unaffected).
+    const up = http.request({ hostname: target.hostname, port: target.port, method: req.method, path: req.url, headers, insecureHTTPParser: true }, (upRes) => {
+        if (upRes.headers['content-length'] !== undefined) delete upRes.headers['transfer-encoding'];
         entry.status = upRes.statusCode;
         const chunks = [];
         upRes.on('data', (c) => {
@@ -158,6 +169,22 @@ const steps = [
         name: 'edit_image (two images and a mask)',
         tool: 'edit_image',
         args: { prompt: 'Merge them', input_images: ['edit_a.png', 'edit_b.png'], mask_filename: 'mask.png', model: 'gpt-image-1.5', input_fidelity: 'high', size: '1024x1024', quality: 'medium', output_format: 'png', filename: 'spec_edit2.png' },
+    },
+    { name: 'transcribe_audio (defaults)', tool: 'transcribe_audio', args: { file_path: 'memo.mp3' } },
+    {
+        name: 'transcribe_audio (whisper-1, verbose_json, timestamps, prompt)',
+        tool: 'transcribe_audio',
+        args: { file_path: 'call.wav', model: 'whisper-1', response_format: 'verbose_json', timestamp_granularities: ['word', 'segment'], prompt: 'Names: Ada.' },
+    },
+    { name: 'transcribe_audio (9 minutes: 7 windows)', tool: 'transcribe_audio', args: { file_path: 'long.wav', response_format: 'json' } },
+    { name: 'transcribe_with_enhancement', tool: 'transcribe_with_enhancement', args: { file_path: 'memo.mp3', enhancement_type: 'storytelling', model: 'gpt-4o-transcribe' } },
+    { name: 'chat_with_audio (mp3, no prompts)', tool: 'chat_with_audio', args: { file_path: 'memo.mp3' } },
+    { name: 'chat_with_audio (wav, both prompts)', tool: 'chat_with_audio', args: { file_path: 'call.wav', model: 'gpt-4o-mini-audio-preview', system_prompt: 'Be brief.', user_prompt: 'What is it?' } },
+    { name: 'create_audio (defaults)', tool: 'create_audio', args: { text_prompt: 'Hello there.', output_filename: 'spec_speech1.mp3' } },
+    {
+        name: 'create_audio (model, voice, instructions, speed)',
+        tool: 'create_audio',
+        args: { text_prompt: 'Hello again.', model: 'gpt-4o-mini-tts', voice: 'coral', instructions: 'Warm and slow.', speed: 0.9, output_filename: 'spec_speech2.mp3' },
     },
 ];
 
