@@ -4,7 +4,7 @@
  * of compress_audio, the join of overlapping transcripts, the split of long
  * text-to-speech input).
  *
- * Three kinds of function live here:
+ * Four kinds of function live here:
  * - cheap, pure helpers usable on any thread including the loop (sniffing,
  *   names, planning, text);
  * - jobs (audio_probe, audio_convert, audio_compress, audio_cut,
@@ -12,6 +12,8 @@
  *   INSIDE a pool job, never on the loop thread. Any number may run at once
  *   on different threads; each uses one thread (libav's own threads are off:
  *   we parallelise across jobs);
+ * - their async wrappers (audio_*_async), called on the loop thread: each
+ *   runs one job on a core/pool.h pool and reports on the loop;
  * - audio_load, which the jobs call themselves: the first job dlopen()s
  *   libav (~40 ms, see av_dl.h); a server that never runs one never loads it.
  *

@@ -11,7 +11,7 @@ const { describe, render, splice } = await import(path.join(repoRoot, 'scripts',
 test('docs/tools.md matches initialize and tools/list (run node scripts/gen-tools-doc.mjs when it does not)', async () => {
   const doc = readFileSync(path.join(repoRoot, 'docs', 'tools.md'), 'utf8');
   const server = await describe(serverBin);
-  assert.equal(server.tools.length, 14, 'the fourteen tools of TOOLS.md');
+  assert.equal(server.tools.length, 22, 'the fourteen tools of TOOLS.md and the eight of AUDIO.md');
   assert.ok(server.instructions.length > 0, 'the server sends instructions');
   assert.equal(splice(doc, render(server)), doc);
 });
