@@ -34,7 +34,7 @@ const char sz_usage[] =
     "               [--stateless] [--allow-unauthenticated] [--version] [--help]\n"
     "\n"
     "An MCP server for video (Google's Gemini Omni; OpenAI Sora on Azure OpenAI or a\n"
-    "gateway) and image generation (OpenAI).\n"
+    "gateway), image and audio generation (OpenAI).\n"
     "\n"
     "  --transport stdio|http   stdio (default) or Streamable HTTP at /mcp\n"
     "  --host H                 HTTP bind address (default 127.0.0.1)\n"
@@ -53,16 +53,16 @@ const char sz_usage[] =
     "azure, gemini) and SANZARU_VIDEO_MODEL choose the default.\n"
     "\n"
     "Configuration comes from the environment: OPENAI_API_KEY, OPENAI_BASE_URL,\n"
-    "SANZARU_MEDIA_PATH, VIDEO_PATH, IMAGE_PATH, SANZARU_STATE_PATH, LOG_LEVEL and\n"
-    "more; see docs/configuration.md. Logs go to stderr; stdout carries only the\n"
-    "protocol.\n";
+    "SANZARU_MEDIA_PATH, VIDEO_PATH, IMAGE_PATH, AUDIO_PATH, SANZARU_STATE_PATH,\n"
+    "LOG_LEVEL and more; see docs/configuration.md. Logs go to stderr; stdout carries\n"
+    "only the protocol.\n";
 
 /* What a model reads before any tool: the workflows that span several tools
  * (tools/list carries the details of each). */
 static const char instructions[] =
-    "sanzaru makes videos and images and keeps them in two local folders, the video directory and "
-    "the image directory. Every file argument is a plain name inside one of them, never a "
-    "path.\n\n"
+    "sanzaru makes videos, images and audio and keeps them in three local folders, the video, "
+    "image and audio directories. Every file argument is a plain name inside one of them, never a "
+    "path (audio names may go into subfolders of the audio directory).\n\n"
     "Videos are jobs on the configured video provider and take minutes: (1) optionally pick a "
     "first frame with list_reference_images and fit it with prepare_reference_image (target_size "
     "= the video's size), or make one with generate_image first; (2) create_video returns a video "
@@ -83,9 +83,15 @@ static const char instructions[] =
     "previous_response_id): poll get_image_status every 5-10 seconds until completed, then "
     "download_image. Saved images appear in list_reference_images and can be edited again or "
     "become a video's first frame.\n\n"
+    "Audio: list_audio_files or get_latest_audio find recordings in the audio directory; "
+    "transcribe_audio (recordings over 8 minutes in overlapping windows) and "
+    "transcribe_with_enhancement turn speech into text; chat_with_audio asks an audio model "
+    "about an MP3 or WAV; convert_audio makes MP3 or WAV of other formats and compress_audio "
+    "makes a file fit a size (25 MB for OpenAI's uploads); create_audio speaks a text into an "
+    "MP3. Transcription, chat and speech are paid requests; the rest is local.\n\n"
     "Files are never replaced unless overwrite is true; default names that are taken get a -1, "
     "-2, ... suffix. Saved files are also resources: sanzaru://videos/{filename} and "
-    "sanzaru://images/{filename}. Optional arguments can be left out or sent as null. An argument "
+    "sanzaru://images/{filename} and sanzaru://audio/{filename}. Optional arguments can be left out or sent as null. An argument "
     "the tool cannot use comes back as a tool error that names it and says what was expected: "
     "correct the call and try again.";
 
