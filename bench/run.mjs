@@ -30,9 +30,10 @@ const BIN = path.resolve(argv.bin);
 const DRIVER = path.resolve(argv.driver);
 const QUICK = process.env.BENCH_QUICK === '1';
 const RUNS = Number(process.env.BENCH_RUNS || (QUICK ? 2 : 5));
-const ROWS = (process.env.BENCH_ROWS || '1,2,3,4,5,6').split(',').map((s) => Number(s.trim()));
+const ROWS = (process.env.BENCH_ROWS || '1,2,3,4,5,6,7').split(',').map((s) => Number(s.trim()));
 const PYTHON = '/usr/bin/python3';
 const PIL_SCRIPT = path.join(ROOT, 'bench/pillow_prepare.py');
+const PYDUB_SCRIPT = path.join(ROOT, 'bench/pydub_convert.py');
 const REF_SIZE = '1280x720';
 const REF_SIZE_TEXT = '1280×720';
 const started = new Date();
@@ -724,6 +725,128 @@ async function row6(fake) {
     return { input: refInfo, target: REF_SIZE_TEXT, image_jobs: os.cpus().length, ours, pillow: pil };
 }
 
+// ---- row 7: convert_audio against the ffmpeg command line and pydub ---------------------------
+
+/** A 16-bit PCM WAV of seconds at rate, stereo: a voice-like buzz gliding 100-220 Hz in
+ *  4 Hz syllables on the left, the same a fifth up on the right (deterministic). */
+function writeSpeechWav(file, seconds, rate) {
+    const frames = Math.round(seconds * rate);
+    const h = Buffer.alloc(44);
+    h.write('RIFF', 0, 'latin1');
+    h.writeUInt32LE(36 + frames * 4, 4);
+    h.write('WAVEfmt ', 8, 'latin1');
+    h.writeUInt32LE(16, 16);
+    h.writeUInt16LE(1, 20);
+    h.writeUInt16LE(2, 22);
+    h.writeUInt32LE(rate, 24);
+    h.writeUInt32LE(rate * 4, 28);
+    h.writeUInt16LE(4, 32);
+    h.writeUInt16LE(16, 34);
+    h.write('data', 36, 'latin1');
+    h.writeUInt32LE(frames * 4, 40);
+    const fd = fs.openSync(file, 'w');
+    fs.writeSync(fd, h);
+    const slice = 1 << 16;
+    const buf = Buffer.alloc(slice * 4);
+    for (let i = 0; i < frames; i += slice) {
+        const n = Math.min(slice, frames - i);
+        for (let j = 0; j < n; j++) {
+            const t = (i + j) / rate;
+            const env = 0.5 + 0.5 * Math.sin(2 * Math.PI * 4 * t);
+            const ph = 2 * Math.PI * (160 * t - (60 / (2 * Math.PI * 0.7)) * Math.cos(2 * Math.PI * 0.7 * t));
+            let l = 0;
+            let r = 0;
+            for (let k = 1; k <= 6; k++) {
+                l += Math.sin(k * ph) / k;
+                r += Math.sin(1.5 * k * ph) / k;
+            }
+            buf.writeInt16LE(Math.round(0.25 * env * env * l * 32767), j * 4);
+            buf.writeInt16LE(Math.round(0.25 * env * env * r * 32767), j * 4 + 2);
+        }
+        fs.writeSync(fd, buf, 0, n * 4);
+    }
+    fs.closeSync(fd);
+    return fs.statSync(file).size;
+}
+
+async function row7(fake) {
+    log('row 7: convert_audio vs the ffmpeg command line and pydub');
+    const seconds = QUICK ? 60 : 600;
+    const nConc = QUICK ? 4 : 10;
+    const media = mkMedia('r7');
+    const audio = path.join(media, 'audio');
+    fs.mkdirSync(audio);
+    const input = path.join(audio, 'in.wav');
+    const bytes = writeSpeechWav(input, seconds, 44100);
+    // Ten inputs for ten conversions at once: hard links to the one file (no copies).
+    for (let i = 0; i < nConc; i++) fs.linkSync(input, path.join(audio, `in${i}.wav`));
+    writeSpeechWav(path.join(audio, 'warm.wav'), 1, 44100);
+    const conv = (name, out) => ({
+        tool: 'convert_audio',
+        args: { input_path: name, output_format: 'mp3' },
+        verify: { path: path.join(audio, out), delete: true },
+    });
+    const phases = [];
+    for (let r = 0; r < RUNS; r++) phases.push({ name: `single/${r}`, mode: 'sequential', calls: [conv('in.wav', 'in.mp3')] });
+    for (let r = 0; r < RUNS; r++)
+        phases.push({ name: `conc/${r}`, mode: 'concurrent', calls: Array.from({ length: nConc }, (_, i) => conv(`in${i}.wav`, `in${i}.mp3`)), ping_interval_ms: 2 });
+    // The warm-up call loads libav (once per process, on the pool): its pages are in
+    // the peak of every phase, as they would be in a server that has converted before.
+    const out = await batch('row7', { warmup: [conv('warm.wav', 'warm.mp3')], phases }, serverEnv(fake, media));
+    fs.rmSync(path.join(audio, 'warm.mp3'), { force: true });
+    const single = out.phases.filter((p) => p.name.startsWith('single/'));
+    const conc = out.phases.filter((p) => p.name.startsWith('conc/'));
+    const ours = {
+        single_ms: summary(single.map((p) => p.wall_ms)),
+        single_hwm_kb: summary(single.map((p) => p.hwm_kb)),
+        single_anon_kb: summary(single.map((p) => p.peak_anon_kb)),
+        out_bytes: single[0].file_bytes[0],
+        conc: {
+            n: nConc,
+            wall_ms: summary(conc.map((p) => p.wall_ms)),
+            hwm_kb: summary(conc.map((p) => p.hwm_kb)),
+            anon_kb: summary(conc.map((p) => p.peak_anon_kb)),
+            ping_p50_ms: pct(conc.flatMap((p) => p.ping_ms), 50),
+            ping_p99_ms: pct(conc.flatMap((p) => p.ping_ms), 99),
+            ping_max_ms: Math.max(...conc.flatMap((p) => p.ping_ms)),
+            per_run_ping_p99_ms: summary(conc.map((p) => pct(p.ping_ms, 99))),
+            pings: conc.reduce((n, p) => n + p.ping_ms.length, 0),
+        },
+        audio_jobs: os.cpus().length,
+    };
+
+    log('row 7: the ffmpeg command line, then pydub');
+    const outFile = path.join(tmp, 'r7-baseline.mp3');
+    const ff = [];
+    const pd = [];
+    for (let r = 0; r < RUNS; r++) {
+        ff.push(await runJson(PYTHON, [PYDUB_SCRIPT, 'ffmpeg', input, outFile]));
+        pd.push(await runJson(PYTHON, [PYDUB_SCRIPT, 'pydub', input, outFile]));
+    }
+    fs.rmSync(outFile, { force: true });
+    const ffv = await run('ffmpeg', ['-version']);
+    const pdv = await run('dpkg-query', ['-W', '-f=${Version}', 'python3-pydub']);
+    return {
+        pydub_version: pdv.code === 0 ? pdv.stdout.trim() : null,
+        input: { seconds, rate: 44100, channels: 2, bytes },
+        ours,
+        ffmpeg: {
+            version: ffv.stdout.split('\n')[0],
+            ms: summary(ff.map((o) => o.ms)),
+            maxrss_kb: summary(ff.map((o) => o.maxrss_kb)),
+            cpu_s: summary(ff.map((o) => o.cpu_s)),
+            out_bytes: ff[0].out_bytes,
+        },
+        pydub: {
+            ms: summary(pd.map((o) => o.ms)),
+            python_hwm_kb: summary(pd.map((o) => o.python_hwm_kb)),
+            ffmpeg_maxrss_kb: summary(pd.map((o) => o.ffmpeg_maxrss_kb)),
+            cpu_s: summary(pd.map((o) => o.cpu_s)),
+            out_bytes: pd[0].out_bytes,
+        },
+    };
+}
+
 // ---- main --------------------------------------------------------------------------------
 
 /** CPU time in clock ticks (USER_HZ = 100): the whole machine's busy time, and this
@@ -769,7 +892,7 @@ async function main() {
 
     const rows = {};
     const t = {};
-    const rowFns = { 1: () => row1(fakeSmall), 2: () => row2(fakeLarge), 3: () => row3(fakeLarge), 4: () => row4(fakeLarge), 5: () => row5(fakeLarge), 6: () => row6(fakeLarge) };
+    const rowFns = { 1: () => row1(fakeSmall), 2: () => row2(fakeLarge), 3: () => row3(fakeLarge), 4: () => row4(fakeLarge), 5: () => row5(fakeLarge), 6: () => row6(fakeLarge), 7: () => row7(fakeLarge) };
     const fakes = [fakeLarge, fakeSmall];
     for (const k of ROWS) {
         const t0 = Date.now();

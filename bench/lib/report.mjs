@@ -298,6 +298,52 @@ function section6(r6) {
     ].join('\n');
 }
 
+function section7(r7) {
+    const o = r7.ours;
+    const f = r7.ffmpeg;
+    const p = r7.pydub;
+    const c = o.conc;
+    const mins = (r7.input.seconds / 60).toFixed(0);
+    const rows = [
+        [
+            `convert_audio, ${mins} min 44.1 kHz stereo WAV → MP3`,
+            ms(o.single_ms),
+            mib(o.single_hwm_kb),
+            `${num(o.out_bytes / 1e6)} MB`,
+            `ffmpeg CLI ${ms(f.ms)}; ${mib(f.maxrss_kb)}; ${num(f.out_bytes / 1e6)} MB`,
+            `**${x(f.ms.median / o.single_ms.median)}** ffmpeg's speed`,
+            `≥ 1× ffmpeg: ${mark(o.single_ms.median <= f.ms.median)}; ≤ 32 MiB: ${mark(MiB(o.single_hwm_kb.max) <= 32)}`,
+        ],
+        [
+            'the original\'s path (pydub + ffmpeg)',
+            '',
+            '',
+            '',
+            `${ms(p.ms)}; Python ${mib(p.python_hwm_kb)} + ffmpeg ${mib(p.ffmpeg_maxrss_kb)}`,
+            `**${x(p.ms.median / o.single_ms.median)}** faster, ${x((p.python_hwm_kb.median + p.ffmpeg_maxrss_kb.median) / o.single_hwm_kb.median)} less memory`,
+            'reference',
+        ],
+        [
+            `${c.n} conversions at once`,
+            ms(c.wall_ms),
+            mib(c.hwm_kb),
+            '',
+            `ping p50 ${num(c.ping_p50_ms)} ms, p99 ${num(c.ping_p99_ms)} ms, max ${num(c.ping_max_ms)} ms (${c.pings} pings every 2 ms)`,
+            '',
+            `ping p99 ≤ 5 ms: ${mark(c.ping_p99_ms <= 5)}; ≤ 96 MiB: ${mark(MiB(c.hwm_kb.max) <= 96)}`,
+        ],
+    ];
+    return [
+        '## 7. convert_audio against the ffmpeg command line and pydub',
+        '',
+        `Input: ${mins} minutes of a generated voice-like signal, 44.1 kHz stereo 16-bit WAV (${num(r7.input.bytes / 1e6)} MB), converted to MP3 as the original's convert_audio asks (stereo, the input's rate, LAME's default 128 kbps). sanzaru: the tool through MCP over stdio (round trip, decode, resample, LAME, the write and its fdatasync; libav loaded by a warm-up call first, so its pages are in every peak); ${o.audio_jobs} audio jobs at once, the default on this machine, so the ${c.n} conversions at once run ${o.audio_jobs} at a time while the loop answers a ping every 2 ms. ffmpeg CLI: \`ffmpeg -i in.wav -ac 2 out.mp3\` (${f.version}), timed from its spawn, peak RSS from its rusage. The original's path: \`AudioSegment.from_file(in, "wav").export(out, format="mp3", parameters=["-ac", "2"])\` with Debian's python3-pydub ${r7.pydub_version || ''}, timed inside Python; its peak is Python's VmHWM (it holds the decoded audio) plus the largest ffmpeg it ran. CPU seconds: ffmpeg ${num(f.cpu_s.median)} s, pydub + its ffmpeg ${num(p.cpu_s.median)} s.`,
+        '',
+        table(['Work', 'sanzaru time', 'sanzaru peak RSS', 'MP3', 'Baseline (same run)', 'Ratio', 'Target'], rows),
+        '',
+        rerun(7),
+    ].join('\n');
+}
+
 // ---- at a glance and summary ----------------------------------------------------------------
 
 function glance(r) {
@@ -343,6 +389,11 @@ function glance(r) {
         rows.push(['6', 'prepare 2048² → 1280×720, crop', ms(c.ms), `Pillow ${num(p.ms.median)} ms`, `${x(p.ms.median / c.ms.median)} faster`, '≥ 3× (every mode)', `${mark(worst >= 3)} (worst mode ${x(worst)})`]);
         rows.push(['6', `${f.ours.conc.n} at once, peak RSS`, mib(f.ours.conc.hwm_kb), `Pillow ${num(MiB(f.pillow.conc.hwm_kb.median))} MiB`, x(f.ours.conc.hwm_kb.median / f.pillow.conc.hwm_kb.median), '< 100 MiB', mark(MiB(f.ours.conc.hwm_kb.max) < 100)]);
     }
+    if (r.rows[7]) {
+        const f = r.rows[7];
+        rows.push(['7', `convert_audio ${f.input.seconds / 60} min WAV → MP3`, `${ms(f.ours.single_ms)}, ${mib(f.ours.single_hwm_kb)} peak`, `ffmpeg ${num(f.ffmpeg.ms.median)} ms, ${num(MiB(f.ffmpeg.maxrss_kb.median))} MiB`, x(f.ffmpeg.ms.median / f.ours.single_ms.median), '≥ 1×; ≤ 32 MiB', `time ${mark(f.ours.single_ms.median <= f.ffmpeg.ms.median)}, RSS ${mark(MiB(f.ours.single_hwm_kb.max) <= 32)}`]);
+        rows.push(['7', `${f.ours.conc.n} conversions at once`, `ping p99 ${num(f.ours.conc.ping_p99_ms)} ms, ${mib(f.ours.conc.hwm_kb)} peak`, `pydub ${num(f.pydub.ms.median)} ms for one`, '', '≤ 5 ms; ≤ 96 MiB', `ping ${mark(f.ours.conc.ping_p99_ms <= 5)}, RSS ${mark(MiB(f.ours.conc.hwm_kb.max) <= 96)}`]);
+    }
     if (r.rows[1]) {
         const s = r.rows[1].sanzaru;
         rows.push(['1', 'seed workloads: true speedup (overlap)', Object.entries(s).map(([k, v]) => `${k} ${x(v.speedup.median)} (${x(v.overlap.median)})`).join(', '), 'one at a time', '', 'reported', '']);
@@ -368,6 +419,10 @@ function readmeSummary(r) {
     if (r.rows[6]) {
         const f = r.rows[6];
         lines.push(`- **Images:** \`prepare_reference_image\` 2048² → 1280×720 in ${num(f.ours.single.crop.ms.median)} ms vs Pillow's ${num(f.pillow.single.crop.ms.median)} ms (${x(f.pillow.single.crop.ms.median / f.ours.single.crop.ms.median)}); ${f.ours.conc.n} at once in ${num(MiB(f.ours.conc.hwm_kb.max))} MiB vs Pillow's ${num(MiB(f.pillow.conc.hwm_kb.median))} MiB.`);
+    }
+    if (r.rows[7]) {
+        const f = r.rows[7];
+        lines.push(`- **Audio:** \`convert_audio\` of ${f.input.seconds / 60} minutes of 44.1 kHz stereo WAV to MP3 in ${num(f.ours.single_ms.median / 1000)} s and ${num(MiB(f.ours.single_hwm_kb.max))} MiB (the \`ffmpeg\` command line ${num(f.ffmpeg.ms.median / 1000)} s and ${num(MiB(f.ffmpeg.maxrss_kb.median))} MiB; the original's pydub path ${num(f.pydub.ms.median / 1000)} s and ${num(MiB(f.pydub.python_hwm_kb.median + f.pydub.ffmpeg_maxrss_kb.median))} MiB); ${f.ours.conc.n} at once with \`ping\` p99 ${num(f.ours.conc.ping_p99_ms)} ms in ${num(MiB(f.ours.conc.hwm_kb.max))} MiB.`);
     }
     return lines.join('\n');
 }
@@ -399,8 +454,8 @@ export function writeReport(docPath, r, jsonRel) {
         glance(r),
         '',
     ];
-    const secs = { 1: section1, 2: section2, 3: section3, 4: section4, 5: section5, 6: section6 };
-    for (const k of [1, 2, 3, 4, 5, 6]) if (r.rows[k]) parts.push(secs[k](r.rows[k]), '');
+    const secs = { 1: section1, 2: section2, 3: section3, 4: section4, 5: section5, 6: section6, 7: section7 };
+    for (const k of [1, 2, 3, 4, 5, 6, 7]) if (r.rows[k]) parts.push(secs[k](r.rows[k]), '');
     parts.push(BEGIN, '', hand.trimEnd(), '', END, '');
     fs.writeFileSync(docPath, parts.join('\n'));
 }
