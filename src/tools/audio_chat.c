@@ -41,7 +41,8 @@ struct chat {
     struct tools_ctx *app;
     char name[STORE_PATH_MAX + 1];
     char format[16]; /* mp3 | wav */
-    struct oai_chat_audio p;
+    struct oai_chat_audio p; /* its strings: the copies below (the pool job reads them) */
+    char *model, *system_prompt, *user_prompt;
     int fd;
     uint64_t size;
     struct sz_pool_job *job;
@@ -58,6 +59,9 @@ static void chat_free(struct chat *c)
 {
     if (c->fd >= 0)
         close(c->fd);
+    free(c->model);
+    free(c->system_prompt);
+    free(c->user_prompt);
     free(c->body);
     free(c);
 }
@@ -235,9 +239,18 @@ static void chat_with_audio(struct mcp_call *call, const void *args)
     c->fd = -1;
     snprintf(c->name, sizeof(c->name), "%s", a->file_path);
     snprintf(c->format, sizeof(c->format), "%s", ext);
-    c->p.model = a->model != NULL ? a->model : app->opts.audio_chat_model;
-    c->p.system_prompt = a->system_prompt; /* borrowed from the call, which outlives c */
-    c->p.user_prompt = a->user_prompt;
+    /* Copies: the pool job builds the body from them, off the loop. */
+    c->model = strdup(a->model != NULL ? a->model : app->opts.audio_chat_model);
+    c->system_prompt = a->system_prompt != NULL ? strdup(a->system_prompt) : NULL;
+    c->user_prompt = a->user_prompt != NULL ? strdup(a->user_prompt) : NULL;
+    if (c->model == NULL || (a->system_prompt != NULL && c->system_prompt == NULL) ||
+        (a->user_prompt != NULL && c->user_prompt == NULL)) {
+        chat_fail(c, "Out of memory");
+        return;
+    }
+    c->p.model = c->model;
+    c->p.system_prompt = c->system_prompt;
+    c->p.user_prompt = c->user_prompt;
     c->p.format = c->format;
     mcp_call_on_cancel(call, chat_cancel, c);
     if (store_open_read(app->audio, c->name, len, "Audio file", opened, c) != 0)
