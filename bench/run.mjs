@@ -800,12 +800,14 @@ async function row7(fake) {
         single_ms: summary(single.map((p) => p.wall_ms)),
         single_hwm_kb: summary(single.map((p) => p.hwm_kb)),
         single_anon_kb: summary(single.map((p) => p.peak_anon_kb)),
+        single_cpu_s: summary(single.map((p) => p.cpu_s)),
         out_bytes: single[0].file_bytes[0],
         conc: {
             n: nConc,
             wall_ms: summary(conc.map((p) => p.wall_ms)),
             hwm_kb: summary(conc.map((p) => p.hwm_kb)),
             anon_kb: summary(conc.map((p) => p.peak_anon_kb)),
+            cpu_s: summary(conc.map((p) => p.cpu_s)),
             ping_p50_ms: pct(conc.flatMap((p) => p.ping_ms), 50),
             ping_p99_ms: pct(conc.flatMap((p) => p.ping_ms), 99),
             ping_max_ms: conc.flatMap((p) => p.ping_ms).reduce((a, b) => Math.max(a, b), 0), // tens of thousands: no spread

@@ -20,7 +20,8 @@
  *   batch   --server BIN --spec FILE
  *           phases of tool calls, sequential or all at once, with optional pings
  *           while they run; per phase: wall time, latencies, peak RSS (VmHWM reset
- *           through /proc/PID/clear_refs), sha256 of the files written.
+ *           through /proc/PID/clear_refs), the server's CPU time (all its threads),
+ *           sha256 of the files written.
  * The server inherits the environment; its stderr goes to --stderr FILE (default
  * /dev/null). */
 #define _GNU_SOURCE
@@ -136,6 +137,29 @@ static long proc_status_kb(pid_t pid, const char *key)
     }
     fclose(f);
     return v;
+}
+
+/* CPU time pid has used (user + system, all threads), in seconds; -1 when unknown. */
+static double proc_cpu_s(pid_t pid)
+{
+    char path[64], buf[1024];
+    unsigned long long ut = 0, st = 0;
+    const char *p;
+    FILE *f;
+    size_t n;
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* after "(comm)": state is field 3; utime and stime are fields 14 and 15 */
+    p = strrchr(buf, ')');
+    if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
+                            &st) != 2)
+        return -1;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
 /* Resets the peak RSS (VmHWM) of pid to its current RSS (Linux >= 4.0). */
@@ -1084,7 +1108,7 @@ static int cmd_batch(const struct opts *o)
         struct call *cs = xrealloc(NULL, sizeof(*cs) * (nc ? nc : 1));
         double *pings = NULL;
         size_t np = 0, pcap = 0;
-        double t0, wall, next_ping, next_sample;
+        double t0, wall, next_ping, next_sample, cpu0;
         long peak_anon;
         long ping_id = 0;
         size_t verified = 0, failed = 0, errors = 0;
@@ -1109,6 +1133,7 @@ static int cmd_batch(const struct opts *o)
             }
         }
         reset_hwm(C.pid);
+        cpu0 = proc_cpu_s(C.pid);
         t0 = now_us();
         next_ping = t0;
         next_sample = t0;
@@ -1174,6 +1199,7 @@ static int cmd_batch(const struct opts *o)
         if (nc == 0)
             wall = now_us() - t0;
         hwm = proc_status_kb(C.pid, "VmHWM");
+        cpu0 = cpu0 >= 0 ? proc_cpu_s(C.pid) - cpu0 : -1;
 
         hash_files(cs, nc);
         for (size_t k = 0; k < nc; k++) {
@@ -1188,10 +1214,10 @@ static int cmd_batch(const struct opts *o)
                 unlink(cs[k].vpath);
         }
         printf("%s{\"name\":%s,\"mode\":\"%s\",\"calls\":%zu,\"wall_ms\":%.3f,\"hwm_kb\":%ld,"
-               "\"peak_anon_kb\":%ld,"
+               "\"peak_anon_kb\":%ld,\"cpu_s\":%.2f,"
                "\"errors\":%zu,\"verified\":%zu,\"verify_failed\":%zu,",
                first_out ? "" : ",", json_dumps(json_object_get(ph, "name"), JSON_ENCODE_ANY),
-               concurrent ? "concurrent" : "sequential", nc, wall / 1000.0, hwm, peak_anon, errors,
+               concurrent ? "concurrent" : "sequential", nc, wall / 1000.0, hwm, peak_anon, cpu0, errors,
                verified, failed);
         if (why.len)
             printf("\"why\":%s,", json_dumps(json_string(why.p), JSON_ENCODE_ANY));
