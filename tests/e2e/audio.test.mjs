@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { withAudio, writeWav, call, fails, refused, tree, sent, readMp3, near, mp3Info, wavInfo, makeSilentMp3 } from './audio-lib.mjs';
 
@@ -347,7 +348,7 @@ test('create_audio: one request, many joined without gaps, names, refusals', asy
   });
 });
 
-test('the audio tools without an API key, and with a custom AUDIO_PATH', async () => {
+test('the audio tools without an API key', async () => {
   await withAudio(
     async ({ client, audio }) => {
       fs.writeFileSync(path.join(audio, 'a.mp3'), makeSilentMp3(1));
@@ -363,4 +364,43 @@ test('the audio tools without an API key, and with a custom AUDIO_PATH', async (
     },
     { env: { OPENAI_API_KEY: undefined } },
   );
+});
+
+test('AUDIO_PATH wins over SANZARU_MEDIA_PATH; a missing one is named in every audio tool', async () => {
+  const own = fs.mkdtempSync(path.join(os.tmpdir(), 'sanzaru-audio-path-'));
+  try {
+    fs.writeFileSync(path.join(own, 'mine.mp3'), makeSilentMp3(1));
+    await withAudio(
+      async ({ client, audio }) => {
+        fs.writeFileSync(path.join(audio, 'not-here.mp3'), makeSilentMp3(1));
+        assert.deepEqual((await call(client, 'list_audio_files')).data.map((f) => f.file_name), ['mine.mp3']);
+        await call(client, 'convert_audio', { input_path: 'mine.mp3', output_format: 'wav' });
+        assert.ok(fs.existsSync(path.join(own, 'mine.wav')));
+        assert.ok(!fs.existsSync(path.join(audio, 'mine.wav')));
+      },
+      { env: { AUDIO_PATH: own } },
+    );
+    const gone = path.join(own, 'missing');
+    await withAudio(
+      async ({ client }) => {
+        const want = new RegExp(`^AUDIO_PATH: Audio files directory does not exist: ${gone.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+        for (const [name, args] of [
+          ['list_audio_files', {}],
+          ['get_latest_audio', {}],
+          ['convert_audio', { input_path: 'a.wav', output_format: 'mp3' }],
+          ['compress_audio', { input_path: 'a.wav' }],
+          ['transcribe_audio', { file_path: 'a.wav' }],
+          ['transcribe_with_enhancement', { file_path: 'a.wav' }],
+          ['chat_with_audio', { file_path: 'a.wav' }],
+          ['create_audio', { text_prompt: 'x' }],
+        ])
+          await fails(client, name, args, want);
+        // The other tools are unaffected.
+        assert.deepEqual((await call(client, 'list_local_videos')).data, []);
+      },
+      { env: { AUDIO_PATH: gone } },
+    );
+  } finally {
+    fs.rmSync(own, { recursive: true, force: true });
+  }
 });
