@@ -91,7 +91,8 @@ static const char instructions[] =
     "MP3. Transcription, chat and speech are paid requests; the rest is local.\n\n"
     "Files are never replaced unless overwrite is true; default names that are taken get a -1, "
     "-2, ... suffix. Saved files are also resources: sanzaru://videos/{filename} and "
-    "sanzaru://images/{filename} and sanzaru://audio/{filename}. Optional arguments can be left out or sent as null. An argument "
+    "sanzaru://images/{filename} and sanzaru://audio/{filename}. Optional arguments can be left "
+    "out or sent as null. An argument "
     "the tool cannot use comes back as a tool error that names it and says what was expected: "
     "correct the call and try again.";
 

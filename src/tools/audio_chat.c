@@ -40,7 +40,7 @@ struct chat {
     struct mcp_call *call;
     struct tools_ctx *app;
     char name[STORE_PATH_MAX + 1];
-    char format[16]; /* mp3 | wav */
+    char format[16];         /* mp3 | wav */
     struct oai_chat_audio p; /* its strings: the copies below (the pool job reads them) */
     char *model, *system_prompt, *user_prompt;
     int fd;

@@ -173,6 +173,11 @@ void audio_xfer_finish(struct audio_xfer *x, json_t *result)
     xfer_free(x);
 }
 
+void audio_xfer_drop(struct audio_xfer *x)
+{
+    xfer_free(x);
+}
+
 static void xfer_cancel(struct mcp_call *call, void *data)
 {
     struct audio_xfer *x = data;
@@ -257,7 +262,7 @@ static void xfer_committed(void *data, int err, const char *msg, const char *nam
         audio_xfer_fail(x, "%s", msg);
         return;
     }
-    mcp_call_add_content(x->call, tool_resource_link("audio", name, x->out_mime, size));
+    tool_saved(x->call, "audio", name, x->out_mime, size);
     x->done(x, name, size);
     xfer_free(x);
 }

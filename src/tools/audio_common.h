@@ -121,6 +121,10 @@ void audio_xfer_publish(struct audio_xfer *x, uint64_t bytes);
 void audio_xfer_fail(struct audio_xfer *x, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Frees x when the call is already finished (the overwrite question's
+ * TOOL_WRITE_DONE): touches neither the call nor any writer (none is open yet). */
+void audio_xfer_drop(struct audio_xfer *x);
+
 /* Finishes the call with result (stolen) and frees x (for steps that end
  * without writing, e.g. a file already small enough). */
 void audio_xfer_finish(struct audio_xfer *x, json_t *result);

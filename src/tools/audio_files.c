@@ -751,6 +751,22 @@ static void compress_opened(struct audio_xfer *x)
         audio_xfer_fail(x, "Could not start reading %s", x->in_name);
 }
 
+/* The answer to "replace the existing file?" (tool_confirm_overwrite). */
+static void compress_asked(struct mcp_call *call, enum tool_write how, void *data)
+{
+    struct audio_xfer *x = data;
+
+    (void)call;
+    if (how == TOOL_WRITE_DONE) {
+        free(x->data);
+        audio_xfer_drop(x);
+        return;
+    }
+    if (how == TOOL_WRITE_REPLACE)
+        x->write_flags |= STORE_OVERWRITE;
+    audio_xfer_start(x);
+}
+
 static void compress_audio(struct mcp_call *call, const void *args)
 {
     const struct compress_args *a = args;
@@ -805,7 +821,12 @@ static void compress_audio(struct mcp_call *call, const void *args)
     x->opened = compress_opened;
     x->writing = compress_write;
     x->done = compressed;
-    audio_xfer_start(x);
+    if (c->given_out && !a->overwrite)
+        /* Ask about an existing output before the work, not after it. */
+        tool_confirm_overwrite(call, app->audio, "audio", x->out_name, strlen(x->out_name),
+                               compress_asked, x);
+    else
+        audio_xfer_start(x);
 }
 
 /* ---- the tables ---------------------------------------------------------------------- */

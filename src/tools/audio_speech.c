@@ -156,7 +156,7 @@ static void published(void *data, int err, const char *msg, const char *name, ui
     r = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}", "output_file", name, "provider", "openai",
                   "model", sp->model, "characters", (json_int_t)sp->characters, "requests",
                   (json_int_t)sp->n, "size_bytes", (json_int_t)size);
-    mcp_call_add_content(sp->call, tool_resource_link("audio", name, "audio/mpeg", size));
+    tool_saved(sp->call, "audio", name, "audio/mpeg", size);
     mcp_call_finish(sp->call, r);
     drop_writers(sp);
     speech_free(sp);
@@ -528,6 +528,28 @@ static int check_args(struct mcp_call *call, const struct speech_args *a)
     return 0;
 }
 
+static void open_output(struct speech *sp)
+{
+    if (store_writer_open(sp->app->audio, sp->out_name, strlen(sp->out_name), sp->flags, out_opened,
+                          sp) != 0)
+        speech_fail(sp, "Out of memory");
+}
+
+/* The answer to "replace the existing file?" (tool_confirm_overwrite). */
+static void asked(struct mcp_call *call, enum tool_write how, void *data)
+{
+    struct speech *sp = data;
+
+    (void)call;
+    if (how == TOOL_WRITE_DONE) {
+        speech_free(sp);
+        return;
+    }
+    if (how == TOOL_WRITE_REPLACE)
+        sp->flags |= STORE_OVERWRITE;
+    open_output(sp);
+}
+
 static void create_audio(struct mcp_call *call, const void *args)
 {
     const struct speech_args *a = args;
@@ -581,9 +603,12 @@ static void create_audio(struct mcp_call *call, const void *args)
             sp->flags |= STORE_UNIQUE;
     }
     mcp_call_on_cancel(call, speech_cancel, sp);
-    if (store_writer_open(app->audio, sp->out_name, strlen(sp->out_name), sp->flags, out_opened,
-                          sp) != 0)
-        speech_fail(sp, "Out of memory");
+    if (a->output_filename != NULL && !a->overwrite)
+        /* Ask about an existing output before anything is paid for. */
+        tool_confirm_overwrite(call, app->audio, "audio", sp->out_name, strlen(sp->out_name), asked,
+                               sp);
+    else
+        open_output(sp);
 }
 
 /* ---- the table ---------------------------------------------------------------------------- */
