@@ -156,8 +156,8 @@ static double proc_cpu_s(pid_t pid)
     buf[n] = '\0';
     /* after "(comm)": state is field 3; utime and stime are fields 14 and 15 */
     p = strrchr(buf, ')');
-    if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
-                            &st) != 2)
+    if (p == NULL ||
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
         return -1;
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
@@ -1217,8 +1217,8 @@ static int cmd_batch(const struct opts *o)
                "\"peak_anon_kb\":%ld,\"cpu_s\":%.2f,"
                "\"errors\":%zu,\"verified\":%zu,\"verify_failed\":%zu,",
                first_out ? "" : ",", json_dumps(json_object_get(ph, "name"), JSON_ENCODE_ANY),
-               concurrent ? "concurrent" : "sequential", nc, wall / 1000.0, hwm, peak_anon, cpu0, errors,
-               verified, failed);
+               concurrent ? "concurrent" : "sequential", nc, wall / 1000.0, hwm, peak_anon, cpu0,
+               errors, verified, failed);
         if (why.len)
             printf("\"why\":%s,", json_dumps(json_string(why.p), JSON_ENCODE_ANY));
         {
