@@ -348,6 +348,28 @@ test('create_audio: one request, many joined without gaps, names, refusals', asy
   });
 });
 
+test('cancelling a conversion and a long transcription: nothing written, nothing left, the server serves on', async () => {
+  await withAudio(async ({ client, fake, audio }) => {
+    // Ten minutes of 44.1 kHz stereo: seconds of work, cancelled after a moment.
+    writeWav(path.join(audio, 'long.wav'), { seconds: 600, rate: 44100, channels: 2, signal: 'speech' });
+    const cancelled = async (name, args) => {
+      const ac = new AbortController();
+      const t = setTimeout(() => ac.abort(), 400);
+      await assert.rejects(client.callTool({ name, arguments: args }, undefined, { signal: ac.signal, timeout: 300000 }), /abort/i);
+      clearTimeout(t);
+    };
+    await cancelled('convert_audio', { input_path: 'long.wav', output_format: 'mp3' });
+    await cancelled('transcribe_audio', { file_path: 'long.wav' });
+    await cancelled('compress_audio', { input_path: 'long.wav', max_mb: 2 });
+    // The work stops: nothing appears, also a moment later, and no scratch file remains.
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.deepEqual(tree(audio), ['long.wav']);
+    assert.ok(sent(fake, 'audio/transcriptions').length <= 4, 'at most the first windows were sent');
+    writeWav(path.join(audio, 'short.wav'), { seconds: 1 });
+    assert.equal((await call(client, 'convert_audio', { input_path: 'short.wav', output_format: 'mp3' })).output_file, 'short.mp3');
+  });
+});
+
 test('the audio tools without an API key', async () => {
   await withAudio(
     async ({ client, audio }) => {

@@ -21,7 +21,7 @@ test('npx @modelcontextprotocol/inspector --cli build/sanzaru --method tools/lis
   const m = tempMedia();
   try {
     const { tools } = run(m.dir, '--method', 'tools/list');
-    assert.equal(tools.length, 14);
+    assert.equal(tools.length, 22); // the fourteen of TOOLS.md and the eight of AUDIO.md
     assert.ok(tools.some((t) => t.name === 'create_video'));
     const r = run(m.dir, '--method', 'tools/call', '--tool-name', 'list_local_videos');
     assert.deepEqual(r.structuredContent, { data: [] });

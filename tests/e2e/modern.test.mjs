@@ -17,6 +17,7 @@ import { StdioClientTransport as LegacyStdio } from '@modelcontextprotocol/sdk/c
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { startFakeOpenAI } from '../fake-openai/server.mjs';
 import { encodePng } from '../fake-openai/media.mjs';
+import { makeSilentWav } from '../fake-openai/audio.mjs';
 import { rawServer, serverBin, serverEnv, tempMedia } from './lib.mjs';
 import { startHttp } from './http-lib.mjs';
 
@@ -26,6 +27,8 @@ const TOOLS = [
   'create_video', 'get_video_status', 'download_video', 'list_videos', 'delete_video', 'remix_video',
   'create_image', 'get_image_status', 'download_image', 'generate_image', 'edit_image',
   'list_local_videos', 'list_reference_images', 'prepare_reference_image',
+  'list_audio_files', 'get_latest_audio', 'convert_audio', 'compress_audio', 'transcribe_audio',
+  'transcribe_with_enhancement', 'chat_with_audio', 'create_audio',
 ];
 
 /** An answer policy for the overwrite question, and a record of what was asked. */
@@ -57,8 +60,11 @@ async function world() {
   fs.mkdirSync(images, { recursive: true });
   fs.writeFileSync(path.join(images, 'photo.png'), PNG);
   fs.writeFileSync(path.join(images, 'wide.png'), encodePng(96, 48));
+  const audio = path.join(media.dir, 'audio');
+  fs.mkdirSync(audio, { recursive: true });
+  fs.writeFileSync(path.join(audio, 'voice.wav'), makeSilentWav(2));
   const env = { SANZARU_MEDIA_PATH: media.dir, OPENAI_BASE_URL: fake.url, OPENAI_API_KEY: 'sk-test', LOG_LEVEL: 'INFO' };
-  return { fake, media, videos, images, env, close: async () => { await fake.close(); media.cleanup(); } };
+  return { fake, media, videos, images, audio, env, close: async () => { await fake.close(); media.cleanup(); } };
 }
 
 async function call(client, name, args, options) {
@@ -115,6 +121,18 @@ async function everyTool(client, w) {
   assert.ok(refs.structuredContent.data.some((f) => f.filename === 'photo.png'));
   const prep = await c('prepare_reference_image', { input_filename: 'wide.png', target_size: '1280x720' });
   assert.ok(fs.existsSync(path.join(w.images, prep.structuredContent.output_filename)));
+
+  const files = await c('list_audio_files', {});
+  assert.ok(files.structuredContent.data.some((f) => f.file_name === 'voice.wav'));
+  await c('get_latest_audio', {});
+  const mp3 = await c('convert_audio', { input_path: 'voice.wav', output_format: 'mp3' });
+  assert.ok(fs.existsSync(path.join(w.audio, mp3.structuredContent.output_file)));
+  await c('compress_audio', { input_path: 'voice.wav' });
+  assert.match((await c('transcribe_audio', { file_path: 'voice.wav' })).structuredContent.text, /^A recording of 2\.0 seconds/);
+  await c('transcribe_with_enhancement', { file_path: 'voice.wav' });
+  await c('chat_with_audio', { file_path: 'voice.wav', user_prompt: 'What is it?' });
+  const speech = await c('create_audio', { text_prompt: 'Hello there.' });
+  assert.ok(fs.existsSync(path.join(w.audio, speech.structuredContent.output_file)));
   return { called, progress, videoId: v.id };
 }
 
@@ -144,6 +162,13 @@ async function overwriteQuestion(client, q, w, videoId) {
   q.answer = { action: 'accept', content: { replace: true } };
   await call(client, 'edit_image', { prompt: 'p', input_images: ['photo.png'], filename: 'taken.png' });
   assert.equal(q.asked.length, 3);
+
+  // And the audio tools that take an output name, before anything is paid for.
+  fs.writeFileSync(path.join(w.audio, 'taken.mp3'), 'old');
+  await call(client, 'create_audio', { text_prompt: 'again', output_filename: 'taken.mp3' });
+  assert.equal(q.asked.length, 4);
+  assert.match(q.asked[3].message, /`taken\.mp3` already exists in the audio folder\. Replace it\?/);
+  assert.notEqual(fs.readFileSync(path.join(w.audio, 'taken.mp3'), 'latin1'), 'old', 'replaced');
 }
 
 function assertClean(stderr) {
