@@ -139,6 +139,7 @@ static void xfer_free(struct audio_xfer *x)
 {
     if (x->in_fd >= 0)
         close(x->in_fd); /* a regular file: no I/O on close */
+    free(x->data);
     free(x);
 }
 

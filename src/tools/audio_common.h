@@ -93,7 +93,7 @@ struct audio_xfer {
                                     audio_xfer_open_writer */
     audio_xfer_step_fn *writing; /* after the writer opened */
     audio_xfer_done_fn *done;
-    void *data; /* the tool's own */
+    void *data; /* the tool's own, malloc'd: freed with x (free()) */
     /* the job's outcome, for done */
     struct audio_result res;
     bool finished;

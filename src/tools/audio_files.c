@@ -193,22 +193,23 @@ static void listing_finish(struct listing *l)
     }
     for (size_t i = 0; i < l->n; i++) {
         struct entry *e = &l->v[i];
-        if (!e->keep)
-            continue;
         /* A duration that could not be read passes the duration bounds. */
-        if (e->duration >= 0 &&
-            !in_range(e->duration, l->a.min_duration_seconds, l->a.max_duration_seconds))
+        bool keep = e->keep &&
+                    (e->duration < 0 ||
+                     in_range(e->duration, l->a.min_duration_seconds, l->a.max_duration_seconds)) &&
+                    in_range(e->mtime, l->a.min_modified_time, l->a.max_modified_time);
+
+        if (!keep) {
+            free(e->name);
+            e->name = NULL;
             continue;
-        if (!in_range(e->mtime, l->a.min_modified_time, l->a.max_modified_time))
-            continue;
+        }
         if (&l->v[kept] != e) {
             l->v[kept] = *e;
             e->name = NULL; /* moved */
         }
         kept++;
     }
-    for (size_t i = kept; i < l->n; i++)
-        free(l->v[i].name);
     l->n = kept;
     if (l->latest) {
         if (kept == 0) {
@@ -735,19 +736,18 @@ static void compress_probed(struct audio_done *res, void *arg)
     compress_decide(x);
 }
 
-/* A file small enough is kept or copied as it is, so it is decoded whole first
- * (without keeping a sample): a file that is not audio, or is truncated, is
- * refused here as it would be when encoded. */
+/* The input is probed first, so that a file that is not audio, or lasts longer
+ * than the server accepts, fails as a file that cannot be loaded (and an
+ * SZ_ETOOBIG from the encoder can only mean that max_mb is too small). A file
+ * small enough is kept or copied as it is, so it is decoded whole (without
+ * keeping a sample): a truncated one is refused here as it would be when
+ * encoded. A larger one only has its header read: the encoder decodes it. */
 static void compress_opened(struct audio_xfer *x)
 {
     struct compress *c = x->data;
+    unsigned flags = x->in_st.size <= (uint64_t)c->limit ? AUDIO_PROBE_DECODE : 0;
 
-    if (x->in_st.size > (uint64_t)c->limit) {
-        compress_decide(x);
-        return;
-    }
-    if (audio_probe_async(x->app->audio_jobs, x->in_fd, AUDIO_PROBE_DECODE, 0, compress_probed, x,
-                          &x->job) != 0)
+    if (audio_probe_async(x->app->audio_jobs, x->in_fd, flags, 0, compress_probed, x, &x->job) != 0)
         audio_xfer_fail(x, "Could not start reading %s", x->in_name);
 }
 
@@ -758,8 +758,7 @@ static void compress_asked(struct mcp_call *call, enum tool_write how, void *dat
 
     (void)call;
     if (how == TOOL_WRITE_DONE) {
-        free(x->data);
-        audio_xfer_drop(x);
+        audio_xfer_drop(x); /* frees x->data too */
         return;
     }
     if (how == TOOL_WRITE_REPLACE)
