@@ -5,9 +5,11 @@
 #include "fmacros.h"
 
 #include "app/app.h"
+#include "app/app_int.h"
 #include "app/args.h"
 #include "app/config.h"
 #include "core/err.h"
+#include "cli/cli.h"
 #include "core/log.h"
 #include "gemini/client.h"
 #include "imaging/imaging.h"
@@ -30,8 +32,9 @@
 #include <unistd.h>
 
 const char sz_usage[] =
-    "usage: sanzaru [--transport stdio|http] [--host H] [--port P] [--log-level L]\n"
-    "               [--stateless] [--allow-unauthenticated] [--version] [--help]\n"
+    "usage: sanzaru [serve] [--transport stdio|http] [--host H] [--port P] [--log-level L]\n"
+    "                       [--stateless] [--allow-unauthenticated] [--version] [--help]\n"
+    "       sanzaru COMMAND [ARGS] [flags]   (the agent command line: below, docs/cli.md)\n"
     "\n"
     "An MCP server for video (Google's Gemini Omni; OpenAI Sora on Azure OpenAI or a\n"
     "gateway), image and audio generation (OpenAI).\n"
@@ -95,21 +98,6 @@ static const char instructions[] =
     "out or sent as null. An argument "
     "the tool cannot use comes back as a tool error that names it and says what was expected: "
     "correct the call and try again.";
-
-struct app_state {
-    uv_loop_t loop;
-    struct sz_config cfg;
-    struct tools_ctx tools;
-    struct net_client *net;
-    struct gem_client *gemini;
-    struct oai_client *azure;
-    struct state *state;
-    struct mcp_server *server;
-    struct stdio_transport *stdio;
-    struct http_transport *http;
-    uv_signal_t sigint, sigterm;
-    int exit_status;
-};
 
 /* The HTTP client and the APIs on it (OpenAI; Azure OpenAI and Gemini for video),
  * from the configuration. 0, or an error after saying which on stderr. */
@@ -283,37 +271,49 @@ static void size_thread_pool(int jobs)
     setenv("UV_THREADPOOL_SIZE", value, 0);
 }
 
-/* Opens one media root as the environment says. A root that cannot be opened
- * is not fatal: the tools that need it say why (err), and the others keep
- * working. */
+/* Opens one media root as the environment says, or at dir when the command
+ * line moved it there (a CLI command's -o directory: it must exist, and takes
+ * the kind's store flags). A root that cannot be opened is not fatal: the
+ * tools that need it say why (err), and the others keep working. */
 static struct store *open_store(uv_loop_t *loop, const struct sz_config *cfg, enum sz_media kind,
-                                char *err, size_t errlen)
+                                const char *dir, char *err, size_t errlen)
 {
     struct store_options opts;
     struct store *store = NULL;
     char *path = NULL;
+    int rc = sz_config_media_root(cfg, kind, &opts, &path, err, errlen);
 
-    if (sz_config_media_root(cfg, kind, &opts, &path, err, errlen) == 0 &&
-        store_open(loop, &opts, &store, err, errlen) == 0)
+    if (dir != NULL) {
+        /* The kind's flags (audio's subfolders), but the directory must exist. */
+        opts.flags = (rc == 0 ? opts.flags & ~STORE_OPEN_CREATE : 0) | STORE_OPEN_NOFOLLOW |
+                     (cfg->fsync ? 0 : STORE_OPEN_NO_FSYNC);
+        opts.path = dir;
+        opts.label = "The -o directory";
+        rc = 0;
+    }
+    if (rc == 0 && store_open(loop, &opts, &store, err, errlen) == 0)
         SZ_INFO("%s root: %s",
                 kind == SZ_MEDIA_VIDEOS   ? "video"
                 : kind == SZ_MEDIA_IMAGES ? "image"
                                           : "audio",
-                path);
+                opts.path);
     else
         SZ_ERROR("%s", err);
     free(path);
     return store;
 }
 
-static void open_stores(struct app_state *st)
+void app_open_stores(struct app_state *st, int moved, const char *dir)
 {
-    st->tools.videos = open_store(&st->loop, &st->cfg, SZ_MEDIA_VIDEOS, st->tools.videos_error,
-                                  sizeof(st->tools.videos_error));
-    st->tools.images = open_store(&st->loop, &st->cfg, SZ_MEDIA_IMAGES, st->tools.images_error,
-                                  sizeof(st->tools.images_error));
-    st->tools.audio = open_store(&st->loop, &st->cfg, SZ_MEDIA_AUDIO, st->tools.audio_error,
-                                 sizeof(st->tools.audio_error));
+    st->tools.videos =
+        open_store(&st->loop, &st->cfg, SZ_MEDIA_VIDEOS, moved == SZ_MEDIA_VIDEOS ? dir : NULL,
+                   st->tools.videos_error, sizeof(st->tools.videos_error));
+    st->tools.images =
+        open_store(&st->loop, &st->cfg, SZ_MEDIA_IMAGES, moved == SZ_MEDIA_IMAGES ? dir : NULL,
+                   st->tools.images_error, sizeof(st->tools.images_error));
+    st->tools.audio =
+        open_store(&st->loop, &st->cfg, SZ_MEDIA_AUDIO, moved == SZ_MEDIA_AUDIO ? dir : NULL,
+                   st->tools.audio_error, sizeof(st->tools.audio_error));
 }
 
 /* Maps the SANZARU_HTTP_* settings and the command line onto the HTTP transport's options
@@ -343,7 +343,88 @@ static int start_http(struct app_state *st, const struct sz_args *cli)
     return 0;
 }
 
-int sz_main(int argc, char **argv, sz_register_fn *extra)
+/* The floors every mode needs: the loop, the job pools, the HTTP clients, the
+ * video layer, the engine and every tool. The media roots are opened apart
+ * (app_open_stores), because a CLI command's -o may move one. Returns 0, or 1
+ * after saying why on stderr. */
+int app_open_floors(struct app_state *st, sz_register_fn *extra)
+{
+    signal(SIGPIPE, SIG_IGN); /* a vanished client is an EPIPE, not a death */
+    /* glibc gives every pool thread its own malloc arena and keeps what image
+     * jobs freed there: ten concurrent resizes peaked at ~115 MB with the
+     * default and ~72 MB with two arenas, at no measurable CPU cost. */
+    if (getenv("MALLOC_ARENA_MAX") == NULL)
+        mallopt(M_ARENA_MAX, 2);
+    /* A fixed mmap threshold: buffers of a megabyte or more (a Gemini video inline in
+     * its JSON, ~11 MB, then its 8 MB decoded; an image being resized) are mapped and
+     * given back when freed. glibc's default raises the threshold to the largest block
+     * freed so far, after which such buffers come from the heaps and their pages stay:
+     * 32 inline 8 MB downloads peaked at ~195 MiB RSS that way, ~54 MiB with this. */
+    if (getenv("MALLOC_MMAP_THRESHOLD_") == NULL)
+        mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
+    size_thread_pool(st->cfg.image_jobs + st->cfg.audio_jobs);
+
+    uv_loop_init(&st->loop);
+    st->loop_open = true;
+    st->tools.loop = &st->loop;
+    st->tools.opts = (struct tools_options){
+        .image_model = st->cfg.image_model,
+        .responses_model = st->cfg.responses_model,
+        .transcribe_model = st->cfg.transcribe_model,
+        .speech_model = st->cfg.speech_model,
+        .audio_chat_model = st->cfg.audio_chat_model,
+        .transcribe_concurrency = st->cfg.transcribe_concurrency,
+        .have_key = st->cfg.api_key != NULL && st->cfg.api_key[0] != '\0',
+    };
+    img_prepare(); /* libvips itself loads with the first image job */
+    st->tools.imaging = sz_pool_new(&st->loop, st->cfg.image_jobs);
+    st->tools.audio_jobs = sz_pool_new(&st->loop, st->cfg.audio_jobs);
+    if (st->tools.imaging == NULL || st->tools.audio_jobs == NULL || open_clients(st) != 0 ||
+        open_video(st) != 0)
+        return 1;
+    st->server = mcp_server_new(&st->loop, "sanzaru", SZ_VERSION, instructions);
+    if (st->server == NULL || st->tools.imaging == NULL || st->tools.audio_jobs == NULL) {
+        fprintf(stderr, "sanzaru: out of memory\n");
+        return 1;
+    }
+    if (st->cfg.request_state_key != NULL)
+        mcp_server_set_state_key(st->server, st->cfg.request_state_key,
+                                 strlen(st->cfg.request_state_key));
+    if (tools_register_all(st->server, &st->tools) != 0) {
+        fprintf(stderr, "sanzaru: could not register the tools (see the log above)\n");
+        return 1;
+    }
+    if (extra != NULL && extra(st->server, &st->tools) != 0) {
+        fprintf(stderr, "sanzaru: could not register the test tools\n");
+        return 1;
+    }
+    return 0;
+}
+
+void app_close_floors(struct app_state *st)
+{
+    stdio_transport_free(st->stdio);
+    mcp_server_free(st->server);
+    close_clients(st);
+    if (st->tools.imaging != NULL)
+        sz_pool_close(st->tools.imaging, NULL, NULL);
+    if (st->tools.audio_jobs != NULL)
+        sz_pool_close(st->tools.audio_jobs, NULL, NULL);
+    store_close(st->tools.videos);
+    store_close(st->tools.images);
+    store_close(st->tools.audio);
+    if (st->loop_open) {
+        /* Let closing handles and pending store operations finish. */
+        uv_run(&st->loop, UV_RUN_DEFAULT);
+        if (uv_loop_close(&st->loop) != 0)
+            SZ_DEBUG("loop closed with handles still open");
+    }
+    sz_config_free(&st->cfg);
+    img_shutdown(); /* a no-op unless an image job loaded libvips */
+}
+
+/* The MCP server: `sanzaru [serve] [flags]`. */
+static int serve(int argc, char **argv, sz_register_fn *extra)
 {
     struct app_state st;
     struct sz_args cli;
@@ -369,62 +450,13 @@ int sz_main(int argc, char **argv, sz_register_fn *extra)
     }
     sz_log_set_ident("sanzaru");
     sz_log_set_level(cli.log_level_set ? cli.log_level : st.cfg.log_level);
-    signal(SIGPIPE, SIG_IGN); /* a vanished client is an EPIPE, not a death */
-    /* glibc gives every pool thread its own malloc arena and keeps what image
-     * jobs freed there: ten concurrent resizes peaked at ~115 MB with the
-     * default and ~72 MB with two arenas, at no measurable CPU cost. */
-    if (getenv("MALLOC_ARENA_MAX") == NULL)
-        mallopt(M_ARENA_MAX, 2);
-    /* A fixed mmap threshold: buffers of a megabyte or more (a Gemini video inline in
-     * its JSON, ~11 MB, then its 8 MB decoded; an image being resized) are mapped and
-     * given back when freed. glibc's default raises the threshold to the largest block
-     * freed so far, after which such buffers come from the heaps and their pages stay:
-     * 32 inline 8 MB downloads peaked at ~195 MiB RSS that way, ~54 MiB with this. */
-    if (getenv("MALLOC_MMAP_THRESHOLD_") == NULL)
-        mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
-    size_thread_pool(st.cfg.image_jobs + st.cfg.audio_jobs);
-
-    uv_loop_init(&st.loop);
-    st.tools.loop = &st.loop;
-    st.tools.opts = (struct tools_options){
-        .image_model = st.cfg.image_model,
-        .responses_model = st.cfg.responses_model,
-        .transcribe_model = st.cfg.transcribe_model,
-        .speech_model = st.cfg.speech_model,
-        .audio_chat_model = st.cfg.audio_chat_model,
-        .transcribe_concurrency = st.cfg.transcribe_concurrency,
-        .have_key = st.cfg.api_key != NULL && st.cfg.api_key[0] != '\0',
-    };
-    img_prepare(); /* libvips itself loads with the first image job */
-    open_stores(&st);
-    st.tools.imaging = sz_pool_new(&st.loop, st.cfg.image_jobs);
-    st.tools.audio_jobs = sz_pool_new(&st.loop, st.cfg.audio_jobs);
-    if (st.tools.imaging == NULL || st.tools.audio_jobs == NULL || open_clients(&st) != 0 ||
-        open_video(&st) != 0) {
+    if (app_open_floors(&st, extra) != 0) {
         st.exit_status = 1;
         goto out;
     }
+    app_open_stores(&st, -1, NULL);
     if (st.cfg.api_key == NULL)
         SZ_WARN("OPENAI_API_KEY is not set: the image and audio tools will fail until it is");
-    st.server = mcp_server_new(&st.loop, "sanzaru", SZ_VERSION, instructions);
-    if (st.server == NULL || st.tools.imaging == NULL || st.tools.audio_jobs == NULL) {
-        fprintf(stderr, "sanzaru: out of memory\n");
-        st.exit_status = 1;
-        goto out;
-    }
-    if (st.cfg.request_state_key != NULL)
-        mcp_server_set_state_key(st.server, st.cfg.request_state_key,
-                                 strlen(st.cfg.request_state_key));
-    if (tools_register_all(st.server, &st.tools) != 0) {
-        fprintf(stderr, "sanzaru: could not register the tools (see the log above)\n");
-        st.exit_status = 1;
-        goto out;
-    }
-    if (extra != NULL && extra(st.server, &st.tools) != 0) {
-        fprintf(stderr, "sanzaru: could not register the test tools\n");
-        st.exit_status = 1;
-        goto out;
-    }
 
     if (cli.transport == SZ_TRANSPORT_HTTP) {
         st.exit_status = start_http(&st, &cli);
@@ -459,21 +491,25 @@ int sz_main(int argc, char **argv, sz_register_fn *extra)
     uv_run(&st.loop, UV_RUN_DEFAULT);
 
 out:
-    stdio_transport_free(st.stdio);
-    mcp_server_free(st.server);
-    close_clients(&st);
-    if (st.tools.imaging != NULL)
-        sz_pool_close(st.tools.imaging, NULL, NULL);
-    if (st.tools.audio_jobs != NULL)
-        sz_pool_close(st.tools.audio_jobs, NULL, NULL);
-    store_close(st.tools.videos);
-    store_close(st.tools.images);
-    store_close(st.tools.audio);
-    /* Let closing handles and pending store operations finish. */
-    uv_run(&st.loop, UV_RUN_DEFAULT);
-    if (uv_loop_close(&st.loop) != 0)
-        SZ_DEBUG("loop closed with handles still open");
-    sz_config_free(&st.cfg);
-    img_shutdown(); /* a no-op unless an image job loaded libvips */
+    app_close_floors(&st);
     return st.exit_status;
+}
+
+int sz_main(int argc, char **argv, sz_register_fn *extra)
+{
+    /* `sanzaru video ...`, `sanzaru help`, and `sanzaru --help` alone, which
+     * lists the commands too: the agent command line. */
+    if (argc > 1 && cli_is_command(argv[1]))
+        return app_cli_main(argc - 1, argv + 1, extra);
+    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        static char word[] = "help";
+        char *help[] = {word, NULL};
+        return app_cli_main(1, help, extra);
+    }
+    /* `sanzaru serve [flags]` is `sanzaru [flags]`. */
+    if (argc > 1 && strcmp(argv[1], "serve") == 0) {
+        argv[1] = argv[0];
+        return serve(argc - 1, argv + 1, extra);
+    }
+    return serve(argc, argv, extra);
 }
