@@ -206,16 +206,19 @@ static int group_help(struct cli *cli, int argc, char **argv)
         cli_help_group(cli->opts.out, &cli->tools, argv[0]);
         return 0;
     }
-    used = (size_t)snprintf(msg, sizeof(msg), "%s %s: say which (",
-                            argc >= 2 ? "unknown command" : "a command is missing after",
-                            argc >= 2 ? argv[1] : argv[0]);
-    for (size_t i = 0; i < cli_ncommands && used < sizeof(msg); i++)
+    if (argc >= 2)
+        used = (size_t)snprintf(msg, sizeof(msg), "unknown command '%s %s': the %s commands are ",
+                                argv[0], argv[1], argv[0]);
+    else
+        used =
+            (size_t)snprintf(msg, sizeof(msg), "a command is missing after '%s': one of ", argv[0]);
+    for (size_t i = 0, n = 0; i < cli_ncommands && used < sizeof(msg); i++)
         if (strcmp(cli_commands[i].group, argv[0]) == 0 &&
             cli_tools_find(&cli->tools, cli_commands[i].tool) != NULL)
-            used += (size_t)snprintf(msg + used, sizeof(msg) - used, "%s%s",
-                                     msg[used - 1] == '(' ? "" : ", ", cli_commands[i].verb);
+            used += (size_t)snprintf(msg + used, sizeof(msg) - used, "%s%s", n++ ? ", " : "",
+                                     cli_commands[i].verb);
     if (used < sizeof(msg))
-        snprintf(msg + used, sizeof(msg) - used, "; see sanzaru %s --help)", argv[0]);
+        snprintf(msg + used, sizeof(msg) - used, " (see sanzaru %s --help)", argv[0]);
     return cli_report(&cli->opts, argc, argv, CLI_EXIT_USAGE, msg);
 }
 

@@ -21,8 +21,6 @@ const char *cli_error_type(int status)
         return "timeout";
     case CLI_EXIT_JOB_FAILED:
         return "job_failed";
-    case CLI_EXIT_PARTIAL:
-        return "partial";
     case CLI_EXIT_INTERRUPTED:
         return "interrupted";
     default:
@@ -280,7 +278,7 @@ static void show_json(struct cli_out *o, const struct cli_progress *p)
     json_object_set_new(line, "percent",
                         p->percent >= 0 ? json_real(round(p->percent * 10) / 10) : json_null());
     json_object_set_new(line, "elapsed_s", json_real(round(p->elapsed_s * 10) / 10));
-    if (p->bytes > 0 || strcmp(p->phase, "wait") != 0) {
+    if (strcmp(p->phase, "download") == 0) {
         json_object_set_new(line, "bytes", json_integer((json_int_t)p->bytes));
         json_object_set_new(line, "total",
                             p->total > 0 ? json_integer((json_int_t)p->total) : json_null());

@@ -61,8 +61,9 @@ static void finish(struct cli_item *it, int status, const json_t *result, const 
         json_object_set_new(extra, "index", json_integer((json_int_t)it->index));
     if (it->id[0] != '\0')
         json_object_set_new(extra, "id", json_string(it->id));
+    /* A job that exists goes on: say how to pick it up again. */
     if (it->id[0] != '\0' && (status == CLI_EXIT_TIMEOUT || status == CLI_EXIT_INTERRUPTED ||
-                              status == CLI_EXIT_ERROR)) {
+                              (status == CLI_EXIT_ERROR && it->job_obj != NULL))) {
         resume_hint(it, resume, sizeof(resume));
         json_object_set_new(extra, "resume", json_string(resume));
     }
