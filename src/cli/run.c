@@ -76,15 +76,20 @@ static void finish(struct cli_item *it, int status, const json_t *result, const 
         all_done(cli);
 }
 
-/* The sentence of a tool error, and whether it is a configuration problem: a
- * missing API key, a provider not set up, a media root that could not be
- * opened. */
+/* Whether a tool's error sentence is a configuration problem: a missing API
+ * key, a provider not set up (or OpenAI's retired Videos API, which only
+ * another provider's settings answer), a media root that could not be opened.
+ * The sentences are the tools' documented ones (docs/tools.md,
+ * docs/providers.md). */
 static bool config_message(const struct cli *cli, const char *msg)
 {
     for (int k = 0; k < CLI_MEDIA_COUNT; k++)
         if (cli->media_error[k] != NULL && strstr(msg, cli->media_error[k]) != NULL)
             return true;
-    return strstr(msg, "_API_KEY is not set") != NULL || strstr(msg, " is not configured") != NULL;
+    return strstr(msg, "_API_KEY is not set") != NULL ||
+           strstr(msg, " is not configured") != NULL ||
+           strstr(msg, "No video provider is configured") != NULL ||
+           strncmp(msg, "OpenAI retired the Videos API", 29) == 0;
 }
 
 /* Reads a tools/call reply: 0 with *pobj (borrowed) the structured result, or

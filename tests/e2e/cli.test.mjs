@@ -235,8 +235,12 @@ test('exit 2: usage errors, with the tool table\'s own sentence', async () => {
 
 test('exit 3: configuration (no key, a bad variable, a media directory that cannot be opened)', async () => {
   await withFake(async (ctx) => {
-    let { env } = await runOne(ctx, ['video', 'create', 'x'], 3, { env: { OPENAI_API_KEY: undefined } });
+    let { env } = await runOne(ctx, ['image', 'generate', 'x'], 3, { env: { OPENAI_API_KEY: undefined } });
     assert.deepEqual(env.error, { type: 'configuration', message: 'OPENAI_API_KEY is not set' });
+    ({ env } = await runOne(ctx, ['video', 'create', 'x'], 3, { env: { OPENAI_API_KEY: undefined } }));
+    assert.match(env.error.message, /^No video provider is configured: set GEMINI_API_KEY/);
+    ({ env } = await runOne(ctx, ['video', 'create', 'x', '--model', 'gemini-omni-1.1-flash'], 3));
+    assert.match(env.error.message, /^GEMINI_API_KEY is not set/);
     ({ env } = await runOne(ctx, ['video', 'list'], 3, { env: { SANZARU_FSYNC: 'yes' } }));
     assert.match(env.error.message, /SANZARU_FSYNC/);
     assert.equal(env.command, 'video.list');
@@ -312,7 +316,9 @@ test('exit 130: Ctrl-C mid-download cancels it and leaves no file, not even a te
     const v = ctx.fake.addVideo({ prompt: 'big' });
     ctx.fake.faults.add({ path: 'videos/*/content', stall_ms: 30000, stall_after_bytes: 1 << 20 });
     let sent = false;
-    const r = await run(ctx, ['video', 'download', v.id, '-o', 'big.mp4'], {
+    const out = path.join(ctx.media.dir, 'out');
+    fs.mkdirSync(out);
+    const r = await run(ctx, ['video', 'download', v.id, '-o', 'out/big.mp4'], {
       onStderr: (text, child) => {
         if (!sent && /"phase":"download"/.test(text)) {
           sent = true;
@@ -324,11 +330,7 @@ test('exit 130: Ctrl-C mid-download cancels it and leaves no file, not even a te
     assert.equal(r.code, 130, r.stdout + r.stderr);
     assert.equal(r.envelopes.length, 1);
     assert.equal(r.envelopes[0].error.type, 'interrupted');
-    assert.deepEqual(
-      listDir(ctx.media.dir).filter((n) => n !== 'videos' && n !== 'images'),
-      [],
-      'no partial file in the -o directory',
-    );
+    assert.deepEqual(listDir(out), [], 'no partial file in the -o directory');
     assert.deepEqual(listDir(ctx.videos), []);
   });
 });
