@@ -57,10 +57,11 @@ static void on_tools(void *data, const json_t *result, const json_t *error)
         }
         cli->tools.n++;
     }
-    if (cursor != NULL)
-        cli_rpc_call(cli->rpc, "tools/list", json_pack("{s:s}", "cursor", cursor), on_tools, ld);
-    else
+    if (cursor == NULL)
         loaded(ld, 0);
+    else if (cli_rpc_call(cli->rpc, "tools/list", json_pack("{s:s}", "cursor", cursor), on_tools,
+                          ld) == 0)
+        loaded(ld, CLI_EXIT_ERROR);
 }
 
 static void on_initialized(void *data, const json_t *result, const json_t *error)
@@ -72,7 +73,8 @@ static void on_initialized(void *data, const json_t *result, const json_t *error
         return;
     }
     cli_rpc_notify(ld->cli->rpc, "notifications/initialized", NULL);
-    cli_rpc_call(ld->cli->rpc, "tools/list", NULL, on_tools, ld);
+    if (cli_rpc_call(ld->cli->rpc, "tools/list", json_object(), on_tools, ld) == 0)
+        loaded(ld, CLI_EXIT_ERROR);
 }
 
 /* A legacy session, as a client that declares no capability: the tools then
@@ -84,7 +86,8 @@ int cli_load_tools(struct cli *cli)
         json_pack("{s:s, s:{}, s:{s:s, s:s}}", "protocolVersion", "2025-11-25", "capabilities",
                   "clientInfo", "name", "sanzaru-cli", "version", SZ_VERSION);
 
-    cli_rpc_call(cli->rpc, "initialize", params, on_initialized, &ld);
+    if (cli_rpc_call(cli->rpc, "initialize", params, on_initialized, &ld) == 0)
+        return CLI_EXIT_ERROR;
     while (!ld.done)
         uv_run(cli->opts.loop, UV_RUN_DEFAULT);
     return ld.status;
@@ -185,6 +188,16 @@ static int make_items(struct cli *cli)
     return 0;
 }
 
+static bool group_offered(const struct cli *cli, const char *group)
+{
+    for (size_t i = 0; i < cli_ncommands; i++)
+        if (strcmp(cli_commands[i].group, group) == 0 &&
+            (cli_commands[i].special != CLI_SPECIAL_NONE ||
+             cli_tools_find(&cli->tools, cli_commands[i].tool) != NULL))
+            return true;
+    return false;
+}
+
 /* help, or a group's name alone: prints help; 0, or 2 for a bare group. */
 static int group_help(struct cli *cli, int argc, char **argv)
 {
@@ -206,6 +219,9 @@ static int group_help(struct cli *cli, int argc, char **argv)
         cli_help_group(cli->opts.out, &cli->tools, argv[0]);
         return 0;
     }
+    if (!group_offered(cli, argv[0]))
+        return cli_report(&cli->opts, argc, argv, CLI_EXIT_USAGE,
+                          "this sanzaru has no such commands: their tools are not registered");
     if (argc >= 2)
         used = (size_t)snprintf(msg, sizeof(msg), "unknown command '%s %s': the %s commands are ",
                                 argv[0], argv[1], argv[0]);

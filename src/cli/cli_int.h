@@ -183,9 +183,11 @@ struct cli_rpc;
 /* Opens a session on server. 0 or SZ_ENOMEM. */
 int cli_rpc_new(uv_loop_t *loop, struct mcp_server *server, cli_progress_fn *on_progress,
                 void *data, struct cli_rpc **prpc);
-/* Sends a request (params stolen, may be NULL); fn runs later, on the loop,
- * exactly once unless the rpc closes first. Returns the request's id (> 0);
- * a tools/call carries it as its progress token too. */
+/* Sends a request (params stolen; NULL, from a failed json_pack, fails the
+ * call); fn runs later, on the loop, exactly once unless the rpc closes first.
+ * Returns the request's id (> 0; a tools/call carries it as its progress token
+ * too), or 0 when nothing was sent (out of memory, or closing) and fn will
+ * not run. */
 long long cli_rpc_call(struct cli_rpc *rpc, const char *method, json_t *params, cli_reply_fn *fn,
                        void *data);
 /* Sends a notification (params stolen, may be NULL). */

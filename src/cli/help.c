@@ -199,6 +199,8 @@ static void help_common(FILE *out)
         fprintf(out, "  %-4s %s\n", exit_text[i][0], exit_text[i][1]);
 }
 
+static void positional_name(const struct cli_command *cmd, char *out, size_t outlen);
+
 void cli_help_command(FILE *out, const struct cli_tools *tools, const struct cli_command *cmd)
 {
     const struct cli_tool *t = cli_tools_find(tools, cmd->tool);
@@ -208,16 +210,7 @@ void cli_help_command(FILE *out, const struct cli_tools *tools, const struct cli
     char words[64], upper[64] = "", heading[128];
 
     cli_command_words(cmd, words, sizeof(words));
-    if (cmd->positional != NULL) {
-        size_t i;
-        for (i = 0; cmd->positional[i] != '\0' && i + 1 < sizeof(upper); i++)
-            upper[i] = (char)(cmd->positional[i] >= 'a' && cmd->positional[i] <= 'z'
-                                  ? cmd->positional[i] - 'a' + 'A'
-                                  : cmd->positional[i]);
-        upper[i] = '\0';
-    }
-    if (cmd->special == CLI_SPECIAL_WAIT)
-        snprintf(upper, sizeof(upper), "ID");
+    positional_name(cmd, upper, sizeof(upper));
     fprintf(out, "usage: sanzaru %s%s%s%s [flags]\n\n", words, upper[0] ? " " : "", upper,
             upper[0] ? "..." : "");
     if (t != NULL) {
@@ -277,15 +270,29 @@ static bool offered(const struct cli_tools *tools, const struct cli_command *c)
     return c->special != CLI_SPECIAL_NONE || cli_tools_find(tools, c->tool) != NULL;
 }
 
+/* "PROMPT", "VIDEO_ID": how a command's positional argument is shown. */
+static void positional_name(const struct cli_command *cmd, char *out, size_t outlen)
+{
+    const char *p = cmd->special == CLI_SPECIAL_WAIT ? "id" : cmd->positional;
+    size_t i = 0;
+
+    for (; p != NULL && p[i] != '\0' && i + 1 < outlen; i++)
+        out[i] = (char)(p[i] >= 'a' && p[i] <= 'z' ? p[i] - 'a' + 'A' : p[i]);
+    out[i] = '\0';
+}
+
 static void list_commands(FILE *out, const struct cli_tools *tools, const char *group)
 {
     for (size_t i = 0; i < cli_ncommands; i++) {
         const struct cli_command *c = &cli_commands[i];
-        char words[64];
+        char words[64], pos[64], usage[160];
         if ((group != NULL && strcmp(c->group, group) != 0) || !offered(tools, c))
             continue;
         cli_command_words(c, words, sizeof(words));
-        fprintf(out, "  %-20s %s%s%s%s\n", words, command_summary(tools, c), c->tool ? " (" : "",
+        positional_name(c, pos, sizeof(pos));
+        snprintf(usage, sizeof(usage), "%s%s%s%s", words, pos[0] ? " " : "", pos,
+                 pos[0] ? "..." : "");
+        fprintf(out, "  %-36s %s%s%s%s\n", usage, command_summary(tools, c), c->tool ? " (" : "",
                 c->tool ? c->tool : "", c->tool ? ")" : "");
     }
 }

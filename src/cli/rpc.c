@@ -157,27 +157,20 @@ int cli_rpc_new(uv_loop_t *loop, struct mcp_server *server, cli_progress_fn *on_
 long long cli_rpc_call(struct cli_rpc *rpc, const char *method, json_t *params, cli_reply_fn *fn,
                        void *data)
 {
-    struct pending *p = calloc(1, sizeof(*p));
+    struct pending *p = NULL;
     long long id = rpc->next_id++;
-    json_t *m =
-        json_pack("{s:s, s:I, s:s}", "jsonrpc", "2.0", "id", (json_int_t)id, "method", method);
+    json_t *m = NULL;
 
-    if (p == NULL || m == NULL || rpc->closing) {
-        /* Out of memory: the caller hears of it as an error reply, later. */
-        json_t *err = json_pack("{s:i, s:s}", "code", MCP_INTERNAL_ERROR, "message",
-                                rpc->closing ? "closing" : "out of memory");
+    if (rpc->closing || params == NULL || (p = calloc(1, sizeof(*p))) == NULL ||
+        (m = json_pack("{s:s, s:I, s:s}", "jsonrpc", "2.0", "id", (json_int_t)id, "method",
+                       method)) == NULL) {
         free(p);
-        json_decref(m);
         json_decref(params);
-        if (!rpc->closing)
-            fn(data, NULL, err);
-        json_decref(err);
-        return id;
+        return 0;
     }
-    if (strcmp(method, "tools/call") == 0 && params != NULL)
+    if (strcmp(method, "tools/call") == 0)
         json_object_set_new(params, "_meta", json_pack("{s:I}", "progressToken", (json_int_t)id));
-    if (params != NULL)
-        json_object_set_new(m, "params", params);
+    json_object_set_new(m, "params", params);
     p->id = id;
     p->fn = fn;
     p->data = data;

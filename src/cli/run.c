@@ -171,12 +171,15 @@ static void on_main_reply(void *data, const json_t *result, const json_t *error)
     json_decref(shown);
 }
 
-static long long call_tool(struct cli_item *it, const char *tool, json_t *args, cli_reply_fn *fn)
+/* Calls tool with args (stolen); fn gets the reply. Out of memory ends the
+ * item at once. */
+static void call_tool(struct cli_item *it, const char *tool, json_t *args, cli_reply_fn *fn)
 {
     it->call_started_ns = uv_hrtime();
     it->call = cli_rpc_call(it->cli->rpc, "tools/call",
                             json_pack("{s:s, s:o}", "name", tool, "arguments", args), fn, it);
-    return it->call;
+    if (it->call == 0)
+        finish(it, CLI_EXIT_ERROR, NULL, "out of memory");
 }
 
 /* ---- waiting ------------------------------------------------------------------ */
@@ -394,6 +397,8 @@ static void start_item(struct cli_item *it)
     const struct cli_command *cmd = cli->inv.cmd;
     const char *id = it->input;
 
+    if (cli->closing)
+        return;
     if (id == NULL && cmd->positional != NULL)
         id = json_string_value(json_object_get(it->args, cmd->positional));
     if (cmd->special == CLI_SPECIAL_WAIT)
