@@ -259,13 +259,6 @@ static int flag_value(struct parser *ps, const char *shown, const char **pvalue)
     return 0;
 }
 
-/* Remembers argv[from..i] as given, for the resume hint. */
-static void show(struct parser *ps, int from)
-{
-    for (int k = from; k <= ps->i; k++)
-        ps->inv->shown[ps->inv->nshown++] = ps->argv[k];
-}
-
 /* The flags every command takes, and those of waiting. Returns 0 when argv[i]
  * was one (consumed), 1 when it was not, or CLI_EXIT_USAGE. */
 static int global_flag(struct parser *ps)
@@ -274,7 +267,6 @@ static int global_flag(struct parser *ps)
     const char *arg = ps->argv[ps->i];
     const char *value;
     double secs;
-    int from = ps->i;
 
     if (strcmp(arg, "--json") == 0)
         inv->json = true;
@@ -293,7 +285,6 @@ static int global_flag(struct parser *ps)
         }
         if (flag_value(ps, "-o", &inv->output) != 0)
             return CLI_EXIT_USAGE;
-        show(ps, from);
     } else if (is_flag(arg, "--timeout")) {
         if (flag_value(ps, "--timeout", &value) != 0)
             return CLI_EXIT_USAGE;
@@ -334,7 +325,7 @@ static int tool_flag(struct parser *ps)
     const struct cli_param *p;
     json_t *target;
     char flag[64];
-    int from = ps->i;
+    const char *shown = ps->argv[ps->i];
 
     snprintf(flag, sizeof(flag), "%.*s", eq ? (int)(eq - arg) : (int)strlen(arg), arg);
     p = find_flag(ps, flag, &target);
@@ -346,13 +337,11 @@ static int tool_flag(struct parser *ps)
     } else if (p == NULL) {
         return 1;
     } else if (p->type != CLI_P_BOOLEAN || eq != NULL) {
-        if (flag_value(ps, ps->argv[from], &value) != 0)
+        if (flag_value(ps, shown, &value) != 0)
             return CLI_EXIT_USAGE;
     }
     if (put(target, p->name, p->type, p->flag, value, ps->err, ps->errlen) != 0)
         return CLI_EXIT_USAGE;
-    if (target == ps->inv->dl_args)
-        show(ps, from);
     return 0;
 }
 
@@ -503,8 +492,7 @@ int cli_parse(const struct cli_tools *tools, const struct cli_command *cmd, int 
     inv->args = json_object();
     inv->dl_args = json_object();
     inv->inputs = calloc((size_t)argc + 1, sizeof(*inv->inputs));
-    inv->shown = calloc((size_t)argc + 1, sizeof(*inv->shown));
-    if (inv->args == NULL || inv->dl_args == NULL || inv->inputs == NULL || inv->shown == NULL)
+    if (inv->args == NULL || inv->dl_args == NULL || inv->inputs == NULL)
         return CLI_EXIT_ERROR;
     if (cmd->special == CLI_SPECIAL_WAIT) {
         ps.dl[0] = cli_tools_find(tools, cli_jobkinds[CLI_JOB_VIDEO].download_tool);
@@ -536,7 +524,6 @@ void cli_invocation_clear(struct cli_invocation *inv)
     json_decref(inv->args);
     json_decref(inv->dl_args);
     free(inv->inputs);
-    free(inv->shown);
     free(inv->out_dir);
     free(inv->out_name);
     memset(inv, 0, sizeof(*inv));

@@ -26,20 +26,52 @@ static void consider(struct cli_item *it, const json_t *obj);
 
 /* ---- ending ------------------------------------------------------------------- */
 
+/* " --flag value" for one saved argument (booleans as --flag / --no-flag). */
+static size_t resume_flag(char *out, size_t outlen, const char *name, const json_t *v)
+{
+    char flag[64], word[1024], *text = NULL;
+
+    cli_kebab(name, flag, sizeof(flag));
+    if (json_is_boolean(v))
+        return (size_t)snprintf(out, outlen, " --%s%s", json_is_true(v) ? "" : "no-", flag);
+    if (!json_is_string(v))
+        text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    cli_shell_quote(text != NULL           ? text
+                    : json_string_value(v) ? json_string_value(v)
+                                           : "",
+                    word, sizeof(word));
+    free(text);
+    return (size_t)snprintf(out, outlen, " --%s %s", flag, word);
+}
+
 /* The command to go on with a job that is still running (or done, and not yet
- * saved): `sanzaru wait ID` with the download flags as they were given. */
+ * saved): `sanzaru wait ID`, with how it was to be saved (-o as given, the
+ * download tool's arguments as flags). */
 static void resume_hint(const struct cli_item *it, char *out, size_t outlen)
 {
     const struct cli_invocation *inv = &it->cli->inv;
+    bool own = inv->cmd->role == CLI_ROLE_DOWNLOAD; /* the command's tool saves */
+    const json_t *saving = own ? it->args : inv->dl_args;
+    const char *skip_id = cli_jobkinds[it->job].id_param;
+    const char *skip_out = inv->cmd->special == CLI_SPECIAL_WAIT ? "filename" : inv->cmd->out_param;
+    const char *key;
+    json_t *v;
     size_t used;
 
     used = (size_t)snprintf(out, outlen, "sanzaru wait %s", it->id);
-    if (inv->download && inv->nshown == 0 && used < outlen)
+    if ((own || inv->download) && inv->output == NULL && used < outlen)
         used += (size_t)snprintf(out + used, outlen - used, " --download");
-    for (size_t i = 0; i < inv->nshown && used < outlen; i++) {
+    if (inv->output != NULL && used < outlen) {
         char word[1024];
-        cli_shell_quote(inv->shown[i], word, sizeof(word));
-        used += (size_t)snprintf(out + used, outlen - used, " %s", word);
+        cli_shell_quote(inv->output, word, sizeof(word));
+        used += (size_t)snprintf(out + used, outlen - used, " -o %s", word);
+    }
+    json_object_foreach(cli_mut(saving), key, v)
+    {
+        if (used >= outlen || strcmp(key, skip_id) == 0 ||
+            (inv->output != NULL && skip_out != NULL && strcmp(key, skip_out) == 0))
+            continue;
+        used += resume_flag(out + used, outlen - used, key, v);
     }
 }
 

@@ -277,6 +277,16 @@ test('exit 4: a wait that times out says how to resume; the resume command finis
       assert.equal(resumed.env.id, env.id);
       assert.equal(resumed.env.result.download.filename, 'slow.mp4');
       assert.ok(fs.existsSync(path.join(ctx.media.dir, 'slow.mp4')));
+
+      // How it was to be saved travels in the resume command, whichever tool took it.
+      ctx.fake.configure({ videos: { inProgressPolls: 1000 } });
+      const late = ctx.fake.addVideo({ status: 'queued', prompt: 'late' });
+      let r2 = await runOne(ctx, ['video', 'download', late.id, '--wait', '--variant', 'thumbnail', '--overwrite', '--timeout', '0.1'], 4);
+      assert.equal(r2.env.resume, `sanzaru wait ${late.id} --download --variant thumbnail --overwrite`);
+      r2 = await runOne(ctx, ['video', 'status', late.id, '--filename', 'my clip.mp4', '--timeout', '0.1'], 4);
+      assert.equal(r2.env.resume, `sanzaru wait ${late.id} --download --filename 'my clip.mp4'`);
+      r2 = await runOne(ctx, ['wait', late.id, '--timeout', '0.1'], 4);
+      assert.equal(r2.env.resume, `sanzaru wait ${late.id}`);
     },
     { fake: { videos: { inProgressPolls: 1000 } } },
   );

@@ -177,7 +177,6 @@ static void test_output_and_waiting(void **state)
     assert_json(f->inv.args, "{}");
     assert_true(f->inv.download);
     assert_true(f->inv.wait);
-    assert_int_equal(f->inv.nshown, 2); /* -o FILE, for the resume hint */
 
     assert_int_equal(parse(f, "video", "create", 2, "a cat", "--output=clip.mp4"), 0);
     assert_string_equal(f->inv.out_dir, ".");
