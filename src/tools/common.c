@@ -13,7 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const tool_video_sizes[] = {"720x1280", "1280x720", "1024x1792", "1792x1024", NULL};
+/* Sora's four sizes, then Gemini Omni's 1080p ones; each provider refuses what its
+ * model cannot make, before any request. */
+const char *const tool_video_sizes[] = {"720x1280",  "1280x720",  "1024x1792", "1792x1024",
+                                        "1920x1080", "1080x1920", NULL};
 
 const char tool_overwrite_text[] =
     "true replaces an existing file of the same name. By default nothing is replaced: a given "

@@ -18,8 +18,9 @@ struct mcp_server;
 struct mcp_tool;
 struct store;
 
-/* The video sizes, "WIDTHxHEIGHT" (NULL-terminated): create_video's size and
- * prepare_reference_image's target_size. */
+/* The video sizes, "WIDTHxHEIGHT" (NULL-terminated), defined once for create_video's
+ * size and prepare_reference_image's target_size, so a reference can be fitted to
+ * every size a video can have. */
 extern const char *const tool_video_sizes[];
 
 /* The optional `overwrite` argument of every writing tool, for an args struct

@@ -227,8 +227,9 @@ static const struct mcp_arg prepare_rows[] = {
      .flags = MCP_ARG_REQUIRED,
      .off = offsetof(struct prepare_args, target_size),
      .values = tool_video_sizes,
-     .description = "The video size to fit, WIDTHxHEIGHT: 1280x720 or 1792x1024 (landscape), "
-                    "720x1280 or 1024x1792 (portrait). Use the same value as create_video's size."},
+     .description = "The video size to fit, WIDTHxHEIGHT: 1280x720, 1792x1024 or 1920x1080 "
+                    "(landscape), 720x1280, 1024x1792 or 1080x1920 (portrait). Use the same value "
+                    "as create_video's size."},
     {.name = "output_filename",
      .type = MCP_ARG_STRING,
      .off = offsetof(struct prepare_args, output_filename),
@@ -273,8 +274,9 @@ static struct mcp_tool reference_tools[] = {
             "Make a copy of an image from the image directory at exactly one of the video sizes, "
             "so a video can start from it: pass the result's output_filename to create_video as "
             "input_reference_filename, with size equal to target_size. Choose target_size by the "
-            "picture's shape: 1280x720 or 1792x1024 for landscape, 720x1280 or 1024x1792 for "
-            "portrait. resize_mode: crop (default) fills the frame and trims what sticks out; pad "
+            "picture's shape and the video's size: 1280x720, 1792x1024 or 1920x1080 for "
+            "landscape, 720x1280, 1024x1792 or 1080x1920 for portrait. resize_mode: crop (default) "
+            "fills the frame and trims what sticks out; pad "
             "shows the whole picture, scaled to fit, on black bars; rescale stretches it to the "
             "frame, distorting its proportions. The original is kept; the copy is an RGB PNG "
             "named {stem}_{WxH}.png unless output_filename is given (it must end in .png), and an "

@@ -272,17 +272,16 @@ static void reference_read(void *data, int err, const char *msg, char *buf, size
 struct create_video_args {
     const char *prompt;
     const char *model;
-    int seconds; /* index into video_seconds, or -1 */
-    int size;    /* index into video_sizes, or -1 */
+    int seconds; /* index into seconds_values, or -1 */
+    int size;    /* index into tool_video_sizes, or -1 */
     const char *input_reference_filename;
 };
 
-static const char *const video_seconds[] = {"4", "8", "12", NULL};
-
-/* Sora's four sizes and Gemini Omni's 1080p ones; each provider refuses what its
- * model cannot make, before any request. */
-static const char *const video_sizes[] = {"720x1280",  "1280x720",  "1024x1792", "1792x1024",
-                                          "1920x1080", "1080x1920", NULL};
+/* create_video's lengths: the original's until tools_register_video offers what the
+ * configured providers make (video_seconds_offered). */
+static const char *const original_seconds[] = {"4", "8", "12", NULL};
+static const char *offered_seconds[32];
+static const char *const *seconds_values = original_seconds;
 
 static void create_video(struct mcp_call *call, const void *args)
 {
@@ -308,8 +307,8 @@ static void create_video(struct mcp_call *call, const void *args)
     if ((svc = svc_for(call, app)) == NULL)
         return;
     /* Provider, credentials, size and length: said before any file is read. */
-    if (video_plan_create(svc, a->model, a->size >= 0 ? video_sizes[a->size] : NULL,
-                          a->seconds >= 0 ? video_seconds[a->seconds] : NULL, &plan, msg,
+    if (video_plan_create(svc, a->model, a->size >= 0 ? tool_video_sizes[a->size] : NULL,
+                          a->seconds >= 0 ? seconds_values[a->seconds] : NULL, &plan, msg,
                           sizeof(msg)) != 0) {
         mcp_call_fail(call, "%s", msg);
         return;
@@ -817,14 +816,14 @@ static struct mcp_arg create_video_rows[] = {
     {.name = "seconds",
      .type = MCP_ARG_ENUM,
      .off = offsetof(struct create_video_args, seconds),
-     .values = video_seconds,
-     .description = "Length in seconds, as a string: \"4\", \"8\" or \"12\" (Sora: any; "
-                    "gemini-omni-1.1-flash: 4 or 8). Omit it for the model's default (4 on Sora). "
-                    "Longer videos cost more."},
+     .values = original_seconds,
+     .description = "Length in seconds, as a string. Sora makes 4, 8 or 12; Gemini Omni 3 to 10 "
+                    "(gemini-omni-1.2-flash 3 to 15), offered when Gemini is configured. Omit it "
+                    "for the model's default (4 on Sora). Longer videos cost more."},
     {.name = "size",
      .type = MCP_ARG_ENUM,
      .off = offsetof(struct create_video_args, size),
-     .values = video_sizes,
+     .values = tool_video_sizes,
      .description = "Width x height in pixels: 720x1280 (portrait) or 1280x720 (landscape); on "
                     "Sora also the larger 1024x1792 and 1792x1024 (sora-2-pro only), on Gemini "
                     "Omni 1920x1080 and 1080x1920. Omit it for the model's default (720x1280 on "
@@ -1080,9 +1079,16 @@ static struct mcp_tool video_tools[] = {
 
 int tools_register_video(struct mcp_server *server, struct tools_ctx *app)
 {
-    /* tools/list shows the model create_video uses when none is given. */
-    if (app->video != NULL)
+    /* tools/list shows the model create_video uses when none is given, and offers
+     * every length a configured provider makes (rows 1 and 2: model, seconds). */
+    seconds_values = original_seconds;
+    if (app->video != NULL) {
         create_video_rows[1].def_str = video_default_model(app->video);
+        video_seconds_offered(app->video, offered_seconds,
+                              sizeof(offered_seconds) / sizeof(offered_seconds[0]));
+        seconds_values = offered_seconds;
+    }
+    create_video_rows[2].values = seconds_values;
     return tool_register_table(server, app, video_tools,
                                sizeof(video_tools) / sizeof(video_tools[0]));
 }

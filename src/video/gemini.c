@@ -617,6 +617,7 @@ const struct video_provider video_gemini_provider = {
     .id = VIDEO_GEMINI,
     .variants = gemini_variants,
     .variants_text = "the video itself (MP4)",
+    .seconds = vgem_seconds,
     .ledger_lists = true,
     .check = vgem_check,
     .create = send_create,

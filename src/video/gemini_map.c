@@ -37,6 +37,10 @@ static const struct caps known_models[] = {
     {"gemini-omni-flash-preview", 3, 10, true},
 };
 
+/* From the shortest minimum to the longest maximum of known_models. */
+const char *const vgem_seconds[] = {"3",  "4",  "5",  "6",  "7",  "8",  "9",
+                                    "10", "11", "12", "13", "14", "15", NULL};
+
 static const struct caps *caps_of(const char *model)
 {
     for (size_t i = 0; i < sizeof(known_models) / sizeof(known_models[0]); i++)
@@ -108,9 +112,8 @@ int vgem_check(const char *model, const char *size, const char *seconds, char *m
             return SZ_EINVAL;
         }
         if (c != NULL && (s < c->min_seconds || s > c->max_seconds)) {
-            snprintf(msg, msglen, "%s cannot make %ld seconds: it makes %d to %d seconds (%s)",
-                     model, s, c->min_seconds, c->max_seconds,
-                     c->max_seconds >= 12 ? "seconds 4, 8 or 12" : "seconds 4 or 8");
+            snprintf(msg, msglen, "%s cannot make %ld seconds: it makes %d to %d seconds", model, s,
+                     c->min_seconds, c->max_seconds);
             return SZ_EINVAL;
         }
     }

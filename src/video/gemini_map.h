@@ -32,6 +32,10 @@
 /* The marker that stands for the reference image's base64 in a create body. */
 #define VGEM_IMAGE_MARKER "@sanzaru:image"
 
+/* Every length some known Omni model makes, in whole seconds ("3" to "15", ascending,
+ * NULL-terminated): what create_video offers when Gemini is configured. */
+extern const char *const vgem_seconds[];
+
 /* Checks size ("1280x720" or NULL) and seconds ("8" or NULL) against model. 0, or
  * SZ_EINVAL with a sentence in msg that names what the model makes. Models that are
  * not known Omni models are checked only for what the API can express (16:9 or 9:16

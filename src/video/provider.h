@@ -87,6 +87,9 @@ struct video_provider {
     enum video_provider_id id;
     const char *const *variants; /* what download can fetch, NULL-terminated */
     const char *variants_text;   /* the same for a sentence: "video (MP4)" */
+    /* Every length its known models make, whole seconds as strings, ascending,
+     * NULL-terminated (create_video's seconds enum; check has the last word). */
+    const char *const *seconds;
     /* Its list comes from the ledger (the API has none): list is NULL, and the
      * service keeps the ledger's objects current on every retrieve. */
     bool ledger_lists;

@@ -100,6 +100,39 @@ const char *video_default_model(const struct video_svc *svc)
     return svc->default_model != NULL ? svc->default_model : video_provider_default_model(svc->def);
 }
 
+size_t video_seconds_offered(const struct video_svc *svc, const char **out, size_t n)
+{
+    const char *const *lists[VIDEO_PROVIDER_COUNT + 1];
+    size_t nlists = 0, k = 0;
+    long last = 0;
+
+    lists[nlists++] = video_openai_provider.seconds;
+    for (int i = 0; i < VIDEO_PROVIDER_COUNT; i++)
+        if (video_provider_configured(svc, (enum video_provider_id)i))
+            lists[nlists++] = providers[i]->seconds;
+    /* A merge: each round takes the smallest value above the last one taken, so
+     * the lists' duplicates ("8" on every provider) appear once. */
+    while (k + 1 < n) {
+        const char *next = NULL;
+        long best = 0;
+        for (size_t l = 0; l < nlists; l++) {
+            for (size_t i = 0; lists[l] != NULL && lists[l][i] != NULL; i++) {
+                long v = strtol(lists[l][i], NULL, 10);
+                if (v > last && (next == NULL || v < best)) {
+                    next = lists[l][i];
+                    best = v;
+                }
+            }
+        }
+        if (next == NULL)
+            break;
+        out[k++] = next;
+        last = best;
+    }
+    out[k] = NULL;
+    return k;
+}
+
 struct oai_client *video_svc_openai(const struct video_svc *svc, enum video_provider_id id)
 {
     return id == VIDEO_AZURE ? svc->oai[1] : svc->oai[0];

@@ -95,6 +95,12 @@ bool video_provider_configured(const struct video_svc *svc, enum video_provider_
 enum video_provider_id video_default_provider(const struct video_svc *svc);
 const char *video_default_model(const struct video_svc *svc);
 
+/* The lengths create_video offers (its seconds enum): Sora's "4", "8" and "12" (the
+ * original's, so the enum only ever grows), and every length a known model of a
+ * configured provider makes, ascending by value. Fills out with at most n - 1
+ * pointers to static strings and a NULL (n >= 1); returns how many. */
+size_t video_seconds_offered(const struct video_svc *svc, const char **out, size_t n);
+
 /* 1 if id can be an id of any provider: ^[A-Za-z0-9_-]{1,128}$ (safe in a URL path). */
 int video_check_id(const char *id);
 

@@ -135,12 +135,40 @@ test('a refused size or length is said before any request, naming what the model
     await toolError(client, 'create_video', { prompt: 'p', size: '1024x1792' },
       /^gemini-omni-1\.1-flash cannot make size 1024x1792: Gemini Omni makes 16:9 and 9:16 videos \(size 1280x720, 720x1280, 1920x1080 or 1080x1920\)$/);
     await toolError(client, 'create_video', { prompt: 'p', seconds: '12' },
-      /^gemini-omni-1\.1-flash cannot make 12 seconds: it makes 3 to 10 seconds \(seconds 4 or 8\)$/);
+      /^gemini-omni-1\.1-flash cannot make 12 seconds: it makes 3 to 10 seconds$/);
     await toolError(client, 'create_video', { prompt: 'p', model: 'gemini-omni-flash-preview', size: '1920x1080' },
       /^gemini-omni-flash-preview cannot make size 1920x1080: it makes 720p only \(size 1280x720 or 720x1280\)$/);
     assert.equal(fake.requests.length, 0);
     // 1.2 makes 12 seconds
     await ok(client, 'create_video', { prompt: 'p', model: 'gemini-omni-1.2-flash', seconds: '12' });
+  });
+});
+
+const GEMINI_SECONDS = ['3', '4', '5', '6', '7', '8', '9', '10', '11', '12', '13', '14', '15'];
+const enumOf = (p) => (p.anyOf?.[0] ?? p).enum;
+
+test('seconds offers every length Gemini Omni makes, sent as the SDK sends it; a model refuses what it cannot make', async () => {
+  await withGemini(async ({ client, fake }) => {
+    const { tools } = await client.listTools();
+    const cv = tools.find((t) => t.name === 'create_video');
+    assert.deepEqual(enumOf(cv.inputSchema.properties.seconds), GEMINI_SECONDS, 'the original 4, 8, 12 and Omni\'s 3 to 15');
+    for (const seconds of ['3', '5', '10']) {
+      const v = (await ok(client, 'create_video', { prompt: `${seconds}s`, seconds })).structuredContent;
+      assert.equal(v.seconds, seconds);
+      await compareWithSdk(fake, { prompt: `${seconds}s`, duration: Number(seconds) });
+    }
+    // a number is read as its string, as for every enum of strings
+    await ok(client, 'create_video', { prompt: 'seven', seconds: 7, size: '1920x1080' });
+    await compareWithSdk(fake, { prompt: 'seven', aspectRatio: '16:9', resolution: '1080p', duration: 7 });
+    const v = (await ok(client, 'create_video', { prompt: 'long', model: 'gemini-omni-1.2-flash', seconds: '15' })).structuredContent;
+    assert.equal(v.seconds, '15');
+    assert.equal(creates(fake).at(-1).json.response_format.duration, '15s');
+    const sent = fake.requests.length;
+    await toolError(client, 'create_video', { prompt: 'p', seconds: '11' },
+      /^gemini-omni-1\.1-flash cannot make 11 seconds: it makes 3 to 10 seconds$/);
+    await toolError(client, 'create_video', { prompt: 'p', model: 'gemini-omni-flash-preview', seconds: '13' },
+      /^gemini-omni-flash-preview cannot make 13 seconds: it makes 3 to 10 seconds$/);
+    assert.equal(fake.requests.length, sent, 'a refused length sends nothing');
   });
 });
 

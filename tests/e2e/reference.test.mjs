@@ -11,7 +11,8 @@ import {
   hostileBattery, batteryState, JPEG_64x48, WEBP_64x48, GIF_1x1, encodePng,
 } from './image-lib.mjs';
 
-const SIZES = [[1280, 720], [720, 1280], [1024, 1792], [1792, 1024]];
+// Every size create_video takes, Gemini Omni's 1080p included.
+const SIZES = [[1280, 720], [720, 1280], [1024, 1792], [1792, 1024], [1920, 1080], [1080, 1920]];
 const RED = [220, 30, 30], GREEN = [30, 200, 30], BLUE = [30, 30, 220];
 
 /** 400x100: left third red, middle third green, right third blue. */
@@ -38,6 +39,17 @@ test('the reference tools carry the contract annotations', async () => {
     );
     const p = by.prepare_reference_image;
     assert.deepEqual([p.readOnlyHint, p.destructiveHint, p.idempotentHint, p.openWorldHint], [false, false, true, false]);
+  });
+});
+
+test("prepare_reference_image's target_size offers exactly create_video's sizes", async () => {
+  await withServer(async ({ client }) => {
+    const { tools } = await client.listTools();
+    const by = Object.fromEntries(tools.map((t) => [t.name, t.inputSchema]));
+    const values = (p) => (p.anyOf ? p.anyOf[0] : p).enum;
+    const sizes = values(by.create_video.properties.size);
+    assert.deepEqual(values(by.prepare_reference_image.properties.target_size), sizes);
+    assert.ok(sizes.includes('1920x1080') && sizes.includes('1080x1920'), `1080p sizes: ${sizes}`);
   });
 });
 

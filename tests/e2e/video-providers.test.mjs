@@ -100,6 +100,26 @@ test('SANZARU_VIDEO_MODEL picks the default model, and through it the provider',
   }, { use: ['gemini', 'openai'], env: { SANZARU_VIDEO_MODEL: 'gemini-omni-1.2-flash' } });
 });
 
+const secondsEnum = async (client) => {
+  const { tools } = await client.listTools();
+  const p = tools.find((t) => t.name === 'create_video').inputSchema.properties.seconds;
+  return (p.anyOf?.[0] ?? p).enum;
+};
+
+test("seconds offers what the configured providers make: Sora's 4, 8, 12 alone, Gemini's 3 to 15 beside it", async () => {
+  await withAll(async ({ client }) => {
+    assert.deepEqual(await secondsEnum(client), ['4', '8', '12']);
+  }, { use: ['azure', 'openai'] });
+  await withAll(async ({ client, azure, gemini }) => {
+    assert.deepEqual(await secondsEnum(client), ['3', '4', '5', '6', '7', '8', '9', '10', '11', '12', '13', '14', '15']);
+    // Sora still refuses what it cannot make, before any request, naming what it makes
+    await toolError(client, 'create_video', { prompt: 'p', model: 'sora-2', seconds: '5' }, /^sora-2 cannot make 5 seconds: Sora makes 4, 8 or 12$/);
+    assert.equal(count(azure), 0);
+    await ok(client, 'create_video', { prompt: 'p', seconds: '5' });
+    assert.equal(gemini.requestsMatching({ method: 'POST', path: 'interactions' })[0].json.response_format.duration, '5s');
+  }, { use: ['gemini', 'azure'] });
+});
+
 test('a Gemini id or model without a Gemini key says which key is missing, and nothing is sent', async () => {
   await withServer(async ({ client, fake }) => {
     await toolError(client, 'get_video_status', { video_id: 'v1_abc' }, /^GEMINI_API_KEY is not set: this video is on Google's Gemini API \(set GEMINI_API_KEY or GOOGLE_API_KEY\)$/);

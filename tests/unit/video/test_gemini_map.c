@@ -47,11 +47,9 @@ static void test_check(void **state)
             "gemini-omni-1.1-flash cannot make size 1792x1024: Gemini Omni makes 16:9 and 9:16 "
             "videos (size 1280x720, 720x1280, 1920x1080 or 1080x1920)");
     refused("gemini-omni-1.1-flash", NULL, "12",
-            "gemini-omni-1.1-flash cannot make 12 seconds: it makes 3 to 10 seconds (seconds 4 "
-            "or 8)");
+            "gemini-omni-1.1-flash cannot make 12 seconds: it makes 3 to 10 seconds");
     refused("gemini-omni-1.2-flash", NULL, "16",
-            "gemini-omni-1.2-flash cannot make 16 seconds: it makes 3 to 15 seconds (seconds 4, "
-            "8 or 12)");
+            "gemini-omni-1.2-flash cannot make 16 seconds: it makes 3 to 15 seconds");
     refused("gemini-omni-flash-preview", "1080x1920", NULL,
             "gemini-omni-flash-preview cannot make size 1080x1920: it makes 720p only (size "
             "1280x720 or 720x1280)");
@@ -72,6 +70,31 @@ static void body_is(json_t *body, const char *want)
     free(got);
     json_decref(w);
     json_decref(body);
+}
+
+/* vgem_seconds is what create_video offers with Gemini configured: every value some
+ * known model makes, and none that no known model makes. */
+static void test_seconds_offered(void **state)
+{
+    static const char *const models[] = {"gemini-omni-1.1-flash", "gemini-omni-1.2-flash",
+                                         "gemini-omni-flash-preview"};
+    char msg[512], text[8];
+    size_t n = 0;
+    (void)state;
+
+    for (long s = 1; s <= 20; s++) {
+        bool some = false;
+        snprintf(text, sizeof(text), "%ld", s);
+        for (size_t m = 0; m < sizeof(models) / sizeof(models[0]); m++)
+            some = some || vgem_check(models[m], NULL, text, msg, sizeof(msg)) == 0;
+        if (some) {
+            assert_non_null(vgem_seconds[n]);
+            assert_string_equal(vgem_seconds[n], text); /* ascending, no gap */
+            n++;
+        }
+    }
+    assert_null(vgem_seconds[n]);
+    assert_int_equal(n, 13); /* 3 to 15 */
 }
 
 static void test_request(void **state)
@@ -427,9 +450,10 @@ static void test_merge_and_times(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_check),        cmocka_unit_test(test_request),
-        cmocka_unit_test(test_cut_media),    cmocka_unit_test(test_map_statuses),
-        cmocka_unit_test(test_map_failures), cmocka_unit_test(test_merge_and_times),
+        cmocka_unit_test(test_check),           cmocka_unit_test(test_seconds_offered),
+        cmocka_unit_test(test_request),         cmocka_unit_test(test_cut_media),
+        cmocka_unit_test(test_map_statuses),    cmocka_unit_test(test_map_failures),
+        cmocka_unit_test(test_merge_and_times),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
