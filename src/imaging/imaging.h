@@ -83,6 +83,16 @@ void img_shutdown(void);
  * UNKNOWN. Cheap enough for the loop thread. */
 enum img_format img_sniff(const void *buf, size_t len);
 
+/* Whether an encoded image in buf (borrowed, len bytes) is whole, by its
+ * container's structure, without decoding (whole.c): a PNG's chunks run to IEND,
+ * a JPEG reaches its end-of-image marker after a scan, a WEBP holds the bytes its
+ * RIFF header claims. The header probe cannot tell: a file cut inside its pixel
+ * data probes fine. Returns 0, SZ_ECORRUPT with a sentence ("Truncated image: the
+ * PNG ends inside its IDAT chunk (… bytes in all)") or SZ_EUNSUPPORTED (not PNG,
+ * JPEG or WEBP by its first bytes). Linear in len; any thread, but meant for the
+ * pool on uploads of megabytes. */
+int img_check_whole(const void *buf, size_t len, char *errbuf, size_t errlen);
+
 /* The format a filename's extension names (.png, .jpg, .jpeg, .webp; any
  * case), or UNKNOWN. */
 enum img_format img_format_from_filename(const char *filename);
@@ -174,6 +184,15 @@ int img_fit_fd_async(struct sz_pool *pool, int fd, int target_w, int target_h,
                      enum img_fit_mode mode, img_result_fn *cb, void *arg,
                      struct sz_pool_job **pjob);
 
+/* Checks an image about to be uploaded, whose bytes then go into the request:
+ * img_probe, then img_check_whole (a header that reads and a file that is not cut
+ * off). buf (len bytes) stays the caller's: borrowed, it must stay valid and
+ * unchanged until cb has run (also when the job is cancelled). Result: data NULL,
+ * info = the probe; a failure's status and errmsg are the first check's that
+ * failed. */
+int img_probe_async(struct sz_pool *pool, const void *buf, size_t len, img_result_fn *cb, void *arg,
+                    struct sz_pool_job **pjob);
+
 /* Decodes base64 text (b64, len bytes, borrowed: copied before returning, so
  * the caller may free it at once) and probes the decoded image — for the
  * b64_json / result fields of generated images. Result: data = the decoded
@@ -183,11 +202,11 @@ int img_fit_fd_async(struct sz_pool *pool, int fd, int target_w, int target_h,
 int img_b64_decode_probe_async(struct sz_pool *pool, const char *b64, size_t len, img_result_fn *cb,
                                void *arg, struct sz_pool_job **pjob);
 
-/* Probes an encoded image (bytes, takes ownership: freed with free() by the
- * job) and encodes it as a data URL "data:<mime>;base64,<...>" — for
- * input_images of create_image. Result: data = the NUL-terminated URL (char *,
- * len excludes the NUL), info = the probe. Not PNG/JPEG/WEBP →
- * SZ_EUNSUPPORTED. */
+/* Checks an encoded image as img_probe_async does (bytes, takes ownership: freed
+ * with free() by the job) and encodes it as a data URL "data:<mime>;base64,<...>"
+ * — for input_images of create_image, which are uploaded inline. Result: data =
+ * the NUL-terminated URL (char *, len excludes the NUL), info = the probe. Not
+ * PNG/JPEG/WEBP → SZ_EUNSUPPORTED; unreadable or cut off → SZ_ECORRUPT. */
 int img_b64_encode_async(struct sz_pool *pool, void *bytes, size_t len, img_result_fn *cb,
                          void *arg, struct sz_pool_job **pjob);
 

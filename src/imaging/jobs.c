@@ -1,5 +1,5 @@
-/* Async imaging jobs on the bounded pool (see imaging.h): fit, base64 decode
- * and probe, probe and base64 encode as a data URL.
+/* Async imaging jobs on the bounded pool (see imaging.h): fit, probe, base64
+ * decode and probe, probe and base64 encode as a data URL.
  *
  * A job owns its inputs from submission: the work function releases them on
  * the pool thread as soon as it is done with them (so a large input does not
@@ -16,7 +16,7 @@
 #include "core/err.h"
 #include "imaging/imaging.h"
 
-enum job_kind { KIND_FIT, KIND_DECODE_PROBE, KIND_ENCODE };
+enum job_kind { KIND_FIT, KIND_PROBE, KIND_DECODE_PROBE, KIND_ENCODE };
 
 struct async_job {
     enum job_kind kind;
@@ -26,6 +26,7 @@ struct async_job {
     /* inputs, owned */
     void *in;
     size_t in_len;
+    const void *borrowed; /* KIND_PROBE: the caller's bytes (in_len of them) */
     int fd;
     int tw, th;
     enum img_fit_mode mode;
@@ -63,6 +64,23 @@ static void work_fit(struct async_job *job)
     job->out_len = len;
 }
 
+/* What an upload must pass: a header that reads, and a file that is not cut off. */
+static int check_upload(const void *buf, size_t len, struct img_info *pinfo, char *errbuf,
+                        size_t errlen)
+{
+    int rc = img_probe(buf, len, pinfo, errbuf, errlen);
+
+    if (rc == 0)
+        rc = img_check_whole(buf, len, errbuf, errlen);
+    return rc;
+}
+
+static void work_probe(struct async_job *job)
+{
+    job->status =
+        check_upload(job->borrowed, job->in_len, &job->info, job->errbuf, sizeof job->errbuf);
+}
+
 static void work_decode_probe(struct async_job *job)
 {
     uint8_t *bytes = NULL;
@@ -95,7 +113,7 @@ static void work_encode(struct async_job *job)
     const char *mime;
     size_t prefix_len, b64_len;
     char *url;
-    int rc = img_probe(job->in, job->in_len, &job->info, job->errbuf, sizeof job->errbuf);
+    int rc = check_upload(job->in, job->in_len, &job->info, job->errbuf, sizeof job->errbuf);
 
     if (rc < 0) {
         job->status = rc;
@@ -124,6 +142,9 @@ static void work_cb(void *data)
     switch (job->kind) {
     case KIND_FIT:
         work_fit(job);
+        break;
+    case KIND_PROBE:
+        work_probe(job);
         break;
     case KIND_DECODE_PROBE:
         work_decode_probe(job);
@@ -231,6 +252,21 @@ int img_fit_fd_async(struct sz_pool *pool, int fd, int target_w, int target_h,
     job->tw = target_w;
     job->th = target_h;
     job->mode = mode;
+    return submit(pool, job, pjob);
+}
+
+int img_probe_async(struct sz_pool *pool, const void *buf, size_t len, img_result_fn *cb, void *arg,
+                    struct sz_pool_job **pjob)
+{
+    struct async_job *job;
+
+    if (pool == NULL || cb == NULL || (buf == NULL && len > 0))
+        return SZ_EINVAL;
+    job = job_new(KIND_PROBE, cb, arg);
+    if (job == NULL)
+        return SZ_ENOMEM;
+    job->borrowed = buf;
+    job->in_len = len;
     return submit(pool, job, pjob);
 }
 

@@ -47,6 +47,16 @@ int tool_register_table(struct mcp_server *server, struct tools_ctx *ctx, struct
     return 0;
 }
 
+void tool_upload_refusal(char *msg, size_t msglen, const char *what, const char *name,
+                         enum img_format format, int status, const char *why)
+{
+    if (status == SZ_ECORRUPT)
+        snprintf(msg, msglen, "%s '%s' is not a readable %s: %s", what, name,
+                 format != IMG_FORMAT_UNKNOWN ? img_format_upper_name(format) : "image", why);
+    else
+        snprintf(msg, msglen, "%s '%s' cannot be sent: %s", what, name, why);
+}
+
 int tool_write_flags(bool overwrite)
 {
     return overwrite ? STORE_OVERWRITE : 0;

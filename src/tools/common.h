@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "imaging/imaging.h"
 #include "mcp/table.h"
 #include "tools/tools.h"
 
@@ -40,6 +41,16 @@ extern const struct mcp_field tool_listing_result;
  * are static and must outlive the server). Returns 0 or the first error. */
 int tool_register_table(struct mcp_server *server, struct tools_ctx *ctx, struct mcp_tool *tools,
                         size_t n);
+
+/* The sentence for an image that was to be uploaded (create_video's reference,
+ * edit_image's and create_image's inputs and masks) and failed its probe on the
+ * imaging pool, so nothing was sent: what ("Reference image", "Input image", "Mask")
+ * and name (borrowed) say which file. A corrupt or truncated one (status
+ * SZ_ECORRUPT) reads "<what> '<name>' is not a readable <FORMAT>: <why>", format being
+ * what its first bytes claim ("image" when UNKNOWN); any other failure "<what> '<name>' cannot be
+ * sent: <why>". why is the probe's sentence. Writes into msg (msglen bytes). */
+void tool_upload_refusal(char *msg, size_t msglen, const char *what, const char *name,
+                         enum img_format format, int status, const char *why);
 
 /* STORE_OVERWRITE when overwrite, else 0. */
 int tool_write_flags(bool overwrite);

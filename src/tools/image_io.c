@@ -249,34 +249,30 @@ void imgio_precheck_output(struct imgio *io, imgio_next_fn *next)
 
 static void load_step(struct imgio *io);
 
-/* A header probe of the mask on the pool (libvips must not run on the loop). */
-struct mask_probe {
-    struct imgio *io;
-    const uint8_t *buf; /* borrowed from io->mask */
-    size_t len;
-    int status;
-    struct img_info info;
-    char err[IMG_ERRMSG_LEN];
-};
-
-static void mask_probe_work(void *data)
+/* Every image to be uploaded is checked on the pool (a header decode and a walk of its
+ * container: img_probe_async; libvips must not run on the loop) before any request: a
+ * corrupt or truncated file is refused, naming it, rather than sent and paid for. */
+static void refuse(struct imgio *io, const char *what, const struct imgio_input *in,
+                   const struct img_result *res)
 {
-    struct mask_probe *p = data;
-    p->status = img_probe(p->buf, p->len, &p->info, p->err, sizeof(p->err));
+    char msg[STORE_MSG_MAX + IMG_ERRMSG_LEN + 64];
+
+    tool_upload_refusal(msg, sizeof(msg), what, in->name, in->format, res->status, res->errmsg);
+    imgio_fail(io, "%s", msg);
 }
 
-static void mask_probe_done(void *data, int status)
+static void mask_probed(struct img_result *res, void *arg)
 {
-    struct mask_probe *p = data;
-    struct imgio *io = p->io;
-    int rc = status != 0 ? status : p->status;
-    struct img_info info = p->info;
+    struct imgio *io = arg;
 
-    free(p);
     io->job = NULL;
     if (imgio_stopped(io))
         return;
-    if (rc != 0 || info.format != IMG_FORMAT_PNG || !info.has_alpha) {
+    if (res->status != 0) {
+        refuse(io, "Mask", &io->mask, res);
+        return;
+    }
+    if (res->info.format != IMG_FORMAT_PNG || !res->info.has_alpha) {
         imgio_fail(io, "Mask must be PNG format with alpha channel");
         return;
     }
@@ -289,7 +285,6 @@ static void mask_read(void *data, int err, const char *msg, char *buf, size_t le
                       const struct store_stat *st)
 {
     struct imgio *io = data;
-    struct mask_probe *p;
     int rc;
 
     (void)st;
@@ -308,19 +303,27 @@ static void mask_read(void *data, int err, const char *msg, char *buf, size_t le
         imgio_fail(io, "Mask must be PNG format with alpha channel");
         return;
     }
-    p = calloc(1, sizeof(*p));
-    if (p == NULL) {
-        imgio_fail(io, "Out of memory reading the mask");
+    /* The job borrows the bytes, which stay in io->mask for the upload. */
+    rc = img_probe_async(io->app->imaging, io->mask.bytes, len, mask_probed, io, &io->job);
+    if (rc != 0)
+        imgio_fail(io, "Could not check the mask: %s", sz_strerror(rc));
+}
+
+/* Raw mode: the probe borrowed in->bytes, which go into the request as they are. */
+static void input_probed(struct img_result *res, void *arg)
+{
+    struct imgio *io = arg;
+    struct imgio_input *in = &io->inputs[io->loaded];
+
+    io->job = NULL;
+    if (imgio_stopped(io))
+        return;
+    if (res->status != 0) {
+        refuse(io, "Input image", in, res);
         return;
     }
-    p->io = io;
-    p->buf = io->mask.bytes;
-    p->len = len;
-    rc = sz_pool_submit(io->app->imaging, mask_probe_work, mask_probe_done, p, &io->job);
-    if (rc != 0) {
-        free(p);
-        imgio_fail(io, "Could not check the mask: %s", sz_strerror(rc));
-    }
+    io->loaded++;
+    load_step(io);
 }
 
 static void input_encoded(struct img_result *res, void *arg)
@@ -332,7 +335,7 @@ static void input_encoded(struct img_result *res, void *arg)
     if (imgio_stopped(io))
         return;
     if (res->status != 0) {
-        imgio_fail(io, "Could not use input image %s: %s", in->name, res->errmsg);
+        refuse(io, "Input image", in, res);
         return;
     }
     in->url = res->data;
@@ -368,6 +371,12 @@ static void input_read(void *data, int err, const char *msg, char *buf, size_t l
                    (unsigned long long)io->input_total);
         return;
     }
+    in->format = img_sniff(buf, len);
+    if (in->format == IMG_FORMAT_UNKNOWN) {
+        free(buf);
+        imgio_fail(io, "Unsupported image content: %s is not a PNG, JPEG or WEBP image", in->name);
+        return;
+    }
     if (io->data_urls) {
         /* The probe and the base64 of up to 50 MB run on the pool; the job
          * takes buf. The data URL's MIME type comes from the content. */
@@ -378,13 +387,9 @@ static void input_read(void *data, int err, const char *msg, char *buf, size_t l
     }
     in->bytes = (uint8_t *)buf;
     in->len = len;
-    in->format = img_sniff(buf, len);
-    if (in->format == IMG_FORMAT_UNKNOWN) {
-        imgio_fail(io, "Unsupported image content: %s is not a PNG, JPEG or WEBP image", in->name);
-        return;
-    }
-    io->loaded++;
-    load_step(io);
+    rc = img_probe_async(io->app->imaging, in->bytes, len, input_probed, io, &io->job);
+    if (rc != 0)
+        imgio_fail(io, "Could not check input image %s: %s", in->name, sz_strerror(rc));
 }
 
 static void load_step(struct imgio *io)

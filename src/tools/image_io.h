@@ -153,11 +153,13 @@ int imgio_check_transparent(struct mcp_call *call, const char *model, const char
 void imgio_precheck_output(struct imgio *io, imgio_next_fn *next);
 
 /* Reads the input images named by names (borrowed; may be empty) and the
- * mask (may be NULL), each capped at IMG_MAX_BYTES and
- * checked by content (PNG, JPEG or WEBP). With data_urls each input is turned
- * into a data: URL on the imaging pool; otherwise its bytes are kept. The
- * mask is probed on the pool and must be a PNG with an alpha channel. Then
- * calls next. */
+ * mask (may be NULL), each capped at IMG_MAX_BYTES, checked by content (PNG,
+ * JPEG or WEBP by its first bytes) and probed on the imaging pool (a header
+ * decode): a corrupt or truncated file fails the call with a sentence naming it
+ * (tool_upload_refusal), before any request. With data_urls each input is
+ * turned into a data: URL on the pool (the same job probes it); otherwise its
+ * bytes are kept. The mask must be a PNG with an alpha channel. Then calls
+ * next. */
 void imgio_load(struct imgio *io, const struct mcp_strings *names, const char *mask,
                 size_t mask_len, bool data_urls, imgio_next_fn *next);
 

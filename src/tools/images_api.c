@@ -8,7 +8,7 @@
  * request costs money: the API key, background "transparent" with a
  * gpt-image-2 model, every filename, the output name against output_format,
  * an existing file under the output name (unless overwrite), the input
- * images and the mask (read and checked by content). */
+ * images and the mask (read, and probed by content on the imaging pool). */
 #include "fmacros.h"
 
 #include "core/err.h"

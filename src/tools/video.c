@@ -3,7 +3,9 @@
  * thin adapter: check the arguments, start one operation of the video layer
  * (src/video/, which picks the provider: Gemini, Azure OpenAI or OpenAI) and turn
  * its outcome into the result shape of TOOLS.md. create_video reads its optional
- * reference image through the image store's sandbox first; download_video streams
+ * reference image through the image store's sandbox first and checks it on the
+ * imaging pool (img_probe_async: a header that reads, a file not cut off), so an
+ * unusable file is refused by name before anything is uploaded; download_video streams
  * the video into an atomic store writer with backpressure; the writer hashes what
  * it writes, on the pool. Every call is cancellable: the operation in flight is
  * cancelled and a half-written file is abandoned.
@@ -110,11 +112,16 @@ struct vcall {
     char *prompt;
     char ref[STORE_NAME_MAX + 1];
     size_t ref_len;
+    struct sz_pool_job *probe; /* the reference's probe, while it runs */
+    void *ref_bytes;           /* the reference read, until video_create takes it */
+    size_t ref_bytes_len;
+    enum img_format ref_format;
 };
 
 static void vcall_free(struct vcall *v)
 {
     free(v->prompt);
+    free(v->ref_bytes);
     free(v);
 }
 
@@ -123,8 +130,11 @@ static void vcall_cancel(struct mcp_call *call, void *data)
     struct vcall *v = data;
     (void)call;
     /* A reference read in progress is not interruptible; its callback sees the
-     * cancellation. A started job reports SZ_ECANCELLED. */
+     * cancellation. A queued probe reports SZ_ECANCELLED, a running one its result,
+     * which is then dropped. A started job reports SZ_ECANCELLED. */
     v->cancelled = true;
+    if (v->probe != NULL)
+        sz_pool_cancel(v->probe);
     if (v->job != NULL)
         video_job_cancel(v->job);
 }
@@ -225,13 +235,41 @@ static void vcall_started(struct vcall *v, int rc)
 
 /* ---- create_video ----------------------------------------------------------- */
 
+static void reference_probed(struct img_result *res, void *arg)
+{
+    struct vcall *v = arg;
+    struct video_image image;
+    char msg[STORE_NAME_MAX + IMG_ERRMSG_LEN + 64];
+    int rc;
+
+    v->probe = NULL;
+    if (mcp_call_cancelled(v->call) || v->cancelled || res->status != 0) {
+        if (res->status != 0 && res->status != SZ_ECANCELLED)
+            tool_upload_refusal(msg, sizeof(msg), "Reference image", v->ref, v->ref_format,
+                                res->status, res->errmsg);
+        else
+            snprintf(msg, sizeof(msg), "cancelled");
+        mcp_call_fail(v->call, "%s", msg);
+        vcall_free(v);
+        return;
+    }
+    image = (struct video_image){v->ref, img_format_mime(v->ref_format), v->ref_bytes,
+                                 v->ref_bytes_len};
+    v->ref_bytes = NULL; /* video_create owns the bytes from here */
+    rc = video_create(v->app->video, &v->plan, v->prompt, &image, vcall_done, v, &v->job);
+    if (rc != 0) {
+        mcp_call_fail(v->call, "%s starting create_video",
+                      rc == SZ_ENOMEM ? "Out of memory" : sz_strerror(rc));
+        vcall_free(v);
+    }
+}
+
 static void reference_read(void *data, int err, const char *msg, char *buf, size_t len,
                            const struct store_stat *st)
 {
     struct vcall *v = data;
     enum img_format want = img_format_from_filename(v->ref);
     enum img_format got;
-    struct video_image image;
     int rc;
     (void)st;
 
@@ -259,12 +297,14 @@ static void reference_read(void *data, int err, const char *msg, char *buf, size
         vcall_free(v);
         return;
     }
-    image = (struct video_image){v->ref, img_format_mime(want), buf, len};
-    /* video_create owns the bytes from here. */
-    rc = video_create(v->app->video, &v->plan, v->prompt, &image, vcall_done, v, &v->job);
+    /* Content, not only magic bytes: a header decode on the pool, which borrows the
+     * bytes, before anything is uploaded. */
+    v->ref_bytes = buf;
+    v->ref_bytes_len = len;
+    v->ref_format = got;
+    rc = img_probe_async(v->app->imaging, buf, len, reference_probed, v, &v->probe);
     if (rc != 0) {
-        mcp_call_fail(v->call, "%s starting create_video",
-                      rc == SZ_ENOMEM ? "Out of memory" : sz_strerror(rc));
+        mcp_call_fail(v->call, "Could not check reference image %s: %s", v->ref, sz_strerror(rc));
         vcall_free(v);
     }
 }

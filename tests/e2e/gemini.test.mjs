@@ -144,6 +144,24 @@ test('a refused size or length is said before any request, naming what the model
   });
 });
 
+test('a corrupt or cut-off reference image is refused by name before anything reaches Gemini', async () => {
+  await withGemini(async ({ client, fake, images }) => {
+    const sig = Buffer.from('89504e470d0a1a0a', 'hex');
+    const bad = [
+      ['corrupt.png', Buffer.concat([sig, Buffer.alloc(200, 0x5a)]), 'PNG'],
+      ['cut.png', PNG.subarray(0, 40), 'PNG'],
+      ['cut.jpg', JPEG_64x48.subarray(0, 200), 'JPEG'],
+      ['tail.jpg', JPEG_64x48.subarray(0, JPEG_64x48.length - 300), 'JPEG'],
+    ];
+    for (const [name, bytes, format] of bad) {
+      fs.writeFileSync(path.join(images, name), bytes);
+      await toolError(client, 'create_video', { prompt: 'p', input_reference_filename: name },
+        new RegExp(`^Reference image '${name.replace('.', '\\.')}' is not a readable ${format}: .+`));
+    }
+    assert.equal(fake.requests.length, 0, 'no request reached Gemini');
+  });
+});
+
 const GEMINI_SECONDS = ['3', '4', '5', '6', '7', '8', '9', '10', '11', '12', '13', '14', '15'];
 const enumOf = (p) => (p.anyOf?.[0] ?? p).enum;
 

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   withServer, ok, toolError, refused, recorded, writePng, pngHeader, sha256, listDir,
-  JPEG_64x48, WEBP_64x48, GIF_1x1,
+  JPEG_64x48, WEBP_64x48, GIF_1x1, writeUnreadable, unreadableRe,
 } from './image-lib.mjs';
 
 const USAGE_KEYS = ['input_tokens', 'input_tokens_details', 'output_tokens', 'output_tokens_details', 'total_tokens'];
@@ -267,6 +267,31 @@ test('edit_image refuses bad inputs, masks and names before any request', async 
     const r = await ok(client, 'edit_image', { prompt: 'p', input_images: ['photo.png'], filename: 'taken.png', overwrite: true, mask_filename: 'mask.png' });
     assert.equal(r.structuredContent.filename, 'taken.png');
     assert.equal(sha256(fs.readFileSync(path.join(images, 'taken.png'))), fake.assets.png.sha256);
+  });
+});
+
+test('edit_image probes every input and the mask by content: a corrupt or cut-off file is refused by name, and nothing is sent', async () => {
+  await withServer(async ({ client, fake, images }) => {
+    writePng(images, 'photo.png');
+    writePng(images, 'mask.png', 64, 48, { alpha: true });
+    const bad = writeUnreadable(images);
+    for (const f of bad) {
+      await toolError(client, 'edit_image', { prompt: 'p', input_images: [f.name] }, unreadableRe('Input image', f));
+      // a later input too, after a good one
+      await toolError(client, 'edit_image', { prompt: 'p', input_images: ['photo.png', f.name] }, unreadableRe('Input image', f));
+      if (f.format === 'PNG') {
+        await toolError(client, 'edit_image', { prompt: 'p', input_images: ['photo.png'], mask_filename: f.name }, unreadableRe('Mask', f));
+      }
+    }
+    assert.equal(fake.requests.length, 0, `sent: ${fake.requests.map((q) => q.path)}`);
+    assert.deepEqual(listDir(images), ['mask.png', 'photo.png', ...bad.map((f) => f.name)].sort(), 'nothing was written');
+    // whole files still go, as they are
+    await ok(client, 'edit_image', { prompt: 'p', input_images: ['photo.png'], mask_filename: 'mask.png' });
+    const req = recorded(fake, 'POST', 'images/edits')[0];
+    assert.deepEqual(req.files.map((x) => [x.name, x.sha256]), [
+      ['image', sha256(fs.readFileSync(path.join(images, 'photo.png')))],
+      ['mask', sha256(fs.readFileSync(path.join(images, 'mask.png')))],
+    ]);
   });
 });
 

@@ -105,6 +105,35 @@ export function writePng(dir, name, w = 64, h = 48, { alpha = false, pixel } = {
   return buf;
 }
 
+/**
+ * Writes images whose first bytes say PNG, JPEG or WEBP but that cannot be used into dir:
+ * corrupt after the signature, cut off inside the header, cut off inside the pixel data
+ * (the header reads, the file stops before its end). Returns [{name, format}], format as
+ * the tools name it ('PNG', 'JPEG', 'WEBP'); the PNGs have an alpha channel, so each is
+ * also a mask in every way but this.
+ */
+export function writeUnreadable(dir) {
+  const sig = Buffer.from('89504e470d0a1a0a', 'hex');
+  const rgba = encodePng(300, 200, { channels: 4 });
+  const files = [
+    ['corrupt.png', Buffer.concat([sig, Buffer.alloc(200, 0x5a)]), 'PNG'],
+    ['cut.png', rgba.subarray(0, 40), 'PNG'],
+    ['half.png', rgba.subarray(0, rgba.length >> 1), 'PNG'],
+    ['cut.jpg', JPEG_64x48.subarray(0, 200), 'JPEG'],
+    ['tail.jpg', JPEG_64x48.subarray(0, JPEG_64x48.length - 300), 'JPEG'],
+    ['corrupt.webp', Buffer.concat([WEBP_64x48.subarray(0, 12), Buffer.alloc(100, 0x33)]), 'WEBP'],
+    ['short.webp', WEBP_64x48.subarray(0, WEBP_64x48.length - 10), 'WEBP'],
+  ];
+  for (const [name, bytes] of files) fs.writeFileSync(path.join(dir, name), bytes);
+  return files.map(([name, , format]) => ({ name, format }));
+}
+
+/** The sentence a tool gives for an upload that failed its probe: what is "Input image",
+ *  "Mask" or "Reference image". */
+export function unreadableRe(what, { name, format }) {
+  return new RegExp(`^${what} '${name.replace('.', '\\.')}' is not a readable ${format}: .+`);
+}
+
 /** Width, height, bit depth and colour type from a PNG's IHDR (asserting the signature). */
 export function pngHeader(buf) {
   assert.ok(buf.length >= 33, 'PNG too short');

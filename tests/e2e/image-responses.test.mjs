@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   withServer, ok, toolError, recorded, writePng, pngHeader, sha256, listDir,
-  JPEG_64x48, WEBP_64x48, GIF_1x1, encodePng,
+  JPEG_64x48, WEBP_64x48, GIF_1x1, encodePng, writeUnreadable, unreadableRe,
 } from './image-lib.mjs';
 
 function dataUrl(url) {
@@ -168,6 +168,21 @@ test('create_image uploads the mask to /files (purpose vision) and references it
   });
 });
 
+test('create_image probes every input and the mask by content: a corrupt or cut-off file is refused by name, and nothing is sent', async () => {
+  await withServer(async ({ client, fake, images }) => {
+    writePng(images, 'photo.png', 64, 48);
+    const bad = writeUnreadable(images);
+    for (const f of bad) {
+      await toolError(client, 'create_image', { prompt: 'p', input_images: [f.name] }, unreadableRe('Input image', f));
+      await toolError(client, 'create_image', { prompt: 'p', input_images: ['photo.png', f.name] }, unreadableRe('Input image', f));
+      if (f.format === 'PNG') {
+        await toolError(client, 'create_image', { prompt: 'p', input_images: ['photo.png'], mask_filename: f.name }, unreadableRe('Mask', f));
+      }
+    }
+    assert.equal(fake.requests.length, 0, `sent: ${fake.requests.map((q) => q.path)}`);
+  });
+});
+
 test('create_image refuses bad masks and inputs before sending anything', async () => {
   await withServer(async ({ client, fake, images }) => {
     writePng(images, 'photo.png', 64, 48);
@@ -184,13 +199,13 @@ test('create_image refuses bad masks and inputs before sending anything', async 
       [{ prompt: 'p', input_images: ['photo.png'], mask_filename: 'mask.jpg' }, /^Mask must be PNG format with alpha channel$/],
       [{ prompt: 'p', input_images: ['photo.png'], mask_filename: 'opaque.png' }, /^Mask must be PNG format with alpha channel$/],
       [{ prompt: 'p', input_images: ['photo.png'], mask_filename: 'jpeg-inside.png' }, /^Mask must be PNG format with alpha channel$/],
-      [{ prompt: 'p', input_images: ['photo.png'], mask_filename: 'broken.png' }, /^Mask must be PNG format with alpha channel$/],
+      [{ prompt: 'p', input_images: ['photo.png'], mask_filename: 'broken.png' }, /^Mask 'broken\.png' is not a readable PNG: /],
       [{ prompt: 'p', input_images: ['photo.png'], mask_filename: 'nomask.png' }, /^File not found: nomask\.png$/],
       [{ prompt: 'p', input_images: ['missing.png'] }, /^File not found: missing\.png$/],
       [{ prompt: 'p', input_images: ['photo.png', 'anim.gif'] }, /^Unsupported file type: \.gif\. Use: JPEG, PNG, or WEBP$/],
       [{ prompt: 'p', input_images: ['notes.txt'] }, /^Unsupported file type: \.txt\. Use: JPEG, PNG, or WEBP$/],
-      [{ prompt: 'p', input_images: ['text.png'] }, /^Could not use input image text\.png: /],
-      [{ prompt: 'p', input_images: ['photo.png', 'broken.png'] }, /^Could not use input image broken\.png: /],
+      [{ prompt: 'p', input_images: ['text.png'] }, /^Unsupported image content: text\.png is not a PNG, JPEG or WEBP image$/],
+      [{ prompt: 'p', input_images: ['photo.png', 'broken.png'] }, /^Input image 'broken\.png' is not a readable PNG: /],
       [{ prompt: 'p', tool_config: { background: 'transparent' } }, /gpt-image-2 does not support transparent backgrounds/],
       [{ prompt: 'p', tool_config: { background: 'transparent', model: 'gpt-image-2-2026-04-01' } }, /gpt-image-2-2026-04-01 does not support transparent backgrounds/],
     ];

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   withServer, ok, toolError, schemaError, hostileNames, entries, assertEntries, contentRequests,
-  PNG, JPEG_64x48, GIF_1x1,
+  PNG, JPEG_64x48, WEBP_64x48, GIF_1x1, sha256, encodePng,
 } from './video-lib.mjs';
 
 /** A directory outside every media root, removed afterwards. */
@@ -82,6 +82,42 @@ test('create_video refuses a .gif reference with the supported types', async () 
     fs.writeFileSync(path.join(images, 'anim.gif'), GIF_1x1);
     await toolError(client, 'create_video', { prompt: 'p', input_reference_filename: 'anim.gif' }, /^Unsupported file type: \.gif\. Use: JPEG, PNG, or WEBP$/);
     assert.equal(fake.requests.length, 0);
+  });
+});
+
+/** Reference images whose first bytes say PNG, JPEG or WEBP but that cannot be used:
+ *  corrupt after the signature, cut off inside the header, or cut off inside the pixel
+ *  data (the header reads; the file stops before its end). */
+function unreadableReferences() {
+  const sig = Buffer.from('89504e470d0a1a0a', 'hex');
+  const big = encodePng(300, 200);
+  return [
+    { name: 'corrupt.png', bytes: Buffer.concat([sig, Buffer.alloc(200, 0x5a)]), format: 'PNG' },
+    { name: 'cut.png', bytes: PNG.subarray(0, 40), format: 'PNG' },
+    { name: 'half.png', bytes: big.subarray(0, big.length >> 1), format: 'PNG', why: /Truncated image: the PNG ends inside its IDAT chunk/ },
+    { name: 'cut.jpg', bytes: JPEG_64x48.subarray(0, 200), format: 'JPEG' },
+    { name: 'tail.jpg', bytes: JPEG_64x48.subarray(0, JPEG_64x48.length - 300), format: 'JPEG', why: /Truncated image: the JPEG ends before its end-of-image marker/ },
+    { name: 'corrupt.webp', bytes: Buffer.concat([WEBP_64x48.subarray(0, 12), Buffer.alloc(100, 0x33)]), format: 'WEBP' },
+    { name: 'short.webp', bytes: WEBP_64x48.subarray(0, WEBP_64x48.length - 10), format: 'WEBP' },
+  ];
+}
+
+test('create_video probes the reference by content: a corrupt or cut-off image is refused by name, and nothing is sent', async () => {
+  await withServer(async ({ client, fake, images }) => {
+    for (const r of unreadableReferences()) {
+      fs.writeFileSync(path.join(images, r.name), r.bytes);
+      const re = new RegExp(`^Reference image '${r.name.replace('.', '\\.')}' is not a readable ${r.format}: .+`);
+      const text = await toolError(client, 'create_video', { prompt: 'p', input_reference_filename: r.name }, re);
+      if (r.why) assert.match(text, r.why);
+    }
+    assert.equal(fake.requests.length, 0, `sent: ${fake.requests.map((q) => q.path)}`);
+    // a whole image of each kind still goes through, bytes unchanged
+    for (const [name, bytes] of [['whole.png', PNG], ['whole.jpg', JPEG_64x48], ['whole.webp', WEBP_64x48]]) {
+      fs.writeFileSync(path.join(images, name), bytes);
+      await ok(client, 'create_video', { prompt: 'p', input_reference_filename: name });
+      const sent = fake.requests.at(-1);
+      assert.equal(sent.files?.[0]?.sha256, sha256(bytes), `${name} uploaded as it is`);
+    }
   });
 });
 

@@ -1224,6 +1224,142 @@ static void test_async_jobs(void **state)
     blob_free(&jpg);
 }
 
+/* img_check_whole on every prefix of a whole file: whole only at its full length
+ * (and with bytes appended); every shorter cut is SZ_ECORRUPT with a sentence. */
+static void assert_whole_only_in_full(const struct blob *b, const char *what)
+{
+    char err[IMG_ERRMSG_LEN];
+    uint8_t *longer = malloc(b->len + 64);
+
+    assert_non_null(longer);
+    err[0] = '\0';
+    assert_int_equal(img_check_whole(b->data, b->len, err, sizeof err), 0);
+    for (size_t n = 12; n < b->len; n++) {
+        err[0] = '\0';
+        if (img_check_whole(b->data, n, err, sizeof err) != SZ_ECORRUPT)
+            fail_msg("%s cut at %zu of %zu bytes passes", what, n, b->len);
+        assert_true(err[0] != '\0');
+    }
+    /* bytes after the end (a camera's trailer, padding) do not matter */
+    memcpy(longer, b->data, b->len);
+    memset(longer + b->len, 0xab, 64);
+    assert_int_equal(img_check_whole(longer, b->len + 64, err, sizeof err), 0);
+    free(longer);
+}
+
+static void test_check_whole(void **state)
+{
+    struct blob png = encode(gradient(97, 61), ".png");
+    struct blob ipng = encode(gradient(97, 61), ".png[interlace]");
+    struct blob jpg = encode(gradient(97, 61), ".jpg");
+    struct blob pjpg = encode(gradient(97, 61), ".jpg[interlace]");
+    struct blob rjpg = encode(gradient(97, 61), ".jpg[restart_interval=1]");
+    struct blob webp = encode(gradient(97, 61), ".webp");
+    struct blob lwebp = encode(gradient(97, 61), ".webp[lossless]");
+    char err[IMG_ERRMSG_LEN];
+    uint8_t *p;
+    (void)state;
+
+    assert_whole_only_in_full(&png, "PNG");
+    assert_whole_only_in_full(&ipng, "interlaced PNG");
+    assert_whole_only_in_full(&jpg, "JPEG");
+    assert_whole_only_in_full(&pjpg, "progressive JPEG");
+    assert_whole_only_in_full(&rjpg, "JPEG with restart markers");
+    assert_whole_only_in_full(&webp, "WEBP");
+    assert_whole_only_in_full(&lwebp, "lossless WEBP");
+
+    /* what the sentences say */
+    assert_int_equal(img_check_whole(png.data, png.len / 2, err, sizeof err), SZ_ECORRUPT);
+    assert_non_null(strstr(err, "Truncated image: the PNG ends inside its IDAT chunk"));
+    assert_int_equal(img_check_whole(jpg.data, jpg.len - 2, err, sizeof err), SZ_ECORRUPT);
+    assert_non_null(strstr(err, "Truncated image: the JPEG ends before its end-of-image marker"));
+    assert_int_equal(img_check_whole(webp.data, webp.len - 1, err, sizeof err), SZ_ECORRUPT);
+    assert_non_null(strstr(err, "Truncated image: the WEBP is"));
+
+    /* an end-of-image marker before any scan; a PNG chunk whose length is absurd */
+    assert_int_equal(img_check_whole("\xff\xd8\xff\xd9", 4, err, sizeof err), SZ_ECORRUPT);
+    assert_non_null(strstr(err, "before any image data"));
+    p = malloc(png.len);
+    assert_non_null(p);
+    memcpy(p, png.data, png.len);
+    memset(p + 8, 0xff, 4); /* IHDR's length */
+    assert_int_equal(img_check_whole(p, png.len, err, sizeof err), SZ_ECORRUPT);
+    assert_non_null(strstr(err, "claims"));
+    free(p);
+
+    /* not an image we take; nothing at all; errbuf may be NULL */
+    assert_int_equal(img_check_whole("GIF89a", 6, err, sizeof err), SZ_EUNSUPPORTED);
+    assert_int_equal(img_check_whole("", 0, err, sizeof err), SZ_EUNSUPPORTED);
+    assert_int_equal(img_check_whole(png.data, 100, NULL, 0), SZ_ECORRUPT);
+
+    blob_free(&png);
+    blob_free(&ipng);
+    blob_free(&jpg);
+    blob_free(&pjpg);
+    blob_free(&rjpg);
+    blob_free(&webp);
+    blob_free(&lwebp);
+}
+
+/* The probe job borrows the caller's bytes (an upload's, which go on to the request):
+ * they come back untouched, the job frees nothing (ASan checks), and a cancelled probe
+ * still reports once. */
+static void test_async_probe(void **state)
+{
+    uv_loop_t loop;
+    struct sz_pool *pool;
+    struct blob png = encode(gradient(320, 200), ".png");
+    uint8_t *bytes = dup_blob(&png);
+    uint8_t corrupt[64], cut[40];
+    struct acall good = {0}, bad = {0}, shortened = {0}, text = {0}, half = {0}, first = {0};
+    struct acall queued = {0};
+    struct sz_pool_job *job = NULL;
+    (void)state;
+
+    memset(corrupt, 0x5a, sizeof corrupt);
+    memcpy(corrupt, "\x89PNG\r\n\x1a\n", 8);
+    memcpy(cut, png.data, sizeof cut); /* the signature and part of IHDR */
+    assert_int_equal(uv_loop_init(&loop), 0);
+    pool = sz_pool_new(&loop, 1);
+    assert_non_null(pool);
+    assert_int_equal(img_probe_async(pool, bytes, png.len, on_result, &good, NULL), 0);
+    assert_int_equal(img_probe_async(pool, corrupt, sizeof corrupt, on_result, &bad, NULL), 0);
+    assert_int_equal(img_probe_async(pool, cut, sizeof cut, on_result, &shortened, NULL), 0);
+    assert_int_equal(img_probe_async(pool, "GIF89a, not ours", 16, on_result, &text, NULL), 0);
+    /* the header reads, the pixel data is cut: refused too */
+    assert_int_equal(img_probe_async(pool, bytes, png.len / 2, on_result, &half, NULL), 0);
+    assert_int_equal(img_probe_async(pool, bytes, png.len, on_result, &first, NULL), 0);
+    assert_int_equal(img_probe_async(pool, bytes, png.len, on_result, &queued, &job), 0);
+    assert_int_equal(sz_pool_cancel(job), 0);
+    assert_int_equal(img_probe_async(pool, NULL, 1, on_result, &good, NULL), SZ_EINVAL);
+    assert_int_equal(img_probe_async(NULL, bytes, png.len, on_result, &good, NULL), SZ_EINVAL);
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+
+    assert_int_equal(good.calls, 1);
+    assert_int_equal(good.status, 0);
+    assert_true(good.data_was_null);
+    assert_int_equal(good.info.width, 320);
+    assert_int_equal(good.info.height, 200);
+    assert_int_equal(good.info.format, IMG_FORMAT_PNG);
+    assert_memory_equal(bytes, png.data, png.len);
+    assert_int_equal(bad.status, SZ_ECORRUPT);
+    assert_non_null(strstr(bad.errmsg, "Corrupt or truncated"));
+    assert_int_equal(shortened.status, SZ_ECORRUPT);
+    assert_int_equal(text.status, SZ_EUNSUPPORTED);
+    assert_int_equal(half.status, SZ_ECORRUPT);
+    assert_non_null(strstr(half.errmsg, "Truncated image"));
+    assert_int_equal(half.info.width, 320); /* its header did read */
+    assert_int_equal(first.status, 0);
+    assert_int_equal(queued.calls, 1);
+    assert_int_equal(queued.status, SZ_ECANCELLED);
+
+    sz_pool_close(pool, NULL, NULL);
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    free(bytes);
+    blob_free(&png);
+}
+
 /* The fd job takes ownership of the descriptor, also when cancelled. */
 static void test_async_fd(void **state)
 {
@@ -1299,6 +1435,8 @@ int main(void)
         cmocka_unit_test(test_corrupt_inputs),
         cmocka_unit_test(test_fit_fd),
         cmocka_unit_test(test_async_jobs),
+        cmocka_unit_test(test_check_whole),
+        cmocka_unit_test(test_async_probe),
         cmocka_unit_test(test_async_fd),
     };
     int rc;
