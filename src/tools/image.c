@@ -16,6 +16,7 @@
 #include "store/store.h"
 #include "tools/common.h"
 #include "tools/image_io.h"
+#include "tools/replies.h"
 #include "tools/tools.h"
 
 #include <stddef.h>
@@ -56,18 +57,6 @@ static struct image_call *image_call_new(struct mcp_call *call, struct tools_ctx
     return c;
 }
 
-/* {id, status, created_at} of a Response object. */
-static json_t *job_result(json_t *body)
-{
-    json_t *id = json_object_get(body, "id");
-    json_t *status = json_object_get(body, "status");
-    json_t *created = json_object_get(body, "created_at");
-
-    return json_pack("{s:s, s:s, s:O}", "id", json_is_string(id) ? json_string_value(id) : "",
-                     "status", json_is_string(status) ? json_string_value(status) : "unknown",
-                     "created_at", json_is_number(created) ? created : json_null());
-}
-
 struct response_id_args {
     const char *response_id;
 };
@@ -94,7 +83,7 @@ static void response_created(struct imgio *io, json_t *body)
         imgio_fail(io, "OpenAI returned a response without an id");
         return;
     }
-    result = job_result(body);
+    result = reply_response_job(body);
     imgio_finish(io, result);
 }
 
@@ -294,7 +283,7 @@ static void create_image(struct mcp_call *call, const void *args)
 
 static void status_got(struct imgio *io, json_t *body)
 {
-    imgio_finish(io, job_result(body));
+    imgio_finish(io, reply_response_job(body));
 }
 
 static void start_get(struct image_call *c, imgio_reply_fn *reply)
@@ -330,64 +319,18 @@ static void get_image_status(struct mcp_call *call, const void *args)
 
 /* ---- download_image ----------------------------------------------------------------------- */
 
-/* error (a string, or an object with a message) as text, or NULL. */
-static const char *error_text(json_t *error)
-{
-    if (json_is_string(error))
-        return json_string_value(error);
-    if (json_is_object(error) && json_is_string(json_object_get(error, "message")))
-        return json_string_value(json_object_get(error, "message"));
-    return NULL;
-}
-
 static void response_got(struct imgio *io, json_t *body)
 {
     struct image_call *c = (struct image_call *)io;
-    const char *rstatus = json_string_value(json_object_get(body, "status"));
-    json_t *output = json_object_get(body, "output");
-    json_t *item, *gen = NULL, *result;
-    const char *status, *err;
-    size_t i;
+    const char *b64 = NULL;
+    size_t len = 0;
+    char msg[512];
 
-    json_array_foreach(output, i, item)
-    {
-        const char *type = json_string_value(json_object_get(item, "type"));
-        if (type != NULL && strcmp(type, "image_generation_call") == 0) {
-            gen = item;
-            break;
-        }
-    }
-    if (gen == NULL) {
-        if (rstatus != NULL &&
-            (strcmp(rstatus, "queued") == 0 || strcmp(rstatus, "in_progress") == 0)) {
-            imgio_fail(io, "Image generation not completed (status: %s)", rstatus);
-            return;
-        }
-        err = error_text(json_object_get(body, "error"));
-        if (err == NULL)
-            err = json_string_value(
-                json_object_get(json_object_get(body, "incomplete_details"), "reason"));
-        if (rstatus != NULL && strcmp(rstatus, "completed") != 0)
-            imgio_fail(io, "No image generation found in response %s (response status: %s%s%s)",
-                       c->response_id, rstatus, err ? ": " : "", err ? err : "");
-        else
-            imgio_fail(io, "No image generation found in response %s", c->response_id);
+    if (reply_response_image(body, c->response_id, &b64, &len, msg, sizeof(msg)) != 0) {
+        imgio_fail(io, "%s", msg);
         return;
     }
-    status = json_string_value(json_object_get(gen, "status"));
-    if (status == NULL || strcmp(status, "completed") != 0) {
-        err = error_text(json_object_get(gen, "error"));
-        imgio_fail(io, "Image generation not completed (status: %s)%s%s",
-                   status ? status : "unknown", err ? ": " : "", err ? err : "");
-        return;
-    }
-    result = json_object_get(gen, "result");
-    if (!json_is_string(result) || json_string_length(result) == 0) {
-        imgio_fail(io, "Image generation completed but response %s carries no image data",
-                   c->response_id);
-        return;
-    }
-    imgio_save(io, json_string_value(result), json_string_length(result));
+    imgio_save(io, b64, len);
 }
 
 static void download_start(struct imgio *io)
@@ -499,13 +442,6 @@ static const struct mcp_arg download_rows[] = {
     TOOL_OVERWRITE_ARG(struct download_image_args),
 };
 
-static const struct mcp_field job_fields[] = {
-    {.name = "id", .types = MCP_T_STRING, .required = true},
-    {.name = "status", .types = MCP_T_STRING, .required = true},
-    {.name = "created_at", .types = MCP_T_INTEGER | MCP_T_NUMBER | MCP_T_NULL, .required = true},
-};
-static const struct mcp_field job_result_table = {.types = MCP_T_OBJECT, MCP_FIELDS(job_fields)};
-
 static const struct mcp_field saved_fields[] = {IMGIO_SAVED_FIELDS};
 static const struct mcp_field saved_result = {.types = MCP_T_OBJECT, MCP_FIELDS(saved_fields)};
 
@@ -528,7 +464,7 @@ static struct mcp_tool image_tools[] = {
             "defaults to gpt-image-2, which cannot make transparent backgrounds (use "
             "gpt-image-1.5 for those). Each job is a paid generation.",
         MCP_ARGS(struct create_image_args, create_rows),
-        .output = &job_result_table,
+        .output = &reply_job_result,
         .annotations = MCP_OPEN_WORLD,
         .start = create_image,
     },
@@ -543,7 +479,7 @@ static struct mcp_tool image_tools[] = {
             "same id; on failed or incomplete, start a new create_image (a simpler or reworded "
             "prompt often helps).",
         MCP_ARGS(struct response_id_args, status_rows),
-        .output = &job_result_table,
+        .output = &reply_job_result,
         .annotations = MCP_READ_ONLY | MCP_OPEN_WORLD,
         .start = get_image_status,
     },

@@ -4,12 +4,12 @@
 #include "fmacros.h"
 
 #include "tools/image_io.h"
-#include "core/base64.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "mcp/server.h"
 #include "openai/client.h"
 #include "tools/common.h"
+#include "tools/replies.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -677,16 +677,12 @@ static void decoded(struct img_result *res, void *arg)
  * decode is left to the job, which says why. Returns 0 or -1 (call failed). */
 static int check_head(struct imgio *io, const char *b64, size_t len)
 {
-    enum store_format want = io->expect != STORE_FMT_NONE ? io->expect : STORE_FMT_IMAGE;
-    uint8_t head[STORE_SNIFF_LEN + 2];
-    size_t n = len < 24 ? len & ~(size_t)3 : 24, hlen = 0;
     char msg[STORE_MSG_MAX];
+    int rc = reply_image_head(io->expect, b64, len, msg, sizeof(msg));
 
-    if (n == 0 || sz_b64_decode(b64, n, head, &hlen) != 0)
+    if (rc == 0)
         return 0;
-    if (store_check_content(want, NULL, head, hlen, msg, sizeof(msg)) == 0)
-        return 0;
-    if (store_sniff(head, hlen) != STORE_FMT_NONE)
+    if (rc == SZ_EUNSUPPORTED)
         imgio_fail(
             io, "OpenAI returned an image in another format than output_format asked for: %s", msg);
     else

@@ -17,6 +17,7 @@
 #include "store/store.h"
 #include "tools/common.h"
 #include "tools/image_io.h"
+#include "tools/replies.h"
 #include "tools/tools.h"
 
 #include <stddef.h>
@@ -91,16 +92,17 @@ static void api_call_free(struct imgio *io)
 /* The reply of both endpoints: {created, data:[{b64_json}], usage, ...}. */
 static void image_returned(struct imgio *io, json_t *body)
 {
-    json_t *first = json_array_get(json_object_get(body, "data"), 0);
-    json_t *b64 = json_object_get(first, "b64_json");
-    json_t *usage = json_object_get(body, "usage");
+    json_t *usage = NULL;
+    const char *b64 = NULL;
+    size_t len = 0;
+    char msg[128];
 
-    if (!json_is_string(b64) || json_string_length(b64) == 0) {
-        imgio_fail(io, "OpenAI returned no image data");
+    if (reply_images_image(body, &b64, &len, &usage, msg, sizeof(msg)) != 0) {
+        imgio_fail(io, "%s", msg);
         return;
     }
-    json_object_set(io->extra, "usage", json_is_object(usage) ? usage : json_null());
-    imgio_save(io, json_string_value(b64), json_string_length(b64));
+    json_object_set(io->extra, "usage", usage != NULL ? usage : json_null());
+    imgio_save(io, b64, len);
 }
 
 /* Checks common to both tools; returns the new state or NULL after failing

@@ -18,6 +18,7 @@
 #include "mcp/server.h"
 #include "store/store.h"
 #include "tools/common.h"
+#include "tools/replies.h"
 #include "tools/tools.h"
 #include "video/video.h"
 
@@ -139,40 +140,6 @@ static void vcall_cancel(struct mcp_call *call, void *data)
         video_job_cancel(v->job);
 }
 
-static json_t *field_or_null(const json_t *obj, const char *key)
-{
-    json_t *v = json_object_get(obj, key);
-    return v != NULL ? json_incref(v) : json_null();
-}
-
-/* list_videos' result from a page: the summary fields of each video, has_more,
- * and last (the page's last id, for the next call's `after`). */
-static json_t *list_summary(const json_t *page)
-{
-    static const char *const keys[] = {"id",   "status", "created_at", "seconds",
-                                       "size", "model",  "progress"};
-    json_t *data = json_object_get(page, "data");
-    json_t *items = json_array();
-    json_t *last = json_object_get(page, "last_id");
-    json_t *item;
-    size_t i;
-
-    json_array_foreach(data, i, item)
-    {
-        json_t *s = json_object();
-        for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
-            json_object_set_new(s, keys[k], field_or_null(item, keys[k]));
-        json_array_append_new(items, s);
-    }
-    if (!json_is_string(last)) {
-        json_t *tail = json_array_get(data, json_array_size(data) - 1);
-        last = json_object_get(tail, "id");
-    }
-    return json_pack("{s:o, s:b, s:O}", "data", items, "has_more",
-                     json_is_true(json_object_get(page, "has_more")), "last",
-                     json_is_string(last) ? last : json_null());
-}
-
 /* What each shape's object is called when a provider sends a malformed one. */
 static const char *const shape_nouns[] = {"video", "deletion result", "video list"};
 
@@ -193,7 +160,7 @@ static void vcall_done(void *data, int err, const char *msg, json_t *obj)
     }
     /* Unknown fields are the API's to add: a Video object passes through whole.
      * The fields we declare must hold what we promised clients, though. */
-    result = v->shape == SHAPE_LIST ? list_summary(obj) : json_incref(obj);
+    result = v->shape == SHAPE_LIST ? reply_video_summary(obj) : json_incref(obj);
     if (mcp_call_check_output(v->call, result, why, sizeof(why)) != 0) {
         mcp_call_fail(v->call, "%s returned a malformed %s: %s", service, shape_nouns[v->shape],
                       why);
@@ -952,27 +919,6 @@ static const struct mcp_arg remix_rows[] = {
      .description = "The change to make, e.g. \"the same scene at night, in the rain\"."},
 };
 
-/* The Video object, passed through: unknown fields are the API's to add. */
-static const struct mcp_field video_fields[] = {
-    {.name = "id", .types = MCP_T_STRING, .required = true},
-    {.name = "object", .types = MCP_T_STRING},
-    {.name = "model", .types = MCP_T_STRING | MCP_T_NULL},
-    {.name = "status",
-     .types = MCP_T_STRING,
-     .required = true,
-     .description = "queued, in_progress, completed or failed"},
-    {.name = "progress", .types = MCP_T_NUMBER | MCP_T_NULL},
-    {.name = "created_at", .types = MCP_T_INTEGER | MCP_T_NULL},
-    {.name = "completed_at", .types = MCP_T_INTEGER | MCP_T_NULL},
-    {.name = "expires_at", .types = MCP_T_INTEGER | MCP_T_NULL},
-    {.name = "prompt", .types = MCP_T_STRING | MCP_T_NULL},
-    {.name = "size", .types = MCP_T_STRING | MCP_T_NULL},
-    {.name = "seconds", .types = MCP_T_STRING | MCP_T_NULL},
-    {.name = "remixed_from_video_id", .types = MCP_T_STRING | MCP_T_NULL},
-    {.name = "error", .types = MCP_T_OBJECT | MCP_T_NULL},
-};
-static const struct mcp_field video_result = {.types = MCP_T_OBJECT, MCP_FIELDS(video_fields)};
-
 static const struct mcp_field download_fields[] = {
     {.name = "filename", .types = MCP_T_STRING, .required = true},
     {.name = "variant", .types = MCP_T_STRING, .required = true, .values = video_variants},
@@ -981,30 +927,6 @@ static const struct mcp_field download_fields[] = {
 };
 static const struct mcp_field download_result = {.types = MCP_T_OBJECT,
                                                  MCP_FIELDS(download_fields)};
-
-static const struct mcp_field summary_fields[] = {
-    {.name = "id", .types = MCP_T_STRING | MCP_T_NULL},
-    {.name = "status", .types = MCP_T_STRING | MCP_T_NULL},
-    {.name = "created_at", .types = MCP_T_INTEGER | MCP_T_NULL},
-    {.name = "seconds", .types = MCP_T_STRING | MCP_T_NULL},
-    {.name = "size", .types = MCP_T_STRING | MCP_T_NULL},
-    {.name = "model", .types = MCP_T_STRING | MCP_T_NULL},
-    {.name = "progress", .types = MCP_T_NUMBER | MCP_T_NULL},
-};
-static const struct mcp_field summary = {.types = MCP_T_OBJECT, MCP_FIELDS(summary_fields)};
-static const struct mcp_field list_fields[] = {
-    {.name = "data", .types = MCP_T_ARRAY, .required = true, .items = &summary},
-    {.name = "has_more", .types = MCP_T_BOOLEAN, .required = true},
-    {.name = "last", .types = MCP_T_STRING | MCP_T_NULL, .required = true},
-};
-static const struct mcp_field list_result = {.types = MCP_T_OBJECT, MCP_FIELDS(list_fields)};
-
-static const struct mcp_field deleted_fields[] = {
-    {.name = "id", .types = MCP_T_STRING, .required = true},
-    {.name = "object", .types = MCP_T_STRING},
-    {.name = "deleted", .types = MCP_T_BOOLEAN, .required = true},
-};
-static const struct mcp_field deleted_result = {.types = MCP_T_OBJECT, MCP_FIELDS(deleted_fields)};
 
 static struct mcp_tool video_tools[] = {
     {
@@ -1027,7 +949,7 @@ static struct mcp_tool video_tools[] = {
             "there). Prompts work best when they say subject, setting, action, camera movement, "
             "lighting and style.",
         MCP_ARGS(struct create_video_args, create_video_rows),
-        .output = &video_result,
+        .output = &reply_video_result,
         .annotations = MCP_OPEN_WORLD,
         .start = create_video,
     },
@@ -1044,7 +966,7 @@ static struct mcp_tool video_tools[] = {
             "expires_at, a Unix time, when one is given). When it is failed, read "
             "error.message, adjust the prompt and start a new video.",
         MCP_ARGS(struct video_id_args, status_rows),
-        .output = &video_result,
+        .output = &reply_video_result,
         .annotations = MCP_READ_ONLY | MCP_OPEN_WORLD,
         .start = get_video_status,
     },
@@ -1081,7 +1003,7 @@ static struct mcp_tool video_tools[] = {
             "(status as last checked). These are "
             "remote jobs; list_local_videos lists the files already downloaded.",
         MCP_ARGS(struct list_videos_args, list_rows),
-        .output = &list_result,
+        .output = &reply_list_result,
         .annotations = MCP_READ_ONLY | MCP_OPEN_WORLD,
         .start = list_videos,
     },
@@ -1095,7 +1017,7 @@ static struct mcp_tool video_tools[] = {
             "Returns {id, object, deleted}; deleting an id again reports the provider's "
             "not-found error.",
         MCP_ARGS(struct video_id_args, delete_rows),
-        .output = &deleted_result,
+        .output = &reply_deleted_result,
         .annotations = MCP_DESTRUCTIVE | MCP_IDEMPOTENT | MCP_OPEN_WORLD,
         .start = delete_video,
     },
@@ -1111,7 +1033,7 @@ static struct mcp_tool video_tools[] = {
             "expired. A remix is a paid generation like create_video, on the provider that made "
             "the source.",
         MCP_ARGS(struct remix_video_args, remix_rows),
-        .output = &video_result,
+        .output = &reply_video_result,
         .annotations = MCP_OPEN_WORLD,
         .start = remix_video,
     },

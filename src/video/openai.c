@@ -11,6 +11,7 @@
  * its 404s read as they are. */
 #include "fmacros.h"
 
+#include "video/openai_map.h"
 #include "video/provider.h"
 
 #include "core/err.h"
@@ -56,44 +57,23 @@ static int check(const char *model, const char *size, const char *seconds, char 
 
 /* ---- retirement -------------------------------------------------------------------- */
 
-static bool at_openai(const char *base_url)
-{
-    const char *host = strstr(base_url, "://");
-
-    host = host != NULL ? host + 3 : base_url;
-    return strncmp(host, "api.openai.com", 14) == 0 &&
-           (host[14] == '/' || host[14] == ':' || host[14] == '\0');
-}
-
 /* Did the response say that the Videos API is gone (rather than that one video is)? */
 static bool retired(const struct video_job *job, const struct net_result *res)
 {
     const struct oai_client *c = video_svc_openai(job->svc, job->prov->id);
-    json_t *body, *err;
-    bool openai_error, invalid_url;
+    struct voai_failure f = {
+        .openai_flavour = oai_client_flavour(c) == OAI_OPENAI,
+        .http_error = res->err == SZ_EUPSTREAM,
+        .status = res->status,
+        .api_code = res->api_code,
+        .op = job->op,
+        .model = job->plan.model,
+        .base_url = oai_client_base_url(c),
+        .body = res->body,
+        .body_len = res->body_len,
+    };
 
-    if (oai_client_flavour(c) != OAI_OPENAI || res->err != SZ_EUPSTREAM)
-        return false;
-    if (res->status == 410)
-        return true;
-    if (res->api_code != NULL && strcmp(res->api_code, "model_not_found") == 0)
-        return strncmp(job->plan.model, "sora-", 5) == 0 || job->op != VIDEO_OP_CREATE;
-    if (res->status != 404)
-        return false;
-    if (job->op == VIDEO_OP_CREATE || job->op == VIDEO_OP_LIST || at_openai(oai_client_base_url(c)))
-        return true;
-    /* A 404 on one video: OpenAI's own "Invalid URL (GET /v1/videos/…)" for a route
-     * it no longer has, or any body that is not OpenAI's error (a gateway's page),
-     * means the route is gone; an OpenAI error naming the video means the video is. */
-    body = res->body != NULL ? json_loadb(res->body, res->body_len, 0, NULL) : NULL;
-    err = json_object_get(body, "error");
-    openai_error = json_is_object(err);
-    invalid_url = openai_error && strncmp(json_string_value(json_object_get(err, "message")) != NULL
-                                              ? json_string_value(json_object_get(err, "message"))
-                                              : "",
-                                          "Invalid URL", 11) == 0;
-    json_decref(body);
-    return !openai_error || invalid_url;
+    return voai_retired(&f);
 }
 
 static void retirement_message(const struct video_job *job, const struct net_result *res, char *msg,
@@ -137,8 +117,7 @@ static void done(struct net_req *req, const struct net_result *res, void *data)
         return;
     }
     /* The fields themselves are checked by the tool against its result schema. */
-    if (!json_is_object(res->json) ||
-        (job->op == VIDEO_OP_LIST && !json_is_array(json_object_get(res->json, "data")))) {
+    if (!voai_accepts(job->op, res->json)) {
         snprintf(msg, sizeof(msg), "%s returned an unexpected response to %s", service,
                  op_tool(job->op));
         video_job_finish(job, SZ_EPROTO, msg, NULL);
