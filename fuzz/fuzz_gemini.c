@@ -2,8 +2,10 @@
  * error body in either of Google's shapes, and an Interaction, whose large "data"
  * strings are cut out (and decoded) before jansson parses the rest and the result is
  * mapped onto the Video object (src/video/gemini_map.h). The first two bytes give the
- * HTTP status; the rest is the body. One property is checked beyond "no crash": a
- * body that is valid JSON stays valid JSON after the cut. */
+ * HTTP status; the rest is the body. Two properties are checked beyond "no crash": a
+ * body that is valid JSON stays valid JSON after the cut, and a mapped Video object
+ * fits the outputSchema the video tools promise (tools/replies.h), whatever Gemini
+ * sent. */
 #include "fmacros.h"
 
 #include "fuzz.h"
@@ -14,6 +16,8 @@
 #include <jansson.h>
 
 #include "gemini/client.h"
+#include "mcp/mcp_int.h"
+#include "tools/replies.h"
 #include "video/gemini_map.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -55,8 +59,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&out, 0, sizeof(out));
     if (it != NULL && vgem_map(it, &media, &video, &out, msg, sizeof msg) == 0) {
         json_t *known = json_pack("{s:s, s:s}", "prompt", "p", "size", "1280x720");
+        if (mcp_field_check(&reply_video_result, video, msg, sizeof msg) != 0)
+            abort(); /* our mapping broke the promised shape */
         vgem_merge_known(video, known);
         json_decref(known);
+        if (mcp_field_check(&reply_video_result, video, msg, sizeof msg) != 0)
+            abort();
     }
     vgem_output_free(&out);
     vgem_media_free(&media);

@@ -1,7 +1,8 @@
 /* Media files as they arrive (uploads named by a client, downloads, images
  * generated upstream): image sniffing and libvips' header decode behind
- * img_probe, audio sniffing, and the extension rules. The input is the file;
- * its first line is also tried as a filename. */
+ * img_probe, the walk over an upload's container (img_check_whole), audio
+ * sniffing, and the extension rules. The input is the file; its first line is
+ * also tried as a filename. */
 #include "fmacros.h"
 
 #include "fuzz.h"
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "audio/audio.h"
+#include "core/err.h"
 #include "imaging/imaging.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -38,6 +40,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (info.width < 1 || info.height < 1 || info.format != fmt ||
             (long long)info.width * info.height > IMG_MAX_PIXELS)
             abort(); /* the probe's contract */
+    }
+    err[0] = '\0';
+    switch (img_check_whole(data, size, err, sizeof err)) {
+    case 0:
+        break;
+    case SZ_EUNSUPPORTED:
+        if (fmt != IMG_FORMAT_UNKNOWN)
+            abort(); /* only what does not sniff as PNG, JPEG or WEBP */
+        break;
+    case SZ_ECORRUPT:
+        if (err[0] == '\0')
+            abort(); /* a refusal says why */
+        break;
+    default:
+        abort();
     }
     free(copy);
     return 0;
