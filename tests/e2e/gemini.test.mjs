@@ -162,6 +162,21 @@ test('a corrupt or cut-off reference image is refused by name before anything re
   });
 });
 
+test('a 1080p reference made by prepare_reference_image starts a 1080p video on Gemini', async () => {
+  await withGemini(async ({ client, fake, images }) => {
+    fs.writeFileSync(path.join(images, 'photo.png'), PNG);
+    for (const size of ['1920x1080', '1080x1920']) {
+      const [w, h] = size.split('x').map(Number);
+      const ref = (await ok(client, 'prepare_reference_image', { input_filename: 'photo.png', target_size: size })).structuredContent;
+      assert.deepEqual([ref.output_filename, ref.target_size], [`photo_${size}.png`, [w, h]]);
+      await ok(client, 'create_video', { prompt: 'it moves', size, input_reference_filename: ref.output_filename });
+      const sent = creates(fake).at(-1);
+      assert.deepEqual(sent.inputImages.map((i) => [i.mime, i.width, i.height]), [['image/png', w, h]]);
+      assert.deepEqual([sent.json.response_format.aspect_ratio, sent.json.response_format.resolution], [w > h ? '16:9' : '9:16', '1080p']);
+    }
+  });
+});
+
 const GEMINI_SECONDS = ['3', '4', '5', '6', '7', '8', '9', '10', '11', '12', '13', '14', '15'];
 const enumOf = (p) => (p.anyOf?.[0] ?? p).enum;
 
