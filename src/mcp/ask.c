@@ -102,6 +102,8 @@ static void on_elicited(struct mcp_call *call, const json_t *result, const json_
     enum mcp_answer answer = MCP_ANSWER_NONE;
 
     free(data);
+    if (call->task != NULL && call->task->call == call)
+        mcp_task_waiting(call, -1);
     if (result != NULL && error == NULL)
         answer = answer_of(result);
     a.fn(call, answer, answer == MCP_ANSWER_ACCEPT ? json_object_get(result, "content") : NULL,
@@ -121,6 +123,9 @@ int mcp_call_ask(struct mcp_call *call, const char *key, const char *message, js
         return SZ_EUNSUPPORTED;
     }
     params = json_pack("{s:s, s:o}", "message", message, "requestedSchema", schema);
+    /* A 2026-07-28 task asks through its inputRequests (tasks/update answers). */
+    if (call->task != NULL && call->task->call == call && call->task->modern)
+        return mcp_task_ask(call, key, params, fn, data);
     if (!call->rc.modern) {
         a = malloc(sizeof(*a));
         if (a == NULL) {
@@ -132,6 +137,8 @@ int mcp_call_ask(struct mcp_call *call, const char *key, const char *message, js
         rc = mcp_call_request(call, "elicitation/create", params, ASK_TIMEOUT_MS, on_elicited, a);
         if (rc != 0)
             free(a);
+        else if (call->task != NULL && call->task->call == call)
+            mcp_task_waiting(call, 1); /* input_required until the answer comes */
         return rc;
     }
     given = mcp_call_input_response(call, key);

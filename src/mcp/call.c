@@ -4,6 +4,10 @@
  * results, and keeps the server-to-client requests made on their behalf
  * (sampling, elicitation, roots) until they are answered or time out.
  *
+ * The call of a task (tasks.c) finishes the same way, but its outcome goes to
+ * the task instead of the request (mcp_task_settle), and what it sends on the
+ * way carries the task's related-task _meta.
+ *
  * A call is held (call->holds) by engine frames that may see it finish under
  * them, so the struct outlives its finish until they let go. */
 #include "fmacros.h"
@@ -43,6 +47,7 @@ struct mcp_call *mcp_call_new(struct mcp_session *s, enum mcp_call_kind kind, co
         call->parsed = (char *)call + head;
     if (token != NULL && (json_is_string(token) || json_is_integer(token)))
         call->progress_token = json_deep_copy(token);
+    sz_list_init(&call->wait_link);
     sz_list_push_front(&s->calls, &call->link);
     s->ncalls++;
     s->refs++;
@@ -62,7 +67,12 @@ struct mcp_call *mcp_call_find(struct mcp_session *s, const json_t *id)
     return NULL;
 }
 
-static void call_release(struct mcp_call *call)
+void mcp_call_hold(struct mcp_call *call)
+{
+    call->holds++;
+}
+
+void mcp_call_release(struct mcp_call *call)
 {
     if (--call->holds == 0 && call->finished)
         free(call);
@@ -87,11 +97,23 @@ static void resolve_requests_of(struct mcp_call *call, bool quiet)
     }
 }
 
+/* True for the call that does a task's work (not one that waits on a task). */
+static bool task_work(const struct mcp_call *call)
+{
+    return call->task != NULL && call->task->call == call;
+}
+
 void mcp_call_cancel(struct mcp_call *call)
+{
+    mcp_call_cancel_for(call, MCP_CANCEL_CLIENT);
+}
+
+void mcp_call_cancel_for(struct mcp_call *call, enum mcp_cancel_reason reason)
 {
     if (call->cancelled || call->finished)
         return;
     call->cancelled = true;
+    call->cancel_reason = reason;
     call->holds++; /* either step below may finish the call */
     if (call->cancel_fn != NULL)
         call->cancel_fn(call, call->cancel_data);
@@ -99,7 +121,7 @@ void mcp_call_cancel(struct mcp_call *call)
      * usefully now: resolve them as unanswered so the handler can wind down. */
     if (!call->finished)
         resolve_requests_of(call, false);
-    call_release(call);
+    mcp_call_release(call);
 }
 
 static void call_free(struct mcp_call *call)
@@ -107,6 +129,8 @@ static void call_free(struct mcp_call *call)
     struct mcp_session *s = call->session;
 
     resolve_requests_of(call, true);
+    if (call->task != NULL)
+        mcp_task_call_gone(call);
     sz_list_remove(&call->link);
     s->ncalls--;
     if (call->parsed != NULL && call->tool != NULL)
@@ -123,6 +147,7 @@ static void call_free(struct mcp_call *call)
     free(call->name);
     free(call->method);
     free(call->uri);
+    free(call->lookup);
     call->finished = true;
     if (call->holds == 0)
         free(call);
@@ -133,6 +158,28 @@ static void call_free(struct mcp_call *call)
 void mcp_call_discard(struct mcp_call *call)
 {
     call_free(call);
+}
+
+void mcp_call_move(struct mcp_call *call, struct mcp_session *to)
+{
+    struct mcp_session *from = call->session;
+
+    sz_list_remove(&call->link);
+    from->ncalls--;
+    call->session = to;
+    sz_list_push_front(&to->calls, &call->link);
+    to->ncalls++;
+    to->refs++;
+    mcp_session_unref(from);
+}
+
+const json_t *mcp_call_related_id(const struct mcp_call *call)
+{
+    struct sz_link *first;
+
+    if (call->task != NULL && (first = sz_list_first(&call->task->waiters)) != NULL)
+        return container_of(first, struct mcp_call, wait_link)->id;
+    return call->id;
 }
 
 /* ---- accessors ------------------------------------------------------------ */
@@ -201,7 +248,12 @@ void mcp_call_progress(struct mcp_call *call, double progress, double total, con
     uint64_t now;
     json_t *params;
 
+    if (task_work(call) && !call->cancelled)
+        mcp_task_progress(call, progress, total, message);
     if (call->progress_token == NULL || call->cancelled || s->closing)
+        return;
+    /* Progress of a 2026-07-28 task is its statusMessage only (SEP-2663). */
+    if (task_work(call) && call->task->modern)
         return;
     if (call->have_progress && progress <= call->last_progress)
         return;
@@ -217,19 +269,24 @@ void mcp_call_progress(struct mcp_call *call, double progress, double total, con
         json_object_set_new(params, "total", json_real(total));
     if (message != NULL)
         json_object_set_new(params, "message", json_string(message));
-    mcp_send_notification(s, "notifications/progress", params, call->id);
+    if (task_work(call))
+        json_object_set_new(params, "_meta", mcp_task_related_meta(call->task));
+    mcp_send_notification(s, "notifications/progress", params, mcp_call_related_id(call));
 }
 
 void mcp_call_log(struct mcp_call *call, enum sz_log_level level, const char *fmt, ...)
 {
     va_list ap;
     int threshold = call->rc.modern ? call->rc.log_threshold : call->session->log_threshold;
+    json_t *meta = task_work(call) ? mcp_task_related_meta(call->task) : NULL;
 
-    if (call->cancelled)
-        return;
+    if (call->cancelled || (task_work(call) && call->task->modern))
+        threshold = MCP_LOG_OFF; /* no logs on 2026-07-28 tasks (SEP-2663) */
     va_start(ap, fmt);
-    mcp_vlog_to_client(call->session, call->id, threshold, level, call->name, fmt, ap);
+    mcp_vlog_to_client(call->session, mcp_call_related_id(call), meta, threshold, level, call->name,
+                       fmt, ap);
     va_end(ap);
+    json_decref(meta);
 }
 
 /* ---- finishing ------------------------------------------------------------- */
@@ -238,6 +295,11 @@ void mcp_call_reply_raw(struct mcp_call *call, json_t *result)
 {
     struct mcp_session *s = call->session;
 
+    if (task_work(call)) {
+        mcp_task_settle(call, result, NULL);
+        call_free(call);
+        return;
+    }
     if (!call->cancelled && !s->closing && result != NULL)
         mcp_send_result(s, call->id, result);
     else
@@ -247,7 +309,7 @@ void mcp_call_reply_raw(struct mcp_call *call, json_t *result)
 
 void mcp_call_reply(struct mcp_call *call, json_t *result)
 {
-    if (call->rc.modern)
+    if (call->rc.modern && !task_work(call))
         mcp_era_decorate(call->session->server, result,
                          call->kind == MCP_CALL_RESOURCES_LIST ||
                                  call->kind == MCP_CALL_RESOURCE_READ
@@ -401,6 +463,27 @@ out:
     return rc;
 }
 
+/* A task's copy of what mcp_call_finish would send: {content: [text, extra...],
+ * structuredContent} (result stolen). NULL when out of memory. */
+static json_t *tool_result_json(struct mcp_call *call, json_t *result)
+{
+    char *text = json_dumps(result, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_t *content = json_array();
+    json_t *out = NULL;
+
+    if (text == NULL || content == NULL)
+        goto out;
+    json_array_append_new(content, json_pack("{s:s, s:s}", "type", "text", "text", text));
+    if (call->extra_content != NULL)
+        json_array_extend(content, call->extra_content);
+    out = json_pack("{s:O, s:O}", "content", content, "structuredContent", result);
+out:
+    free(text);
+    json_decref(content);
+    json_decref(result);
+    return out;
+}
+
 void mcp_call_finish(struct mcp_call *call, json_t *result)
 {
     struct mcp_session *s = call->session;
@@ -410,6 +493,17 @@ void mcp_call_finish(struct mcp_call *call, json_t *result)
 
     if (mcp_call_check_output(call, result, msg, sizeof(msg)) != 0)
         SZ_ERROR("tool %s: result does not match its outputSchema: %s", call->name, msg);
+    if (task_work(call)) {
+        json_t *full = tool_result_json(call, result);
+        if (full != NULL)
+            mcp_task_settle(call, full, NULL);
+        else
+            mcp_task_settle(
+                call, NULL,
+                json_pack("{s:i, s:s}", "code", MCP_INTERNAL_ERROR, "message", "out of memory"));
+        call_free(call);
+        return;
+    }
     if (call->cancelled || s->closing) {
         json_decref(result);
         call_free(call);
@@ -454,6 +548,14 @@ static void vfinish_error(struct mcp_call *call, int code, json_t *data, const c
     struct mcp_session *s = call->session;
 
     vsnprintf(text, sizeof(text), fmt, ap);
+    if (task_work(call)) {
+        json_t *error = json_pack("{s:i, s:s}", "code", code, "message", text);
+        if (data != NULL)
+            json_object_set_new(error, "data", data);
+        mcp_task_settle(call, NULL, error);
+        call_free(call);
+        return;
+    }
     /* The modern era says "resource not found" with -32602 and the URI in
      * data (2026-07-28 server/resources.mdx, "Error Handling"). */
     if (call->rc.modern && code == MCP_RESOURCE_NOT_FOUND) {
@@ -558,9 +660,21 @@ int mcp_call_request(struct mcp_call *call, const char *method, json_t *params, 
                    0);
     sz_list_push_front(&s->pending, &p->link);
     s->refs++;
+    if (task_work(call)) {
+        /* Every message of a task carries its id (2025-11-25 tasks.mdx). */
+        json_t *meta;
+        if (params == NULL)
+            params = json_object();
+        meta = json_object_get(params, "_meta");
+        if (!json_is_object(meta)) {
+            meta = json_object();
+            json_object_set_new(params, "_meta", meta);
+        }
+        json_object_update_new(meta, mcp_task_related_meta(call->task));
+    }
     msg = json_pack("{s:s, s:I, s:s}", "jsonrpc", "2.0", "id", p->id, "method", method);
     if (params != NULL)
         json_object_set_new(msg, "params", params);
-    mcp_send_json(s, msg, call->id, false);
+    mcp_send_json(s, msg, mcp_call_related_id(call), false);
     return 0;
 }

@@ -203,7 +203,7 @@ void mcp_handle_discover(struct mcp_session *s, const json_t *id, json_t *params
 
     (void)params;
     result = json_pack("{s:o, s:o}", "supportedVersions", version_list(), "capabilities",
-                       mcp_server_capabilities(s->server));
+                       mcp_server_capabilities(s->server, true, NULL));
     if (s->server->instructions != NULL)
         json_object_set_new(result, "instructions", json_string(s->server->instructions));
     mcp_reply(s, id, result, MCP_CACHE_STATIC);

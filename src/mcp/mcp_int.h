@@ -84,6 +84,18 @@ struct mcp_server {
     uint64_t state_ttl_ms;
     json_t *server_info; /* {name, title, version}, for every modern result's _meta */
     char *modern_tail;   /* mcp_era_tail: the end of every modern tool result */
+    /* Tasks (tasks.c) */
+    struct sz_link tasks; /* every task in memory */
+    size_t ntasks;
+    bool task_tools; /* some tool takes tasks: the capabilities say so */
+    bool have_store;
+    struct mcp_task_store store;
+    int64_t task_ttl_ms, task_min_ttl_ms, task_max_ttl_ms, task_poll_ms;
+    int64_t next_purge_ms;         /* wall clock of the next sweep of expired tasks */
+    struct mcp_session *task_host; /* runs the tasks that have no session of their own */
+    bool tasks_closing;
+    mcp_tasks_closed_fn *tasks_closed;
+    void *tasks_closed_data;
 };
 
 enum mcp_call_kind {
@@ -92,7 +104,70 @@ enum mcp_call_kind {
     MCP_CALL_RESOURCE_READ,
     MCP_CALL_PROMPT_GET,
     MCP_CALL_COMPLETE,
-    MCP_CALL_LISTEN, /* subscriptions/listen: lives until cancelled or the session ends */
+    MCP_CALL_LISTEN,      /* subscriptions/listen: lives until cancelled or the session ends */
+    MCP_CALL_TASK_CREATE, /* a tools/call whose CreateTaskResult waits for the store */
+    MCP_CALL_TASK_RESULT, /* tasks/result waiting for the task's end (2025-11-25) */
+    MCP_CALL_TASK_LOOKUP, /* tasks/get, tasks/cancel, ... waiting for the store's answer */
+};
+
+/* Whether a tools/call may become a task (tasks.c). */
+enum mcp_task_mode {
+    MCP_TASK_NONE,  /* an ordinary call */
+    MCP_TASK_MAYBE, /* 2026-07-28 extension: a task if it outlives its start function */
+    MCP_TASK_ASKED, /* 2025-11-25 params.task: a task from the start */
+};
+
+/* Why a call was cancelled: a tool stops upstream work only for MCP_CANCEL_TASK. */
+enum mcp_cancel_reason {
+    MCP_CANCEL_CLIENT,   /* notifications/cancelled, a closed stream */
+    MCP_CANCEL_TASK,     /* tasks/cancel */
+    MCP_CANCEL_SESSION,  /* the session ended (DELETE, end of input, its TTL) */
+    MCP_CANCEL_SHUTDOWN, /* the server is stopping: the task is resumed after a restart */
+};
+
+enum mcp_task_status {
+    MCP_TASK_WORKING,
+    MCP_TASK_INPUT_REQUIRED,
+    MCP_TASK_COMPLETED,
+    MCP_TASK_FAILED,
+    MCP_TASK_CANCELLED,
+};
+
+/* A question a task's call asked while it runs, waiting for tasks/update
+ * (2026-07-28) or for the answer to elicitation/create (2025-11-25). */
+struct mcp_task_ask {
+    struct sz_link link; /* in task->asks */
+    char *key;
+    mcp_answer_fn *fn;
+    void *data;
+};
+
+/* One task (tasks.c): a call that outlives its request, then its outcome,
+ * until its TTL ends. Owned by the server's list. */
+struct mcp_task {
+    struct sz_link link; /* in server->tasks */
+    struct mcp_server *server;
+    char id[MCP_TASK_ID_MAX + 1];
+    char *owner;
+    char *tool;
+    bool modern; /* the 2026-07-28 extension's wire, else 2025-11-25's */
+    enum mcp_task_status status;
+    char *message; /* statusMessage, or NULL */
+    int64_t created_ms, updated_ms, ttl_ms, poll_ms;
+    json_t *result;            /* once completed (or a 2025-11-25 tool error): the CallToolResult */
+    json_t *error;             /* once failed by a JSON-RPC error: {code, message, data?} */
+    json_t *checkpoint;        /* what the tool recorded to resume, or NULL */
+    json_t *inputs;            /* 2026-07-28: outstanding inputRequests, key -> {method, params} */
+    struct sz_link asks;       /* questions waiting for answers (struct mcp_task_ask) */
+    unsigned nasked;           /* questions asked so far, for keys unique over the task */
+    struct mcp_call *call;     /* the work while it runs, else NULL */
+    struct mcp_session *home;  /* 2025-11-25 on a session: where its messages go */
+    struct mcp_call *creating; /* the tools/call to answer once stored, or NULL */
+    struct sz_link waiters;    /* tasks/result calls (wait_link) */
+    unsigned nwaiting;         /* 2025-11-25: elicitations awaiting an answer */
+    unsigned pending_saves;    /* saves the CreateTaskResult waits for */
+    unsigned refs;             /* the server's list, and each store operation in flight */
+    bool listed;               /* in server->tasks */
 };
 
 struct mcp_call {
@@ -119,6 +194,13 @@ struct mcp_call {
     struct mcp_req_ctx rc; /* the request's era and envelope */
     char *method;          /* the request's method */
     json_t *params;        /* the request's params (modern: bound into requestState) */
+    /* Tasks (tasks.c) */
+    enum mcp_task_mode task_mode;
+    int64_t task_ttl_ms;      /* 2025-11-25: the ttl asked for, or 0 */
+    struct mcp_task *task;    /* the task this call is the work of, or whose answer it awaits */
+    struct sz_link wait_link; /* MCP_CALL_TASK_RESULT: in task->waiters */
+    enum mcp_cancel_reason cancel_reason;
+    char *lookup; /* MCP_CALL_TASK_LOOKUP: the task id asked for */
     /* resources/list gathers every provider's items before paging them. */
     size_t provider_index;
     size_t list_offset;
@@ -158,6 +240,7 @@ struct mcp_session {
     json_int_t next_request_id;
     unsigned refs;
     mcp_session_idle_fn *on_idle;
+    char owner[128]; /* whose tasks it sees (mcp_session_set_owner) */
 };
 
 /* ---- server.c ---- */
@@ -174,10 +257,12 @@ extern const size_t mcp_nlevels;
 
 char *mcp_strdup(const char *s); /* aborts when a few bytes cannot be had */
 const struct mcp_tool_entry *mcp_find_tool(const struct mcp_server *server, const char *name);
-/* The capabilities object of initialize and server/discover (new reference). */
-json_t *mcp_server_capabilities(const struct mcp_server *server);
-/* The tools/list item of a tool (new reference). */
-json_t *mcp_tool_listing(const struct mcp_tool_entry *e);
+/* The capabilities object of initialize (legacy: tasks for 2025-11-25) and
+ * server/discover (modern: the tasks extension) (new reference). */
+json_t *mcp_server_capabilities(const struct mcp_server *server, bool modern, const char *version);
+/* The tools/list item of a tool (new reference); legacy lists show
+ * execution.taskSupport. */
+json_t *mcp_tool_listing(const struct mcp_tool_entry *e, bool modern);
 
 /* ---- session.c: sending ---- */
 
@@ -198,10 +283,11 @@ void mcp_send_errorf(struct mcp_session *s, const json_t *id, int code, const ch
     __attribute__((format(printf, 4, 5)));
 void mcp_send_notification(struct mcp_session *s, const char *method, json_t *params,
                            const json_t *related_id);
-/* notifications/message when level passes threshold (an index into mcp_levels). */
-void mcp_vlog_to_client(struct mcp_session *s, const json_t *related_id, int threshold,
-                        enum sz_log_level level, const char *logger, const char *fmt, va_list ap)
-    __attribute__((format(printf, 6, 0)));
+/* notifications/message when level passes threshold (an index into mcp_levels),
+ * with meta (borrowed, may be NULL) as its _meta. */
+void mcp_vlog_to_client(struct mcp_session *s, const json_t *related_id, const json_t *meta,
+                        int threshold, enum sz_log_level level, const char *logger, const char *fmt,
+                        va_list ap) __attribute__((format(printf, 7, 0)));
 
 void mcp_session_unref(struct mcp_session *s);
 /* Runs on_idle once the session is closing and nothing is in flight. */
@@ -268,6 +354,83 @@ void mcp_call_discard(struct mcp_call *call);
 void mcp_call_reply(struct mcp_call *call, json_t *result);
 /* Like mcp_call_reply, without decoration (an InputRequiredResult, a listen's end). */
 void mcp_call_reply_raw(struct mcp_call *call, json_t *result);
+/* Keeps the struct of call alive past its finish (call->finished tells), for a
+ * callback that may come later; every hold is released once. */
+void mcp_call_hold(struct mcp_call *call);
+void mcp_call_release(struct mcp_call *call);
+/* Cancels call for reason (mcp_call_cancel is MCP_CANCEL_CLIENT). */
+void mcp_call_cancel_for(struct mcp_call *call, enum mcp_cancel_reason reason);
+/* Moves call to session to (the task host): it leaves its session's list. */
+void mcp_call_move(struct mcp_call *call, struct mcp_session *to);
+/* The id messages related to call go out with: the task's waiter while a
+ * tasks/result awaits it, else the call's id (borrowed). */
+const json_t *mcp_call_related_id(const struct mcp_call *call);
+
+/* ---- tasks.c and task_methods.c ---- */
+
+/* The tools/call of a tool that may run as a task: decides the call's
+ * task_mode from the era, the client and params.task. Returns 0, or sends the
+ * refusal (-32601 for a tool that cannot or must run as a task in 2025-11-25,
+ * -32021 for a required one without the extension) and returns SZ_EINVAL. */
+int mcp_task_mode_of(struct mcp_session *s, const struct mcp_tool_entry *tool, const json_t *id,
+                     const json_t *params, enum mcp_task_mode *pmode, int64_t *pttl);
+/* Makes call (of session s, while its request is dispatched) a task: a
+ * CreateTaskResult answers the request once the task is stored. 0 or
+ * SZ_ENOMEM (the call stays ordinary). */
+int mcp_task_adopt(struct mcp_session *s, struct mcp_call *call);
+/* The call of a task finished: result (stolen; the CallToolResult) or error
+ * (stolen; {code, message, data?}) becomes the task's outcome. The caller
+ * frees the call. */
+void mcp_task_settle(struct mcp_call *call, json_t *result, json_t *error);
+/* The call of a task reported progress: its statusMessage follows. */
+void mcp_task_progress(struct mcp_call *call, double progress, double total, const char *message);
+/* A question from the call of a 2026-07-28 task (mcp_call_ask): params
+ * (stolen) becomes one of the task's inputRequests, and fn runs when
+ * tasks/update answers it. 0, SZ_ECANCELLED or SZ_ENOMEM. */
+int mcp_task_ask(struct mcp_call *call, const char *key, json_t *params, mcp_answer_fn *fn,
+                 void *data);
+/* The call of a 2025-11-25 task sent (delta 1) or got the answer to (delta -1)
+ * an elicitation: the task is input_required while one is open. */
+void mcp_task_waiting(struct mcp_call *call, int delta);
+/* The session s is closing: its tasks go with it. */
+void mcp_tasks_session_closed(struct mcp_session *s);
+/* A call that waits on a task is going away (cancelled, freed). */
+void mcp_task_call_gone(struct mcp_call *call);
+/* The _meta of a message that belongs to task (new reference). */
+json_t *mcp_task_related_meta(const struct mcp_task *task);
+/* Shared by tasks.c and task_methods.c. */
+extern const char *const mcp_task_status_names[]; /* by enum mcp_task_status */
+bool mcp_task_terminal(enum mcp_task_status status);
+int64_t mcp_task_now_ms(void); /* the wall clock, Unix milliseconds */
+bool mcp_task_expired(const struct mcp_task *t, int64_t now);
+struct mcp_task *mcp_task_find(struct mcp_server *server, const char *id);
+void mcp_task_unref(struct mcp_task *t);
+/* The Task object on a wire (2025-11-25, or 2026-07-28; detailed: with its
+ * inputRequests, result or error) (new reference). */
+json_t *mcp_task_json(const struct mcp_task *t, bool modern, bool detailed);
+/* Finishes w, a tasks/result, with what the ended task t gives (2025-11-25). */
+void mcp_task_answer_result(struct mcp_call *w, struct mcp_task *t);
+/* Records a change of status (and statusMessage, copied; NULL clears it on a
+ * change): the store, a session's notification, the waiters at the end. */
+void mcp_task_set_status(struct mcp_task *t, enum mcp_task_status st, const char *message);
+/* tasks/update's answers (responses borrowed) to the task's open questions. */
+void mcp_task_deliver(struct mcp_task *t, const json_t *responses);
+bool mcp_task_client_declared(const struct mcp_req_ctx *rc);
+bool mcp_task_legacy_session(const struct mcp_session *s);
+void mcp_task_send_missing(struct mcp_session *s, const json_t *id, const char *why);
+/* Forgets expired tasks, at most once a minute. */
+void mcp_tasks_maybe_purge(struct mcp_server *server);
+/* The session that runs tasks which have none of their own, or NULL. */
+struct mcp_session *mcp_task_host(struct mcp_server *server);
+
+/* tasks/get, tasks/result, tasks/list, tasks/cancel, tasks/update (task_methods.c). */
+void mcp_handle_tasks_get(struct mcp_session *s, const json_t *id, json_t *params);
+void mcp_handle_tasks_result(struct mcp_session *s, const json_t *id, json_t *params);
+void mcp_handle_tasks_list(struct mcp_session *s, const json_t *id, json_t *params);
+void mcp_handle_tasks_cancel(struct mcp_session *s, const json_t *id, json_t *params);
+void mcp_handle_tasks_update(struct mcp_session *s, const json_t *id, json_t *params);
+/* Frees every task in memory (mcp_server_free). */
+void mcp_tasks_free(struct mcp_server *server);
 
 /* ---- methods.c ---- */
 

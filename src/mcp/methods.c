@@ -1,8 +1,9 @@
 /* The method handlers behind server.h: initialize, tools/list and tools/call
- * (arguments checked and parsed from the tool's table), resources/list, read,
- * templates, subscribe and unsubscribe, prompts/list and get,
- * completion/complete and logging/setLevel (server/discover and
- * subscriptions/listen are era.c's). The message loop (session.c) has already
+ * (arguments checked and parsed from the tool's table; a call that may run as
+ * a task becomes one here), resources/list, read, templates, subscribe and
+ * unsubscribe, prompts/list and get, completion/complete and logging/setLevel
+ * (server/discover and subscriptions/listen are era.c's, the tasks methods
+ * tasks.c's). The message loop (session.c) has already
  * checked the JSON-RPC shape, the era, the lifecycle and the request id; a
  * handler replies through mcp_reply, which shapes a modern result. */
 #include "fmacros.h"
@@ -74,7 +75,7 @@ static void handle_initialize(struct mcp_session *s, const json_t *id, json_t *p
     s->client_capabilities = json_incref(json_object_get(params, "capabilities"));
     s->initialized = true;
 
-    caps = mcp_server_capabilities(s->server);
+    caps = mcp_server_capabilities(s->server, false, chosen);
     result = json_pack("{s:s, s:o, s:{s:s, s:s, s:s}}", "protocolVersion", chosen, "capabilities",
                        caps, "serverInfo", "name", s->server->name, "title", "Sanzaru", "version",
                        s->server->version);
@@ -94,7 +95,7 @@ static void handle_tools_list(struct mcp_session *s, const json_t *id, json_t *p
     }
     all = json_array();
     for (size_t i = 0; i < s->server->ntools; i++)
-        json_array_append_new(all, mcp_tool_listing(&s->server->tools[i]));
+        json_array_append_new(all, mcp_tool_listing(&s->server->tools[i], s->cur.modern));
     mcp_reply(s, id, page_of(all, "tools", offset, s->server->page_size), MCP_CACHE_STATIC);
     json_decref(all);
 }
@@ -122,6 +123,8 @@ static void handle_tools_call(struct mcp_session *s, const json_t *id, json_t *p
     json_t *args = json_object_get(params, "arguments");
     const struct mcp_tool_entry *tool;
     struct mcp_call *call;
+    enum mcp_task_mode mode;
+    int64_t ttl;
     char msg[512];
     int rc;
 
@@ -138,6 +141,8 @@ static void handle_tools_call(struct mcp_session *s, const json_t *id, json_t *p
         refuse_arguments(s, id, name, "'arguments' must be an object");
         return;
     }
+    if (mcp_task_mode_of(s, tool, id, params, &mode, &ttl) != 0)
+        return; /* refused: the tool cannot, or must, run as a task */
     call = mcp_call_new(s, MCP_CALL_TOOL, id, params, tool->tool->args_size);
     if (call == NULL) {
         mcp_send_error(s, id, MCP_INTERNAL_ERROR, "out of memory");
@@ -145,7 +150,16 @@ static void handle_tools_call(struct mcp_session *s, const json_t *id, json_t *p
     }
     call->args = json_is_object(args) ? json_incref(args) : json_object();
     call->name = mcp_strdup(name);
+    call->task_mode = mode;
+    call->task_ttl_ms = ttl;
     rc = mcp_args_parse(tool, &call->args, s->server->arg_policy, call->parsed, msg, sizeof(msg));
+    if (rc == SZ_EINVAL && mode == MCP_TASK_ASKED &&
+        (s->server->arg_policy & MCP_ARGS_ERRORS_AS_RESULTS) && mcp_task_adopt(s, call) == 0) {
+        /* A 2025-11-25 client asked for a task: it gets one, whose result is
+         * the sentence it would have got at once. */
+        mcp_call_fail(call, "Invalid arguments for tool %s: %s", name, msg);
+        return;
+    }
     if (rc != 0) {
         /* Not a call after all: nothing was started, nothing to cancel. */
         mcp_call_discard(call);
@@ -156,8 +170,21 @@ static void handle_tools_call(struct mcp_session *s, const json_t *id, json_t *p
         return;
     }
     call->tool = tool;
+    if (mode == MCP_TASK_ASKED && mcp_task_adopt(s, call) != 0) {
+        mcp_call_discard(call);
+        mcp_send_error(s, id, MCP_INTERNAL_ERROR, "out of memory");
+        return;
+    }
     SZ_DEBUG("tools/call %s", name);
+    mcp_call_hold(call); /* start may finish it */
     tool->tool->start(call, call->parsed);
+    /* The extension's tasks: a call that outlives its start function becomes a
+     * task (SEP-2663: the server decides; a quick call answers at once). */
+    if (!call->finished && mode == MCP_TASK_MAYBE && call->task == NULL &&
+        mcp_task_adopt(s, call) != 0)
+        SZ_WARN("tools/call %s: could not become a task (out of memory); it answers when done",
+                name);
+    mcp_call_release(call);
 }
 
 static json_t *resource_item(const struct mcp_resource_provider *p, bool templated)
@@ -491,6 +518,11 @@ static const struct {
     {"prompts/get", handle_prompts_get, BOTH},
     {"completion/complete", handle_complete, BOTH},
     {"logging/setLevel", handle_set_level, LEGACY},
+    {"tasks/get", mcp_handle_tasks_get, BOTH},
+    {"tasks/cancel", mcp_handle_tasks_cancel, BOTH},
+    {"tasks/result", mcp_handle_tasks_result, LEGACY}, /* removed by SEP-2663 */
+    {"tasks/list", mcp_handle_tasks_list, LEGACY},     /* removed by SEP-2663 */
+    {"tasks/update", mcp_handle_tasks_update, MODERN},
 };
 
 void mcp_methods_dispatch(struct mcp_session *s, const char *method, const json_t *id,

@@ -19,6 +19,14 @@
 
 #define DEFAULT_STATE_TTL_MS (10u * 60u * 1000u)
 
+/* Tasks (docs/tasks.md): kept an hour from their creation unless a 2025-11-25
+ * client asks otherwise, within a minute and a day; polled every second until a
+ * tool suggests its own pace. */
+#define DEFAULT_TASK_TTL_MS  (60LL * 60 * 1000)
+#define MIN_TASK_TTL_MS      (60LL * 1000)
+#define MAX_TASK_TTL_MS      (24LL * 60 * 60 * 1000)
+#define DEFAULT_TASK_POLL_MS 1000
+
 const char *const mcp_modern_versions[] = {"2026-07-28"};
 const size_t mcp_nmodern_versions = sizeof(mcp_modern_versions) / sizeof(mcp_modern_versions[0]);
 
@@ -53,7 +61,12 @@ struct mcp_server *mcp_server_new(uv_loop_t *loop, const char *name, const char 
     server->arg_policy = MCP_ARGS_DEFAULT;
     server->list_changed = MCP_LIST_RESOURCES;
     server->state_ttl_ms = DEFAULT_STATE_TTL_MS;
+    server->task_ttl_ms = DEFAULT_TASK_TTL_MS;
+    server->task_min_ttl_ms = MIN_TASK_TTL_MS;
+    server->task_max_ttl_ms = MAX_TASK_TTL_MS;
+    server->task_poll_ms = DEFAULT_TASK_POLL_MS;
     sz_list_init(&server->sessions);
+    sz_list_init(&server->tasks);
     /* A random key per process: state sealed here is refused elsewhere unless
      * the instances share one (mcp_server_set_state_key). */
     if (getrandom(server->state_key, sizeof(server->state_key), 0) !=
@@ -88,13 +101,45 @@ void mcp_server_set_list_changed(struct mcp_server *server, unsigned lists)
     server->list_changed = lists;
 }
 
-json_t *mcp_server_capabilities(const struct mcp_server *server)
+json_t *mcp_server_capabilities(const struct mcp_server *server, bool modern, const char *version)
 {
-    return json_pack("{s:{s:b}, s:{s:b, s:b}, s:{s:b}, s:{}, s:{}}", "tools", "listChanged",
-                     (server->list_changed & MCP_LIST_TOOLS) != 0, "resources", "subscribe", 1,
-                     "listChanged", (server->list_changed & MCP_LIST_RESOURCES) != 0, "prompts",
-                     "listChanged", (server->list_changed & MCP_LIST_PROMPTS) != 0, "logging",
-                     "completions");
+    json_t *caps = json_pack(
+        "{s:{s:b}, s:{s:b, s:b}, s:{s:b}, s:{}, s:{}}", "tools", "listChanged",
+        (server->list_changed & MCP_LIST_TOOLS) != 0, "resources", "subscribe", 1, "listChanged",
+        (server->list_changed & MCP_LIST_RESOURCES) != 0, "prompts", "listChanged",
+        (server->list_changed & MCP_LIST_PROMPTS) != 0, "logging", "completions");
+
+    if (!server->task_tools || caps == NULL)
+        return caps;
+    /* Tasks: 2025-11-25's capability (experimental core), or 2026-07-28's
+     * extension; never both on one wire (SEP-2663, "Backward Compatibility"). */
+    if (modern)
+        json_object_set_new(caps, "extensions", json_pack("{s:{}}", MCP_TASKS_EXTENSION));
+    else if (version != NULL && strcmp(version, "2025-11-25") == 0)
+        json_object_set_new(
+            caps, "tasks",
+            json_pack("{s:{}, s:{}, s:{s:{s:{}}}}", "list", "cancel", "requests", "tools", "call"));
+    return caps;
+}
+
+void mcp_server_set_task_store(struct mcp_server *server, const struct mcp_task_store *store)
+{
+    server->have_store = store != NULL;
+    if (store != NULL)
+        server->store = *store;
+}
+
+void mcp_server_set_task_times(struct mcp_server *server, int64_t ttl_ms, int64_t min_ttl_ms,
+                               int64_t max_ttl_ms, int64_t poll_ms)
+{
+    if (ttl_ms > 0)
+        server->task_ttl_ms = ttl_ms;
+    if (min_ttl_ms > 0)
+        server->task_min_ttl_ms = min_ttl_ms;
+    if (max_ttl_ms > 0)
+        server->task_max_ttl_ms = max_ttl_ms;
+    if (poll_ms > 0)
+        server->task_poll_ms = poll_ms;
 }
 
 static void entry_free(struct mcp_tool_entry *e)
@@ -108,6 +153,7 @@ void mcp_server_free(struct mcp_server *server)
 {
     if (server == NULL)
         return;
+    mcp_tasks_free(server);
     for (size_t i = 0; i < server->ntools; i++)
         entry_free(&server->tools[i]);
     free(server->tools);
@@ -196,6 +242,8 @@ int mcp_server_add_tool(struct mcp_server *server, const struct mcp_tool *tool)
     }
     server->tools = grown;
     server->tools[server->ntools++] = entry;
+    if (tool->task_support != MCP_TASK_FORBIDDEN)
+        server->task_tools = true;
     return 0;
 fail:
     entry_free(&entry);
@@ -232,8 +280,9 @@ const struct mcp_tool_entry *mcp_find_tool(const struct mcp_server *server, cons
     return NULL;
 }
 
-json_t *mcp_tool_listing(const struct mcp_tool_entry *e)
+json_t *mcp_tool_listing(const struct mcp_tool_entry *e, bool modern)
 {
+    static const char *const support[] = {"forbidden", "optional", "required"};
     const struct mcp_tool *t = e->tool;
     json_t *annotations = json_object();
     json_t *item = json_object();
@@ -258,6 +307,11 @@ json_t *mcp_tool_listing(const struct mcp_tool_entry *e)
     json_object_set_new(annotations, "openWorldHint",
                         json_boolean(t->annotations & MCP_OPEN_WORLD));
     json_object_set_new(item, "annotations", annotations);
+    /* 2025-11-25 negotiates tasks per tool; the 2026-07-28 extension has no
+     * such field (the server decides per call). */
+    if (!modern && t->task_support != MCP_TASK_FORBIDDEN)
+        json_object_set_new(item, "execution",
+                            json_pack("{s:s}", "taskSupport", support[t->task_support]));
     return item;
 }
 

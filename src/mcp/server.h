@@ -78,6 +78,23 @@ enum {
  * eventually finish the call exactly once, possibly before it returns. */
 typedef void mcp_tool_start_fn(struct mcp_call *call, const void *args);
 
+/* Picks up a task's work after a restart (tasks.c): call is a task's call that
+ * belongs to no request, checkpoint (borrowed, valid until the call finishes)
+ * what the tool recorded with mcp_call_task_checkpoint. The handler finishes
+ * the call exactly once, as from start. */
+typedef void mcp_tool_resume_fn(struct mcp_call *call, const json_t *checkpoint);
+
+/* Whether a tool runs as an MCP task (tasks.c). In 2025-11-25 the client asks
+ * per call (params.task) and tools/list shows execution.taskSupport; in the
+ * 2026-07-28 extension io.modelcontextprotocol/tasks the server decides: a call
+ * of a tool that takes tasks, from a client that declared the extension,
+ * becomes a task when it outlives its start function. */
+enum mcp_task_support {
+    MCP_TASK_FORBIDDEN = 0, /* a quick call; never a task (the default) */
+    MCP_TASK_OPTIONAL,      /* a task when the client can take one, else an ordinary call */
+    MCP_TASK_REQUIRED,      /* only as a task: refused (-32601, -32021) otherwise */
+};
+
 struct mcp_tool {
     const char *name;
     const char *title;
@@ -94,6 +111,10 @@ struct mcp_tool {
      * unchecked, through mcp_call_args. For test fixtures and schemas the
      * table cannot say. */
     const char *input_schema;
+    enum mcp_task_support task_support;
+    /* Continues a task after a restart from its checkpoint, or NULL: such a
+     * task then fails with a sentence saying its work was lost. */
+    mcp_tool_resume_fn *resume;
 };
 
 /* .args, .nargs and .args_size of a tool from its struct type and row array. */
@@ -207,6 +228,75 @@ int mcp_server_set_state_key(struct mcp_server *server, const void *key, size_t 
 /* How long sealed requestState stays valid (default 10 minutes). */
 void mcp_server_set_state_ttl(struct mcp_server *server, uint64_t ttl_ms);
 
+/* ---- tasks (tasks.c) ------------------------------------------------------ */
+
+/* The extension identifier of MCP tasks in 2026-07-28 (SEP-2663). */
+#define MCP_TASKS_EXTENSION "io.modelcontextprotocol/tasks"
+
+/* Longest task id, terminator excluded (32 hex digits today). */
+#define MCP_TASK_ID_MAX 64
+
+/* A task as a store keeps it; every pointer borrowed for the duration of the
+ * call that hands it over. status is "working", "input_required",
+ * "completed", "failed" or "cancelled"; result, error and checkpoint are JSON
+ * texts or NULL. Times are Unix milliseconds. */
+struct mcp_task_row {
+    const char *id;
+    const char *owner; /* who may see it (mcp_session_set_owner) */
+    const char *tool;
+    bool modern; /* created through the 2026-07-28 extension */
+    const char *status;
+    const char *message; /* statusMessage, or NULL */
+    int64_t created_ms;
+    int64_t updated_ms;
+    int64_t ttl_ms;
+    int64_t poll_ms;
+    const char *result;     /* the tool's result, once completed */
+    const char *error;      /* the JSON-RPC error, once failed */
+    const char *checkpoint; /* what the tool needs to resume */
+};
+
+/* err 0 or a negative code, on the loop. */
+typedef void mcp_task_saved_fn(void *data, int err);
+/* row is NULL when the store has no such task; borrowed for the call. */
+typedef void mcp_task_found_fn(void *data, int err, const struct mcp_task_row *row);
+
+/* Where tasks outlive the process (app wires the state database). Every
+ * operation runs its I/O off the loop and reports on the loop, never inside
+ * the call; each returns 0 (the callback will run) or a negative code
+ * (nothing runs). save inserts or replaces by id; remove and purge report to
+ * no one (failures are the store's to log). */
+struct mcp_task_store {
+    int (*save)(void *ctx, const struct mcp_task_row *row, mcp_task_saved_fn *done, void *data);
+    int (*find)(void *ctx, const char *id, mcp_task_found_fn *cb, void *data);
+    int (*remove)(void *ctx, const char *id);
+    int (*purge)(void *ctx, int64_t now_ms); /* drops every task whose TTL ended */
+    void *ctx;
+};
+
+/* Makes tasks durable: store (copied; its ctx borrowed, to outlive the
+ * server) keeps every task, so that after a restart tasks/get finds it, and
+ * resumes its tool (mcp_tool.resume) or reports that its work was lost.
+ * Without a store tasks live in memory only. */
+void mcp_server_set_task_store(struct mcp_server *server, const struct mcp_task_store *store);
+
+/* Task timing: ttl_ms, the lifetime of a task from its creation (default one
+ * hour; a 2025-11-25 client may ask for between min_ttl_ms and max_ttl_ms),
+ * and poll_ms, the pollInterval suggested until a tool says otherwise
+ * (default 1000). 0 leaves a value as it is. */
+void mcp_server_set_task_times(struct mcp_server *server, int64_t ttl_ms, int64_t min_ttl_ms,
+                               int64_t max_ttl_ms, int64_t poll_ms);
+
+typedef void mcp_tasks_closed_fn(void *data);
+
+/* Stops every task's work for a shutdown: their calls are cancelled (tools
+ * stop local work and leave upstream jobs running) and nothing of their state
+ * changes in the store, so a restarted server resumes or reports them. done
+ * runs on the loop once the last call finished (possibly before this
+ * returns). Call it after the transports closed and before the layers the
+ * tools use are closed; then mcp_server_free. */
+void mcp_server_close_tasks(struct mcp_server *server, mcp_tasks_closed_fn *done, void *data);
+
 /* True for a protocol version this engine speaks, of either era (for the HTTP
  * MCP-Protocol-Version header check). */
 bool mcp_protocol_version_supported(const char *version);
@@ -242,6 +332,13 @@ void mcp_session_set_stateless(struct mcp_session *session, const char *protocol
  * the _meta envelope is refused with -32602 (an HTTP POST whose
  * MCP-Protocol-Version header names a modern revision). */
 void mcp_session_set_modern_only(struct mcp_session *session);
+
+/* Names who the session's client is, for the tasks it creates: only requests
+ * of a session with the same owner see, await or cancel them. By default each
+ * session is an owner of its own (a stdio process, a legacy HTTP session);
+ * the HTTP transport gives its per-request sessions the bearer token's
+ * identity. owner is copied (at most 127 bytes are kept). */
+void mcp_session_set_owner(struct mcp_session *session, const char *owner);
 
 /* What a handled message was, so an HTTP transport can choose its status. */
 enum mcp_msg_kind {
@@ -411,5 +508,39 @@ typedef void mcp_answer_fn(struct mcp_call *call, enum mcp_answer answer, const 
  * content passed to fn is borrowed for the duration of fn. */
 int mcp_call_ask(struct mcp_call *call, const char *key, const char *message, json_t *schema,
                  mcp_answer_fn *fn, void *data);
+
+/* ---- calls that run as tasks (tasks.c) -------------------------------------
+ *
+ * A task is a call that outlives its request: the client got a CreateTaskResult
+ * and polls (tasks/get), awaits (tasks/result, 2025-11-25) or cancels
+ * (tasks/cancel) it, and the call's finish becomes the task's result. A tool
+ * needs to know only what follows; everything else (progress, logs, questions,
+ * finishing) works as for any call. A task in 2025-11-25 keeps its session's
+ * channel: progress, logs and questions reach the client tagged with
+ * io.modelcontextprotocol/related-task. A task of the 2026-07-28 extension has
+ * none: progress becomes its statusMessage, a question its inputRequests
+ * (answered with tasks/update). */
+
+/* The call's task id (borrowed), or NULL when it is an ordinary call. A call
+ * becomes a task when its start function returns without finishing it, so
+ * from a start function this is NULL unless the client asked for a task
+ * (2025-11-25); from any later callback it says for good. */
+const char *mcp_call_task_id(const struct mcp_call *call);
+
+/* Records what the tool needs to pick the work up again after a restart
+ * (resume on its row): checkpoint (stolen, a JSON object) is stored with the
+ * task. A no-op for an ordinary call. */
+void mcp_call_task_checkpoint(struct mcp_call *call, json_t *checkpoint);
+
+/* Suggests how often the client should poll the task (pollInterval,
+ * pollIntervalMs): the tool's own upstream polling interval is a good value.
+ * A no-op for an ordinary call. */
+void mcp_call_task_poll_interval(struct mcp_call *call, int64_t ms);
+
+/* True when the client cancelled the task (tasks/cancel), as opposed to a
+ * cancellation that ends the connection or the server: only then does a tool
+ * also stop the upstream job where the provider can (the client chose to
+ * abandon it). Meaningful in and after the cancel callback. */
+bool mcp_call_task_cancelled(const struct mcp_call *call);
 
 #endif

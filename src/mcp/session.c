@@ -9,9 +9,11 @@
 #include "core/err.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 /* ---- sending ------------------------------------------------------------ */
 
@@ -101,8 +103,9 @@ static int level_index(enum sz_log_level level)
     }
 }
 
-void mcp_vlog_to_client(struct mcp_session *s, const json_t *related_id, int threshold,
-                        enum sz_log_level level, const char *logger, const char *fmt, va_list ap)
+void mcp_vlog_to_client(struct mcp_session *s, const json_t *related_id, const json_t *meta,
+                        int threshold, enum sz_log_level level, const char *logger, const char *fmt,
+                        va_list ap)
 {
     char text[2048];
     int idx = level_index(level);
@@ -114,6 +117,8 @@ void mcp_vlog_to_client(struct mcp_session *s, const json_t *related_id, int thr
     params = json_pack("{s:s, s:s}", "level", mcp_levels[idx], "data", text);
     if (logger != NULL)
         json_object_set_new(params, "logger", json_string(logger));
+    if (meta != NULL)
+        json_object_set(params, "_meta", (json_t *)(uintptr_t)meta);
     mcp_send_notification(s, "notifications/message", params, related_id);
 }
 
@@ -122,6 +127,8 @@ void mcp_vlog_to_client(struct mcp_session *s, const json_t *related_id, int thr
 struct mcp_session *mcp_session_new(struct mcp_server *server, mcp_send_fn *send, void *ctx)
 {
     struct mcp_session *s = calloc(1, sizeof(*s));
+    uint64_t nonce;
+
     if (s == NULL)
         return NULL;
     s->server = server;
@@ -134,7 +141,17 @@ struct mcp_session *mcp_session_new(struct mcp_server *server, mcp_send_fn *send
     sz_list_init(&s->calls);
     sz_list_init(&s->pending);
     sz_list_push_front(&server->sessions, &s->link);
+    /* An owner of its own until the transport says who the client is: its
+     * tasks are its alone (a stdio process, a legacy HTTP session). */
+    if (getrandom(&nonce, sizeof(nonce), 0) != (ssize_t)sizeof(nonce))
+        nonce = uv_hrtime() ^ (uint64_t)(uintptr_t)s; /* never the same twice in a process */
+    snprintf(s->owner, sizeof(s->owner), "session:%016llx", (unsigned long long)nonce);
     return s;
+}
+
+void mcp_session_set_owner(struct mcp_session *s, const char *owner)
+{
+    snprintf(s->owner, sizeof(s->owner), "%s", owner != NULL ? owner : "");
 }
 
 void mcp_session_set_stateless(struct mcp_session *s, const char *protocol_version)
@@ -232,9 +249,11 @@ void mcp_session_close(struct mcp_session *s, mcp_session_idle_fn *on_idle)
     sz_list_remove(&s->link);
     s->send = NULL; /* nothing more goes out */
     s->refs++;      /* keep s alive while handlers react to cancellation */
+    mcp_tasks_session_closed(s);
     /* A handler may finish other calls while reacting, so rescan each time. */
     while ((call = first_live_call(s)) != NULL)
-        mcp_call_cancel(call);
+        mcp_call_cancel_for(call,
+                            s == s->server->task_host ? MCP_CANCEL_SHUTDOWN : MCP_CANCEL_SESSION);
     while ((first = sz_list_first(&s->pending)) != NULL)
         mcp_pending_resolve(container_of(first, struct mcp_pending, link), NULL, NULL, true);
     mcp_session_maybe_idle(s);
@@ -258,7 +277,7 @@ void mcp_session_log(struct mcp_session *s, enum sz_log_level level, const char 
     if (!s->initialized || s->modern_only)
         return; /* the modern era has no session to log to */
     va_start(ap, fmt);
-    mcp_vlog_to_client(s, NULL, s->log_threshold, level, logger, fmt, ap);
+    mcp_vlog_to_client(s, NULL, NULL, s->log_threshold, level, logger, fmt, ap);
     va_end(ap);
 }
 
