@@ -10,6 +10,7 @@
 #include "transport/http_int.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/sha256.h"
 #include "mcp/server.h"
 
 #include <arpa/inet.h>
@@ -276,6 +277,26 @@ static int resolve(const char *host, unsigned port, struct sockaddr_storage *ss,
 
 /* A transport with its own copies of the options' strings and an empty session table;
  * NULL when out of memory. */
+
+/* The owner of the tasks a request without a session creates: everyone who holds
+ * the token is one client (the server has one token), so the token's SHA-256 names
+ * it, and the token itself is never stored; without a token, "anonymous" (any
+ * client that can reach the door, which then knows a task by its unguessable id
+ * only). A legacy session is an owner of its own (the engine's default). */
+static void set_owner(struct http_transport *t)
+{
+    char hex[SZ_SHA256_HEX_LEN + 1];
+    struct sz_sha256 h;
+
+    snprintf(t->owner, sizeof(t->owner), "anonymous");
+    if (t->token == NULL || sz_sha256_init(&h) != 0)
+        return;
+    sz_sha256_update(&h, "sanzaru task owner:", strlen("sanzaru task owner:"));
+    sz_sha256_update(&h, t->token, strlen(t->token));
+    if (sz_sha256_final_hex(&h, hex) == 0)
+        snprintf(t->owner, sizeof(t->owner), "bearer:%s", hex);
+}
+
 static struct http_transport *transport_new(uv_loop_t *loop, struct mcp_server *server,
                                             const struct http_options *opts,
                                             const struct sockaddr_storage *ss)
@@ -300,6 +321,7 @@ static struct http_transport *transport_new(uv_loop_t *loop, struct mcp_server *
     t->o.path = t->path;
     t->o.token = t->token;
     t->o.allowed_origins = t->origins;
+    set_owner(t);
     if (t->o.keepalive_ms == 0)
         t->o.keepalive_ms = 15000;
     if (t->o.session_ttl_ms == 0)

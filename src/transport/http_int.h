@@ -243,6 +243,9 @@ struct http_transport {
     char *path;
     char *token;
     char *origins;
+    /* Who a stateless request's client is, for its tasks: the bearer token's
+     * fingerprint, or "anonymous" without a token (docs/tasks.md). */
+    char owner[80];
     struct MHD_Daemon *d;
     unsigned mhd_limit; /* MHD's own connection limit: ours plus room for cut ones */
     int epfd;           /* MHD's epoll fd, under poll */

@@ -338,6 +338,11 @@ static bool modern_headers_ok(struct http_req *r, const struct post_peek *pk, en
         target = json_string_value(json_object_get(params, "name"));
     else if (strcmp(pk->method, "resources/read") == 0)
         target = json_string_value(json_object_get(params, "uri"));
+    else if (strcmp(pk->method, "tasks/get") == 0 || strcmp(pk->method, "tasks/update") == 0 ||
+             strcmp(pk->method, "tasks/cancel") == 0)
+        /* SEP-2663, "Streamable HTTP: Routing Headers": Mcp-Name is the task id, so a
+         * load balancer can send every request of a task to one instance. */
+        target = json_string_value(json_object_get(params, "taskId"));
     if (target != NULL && (name == NULL || !header_matches(name, target, strlen(target), &bad))) {
         *pret = respond_mismatch(r, pk->id, "Header mismatch: Mcp-Name %s",
                                  name == NULL ? "is missing"
@@ -375,6 +380,7 @@ static enum MHD_Result post_session(struct http_req *r, const struct post_peek *
             return respond_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, -32603,
                                  "Internal error: out of memory");
         r->owned = s;
+        mcp_session_set_owner(s->ms, t->owner); /* its tasks outlive it */
         if (pk->modern)
             mcp_session_set_modern_only(s->ms);
         else if (!pk->is_init)
