@@ -159,7 +159,8 @@ struct mcp_task {
     json_t *checkpoint;        /* what the tool recorded to resume, or NULL */
     json_t *inputs;            /* 2026-07-28: outstanding inputRequests, key -> {method, params} */
     struct sz_link asks;       /* questions waiting for answers (struct mcp_task_ask) */
-    unsigned nasked;           /* questions asked so far, for keys unique over the task */
+    unsigned nasked;           /* questions asked so far */
+    json_t *keys;              /* every key asked so far (object keys): unique over the task */
     struct mcp_call *call;     /* the work while it runs, else NULL */
     struct mcp_session *home;  /* 2025-11-25 on a session: where its messages go */
     struct mcp_call *creating; /* the tools/call to answer once stored, or NULL */

@@ -117,8 +117,8 @@ static bool tasks_available(struct mcp_session *s, const json_t *id, const char 
         if (mcp_task_client_declared(&s->cur))
             return true;
         mcp_task_send_missing(s, id,
-                               "Missing required client capability: the tasks methods need the "
-                               "extension " MCP_TASKS_EXTENSION " in clientCapabilities");
+                              "Missing required client capability: the tasks methods need the "
+                              "extension " MCP_TASKS_EXTENSION " in clientCapabilities");
         return false;
     }
     if (mcp_task_legacy_session(s))
@@ -149,7 +149,8 @@ static struct mcp_task *visible(struct mcp_call *c)
 {
     struct mcp_task *t = mcp_task_find(c->session->server, c->lookup);
 
-    if (t == NULL || strcmp(t->owner, c->session->owner) != 0 || mcp_task_expired(t, mcp_task_now_ms()))
+    if (t == NULL || strcmp(t->owner, c->session->owner) != 0 ||
+        mcp_task_expired(t, mcp_task_now_ms()))
         return NULL;
     return t;
 }
@@ -380,4 +381,3 @@ void mcp_handle_tasks_list(struct mcp_session *s, const json_t *id, json_t *para
     json_object_set_new(result, "tasks", tasks);
     mcp_reply(s, id, result, MCP_CACHE_NONE);
 }
-

@@ -137,6 +137,7 @@ void mcp_task_unref(struct mcp_task *t)
     json_decref(t->result);
     json_decref(t->error);
     json_decref(t->checkpoint);
+    json_decref(t->keys);
     free(t);
 }
 
@@ -683,11 +684,15 @@ int mcp_task_ask(struct mcp_call *call, const char *key, json_t *params, mcp_ans
         json_decref(params);
         return SZ_ENOMEM;
     }
-    /* A key names one question over the task's whole life (SEP-2663). */
-    if (t->nasked++ == 0)
-        snprintf(unique, sizeof(unique), "%s", key);
-    else
+    /* A key names one question over the task's whole life (SEP-2663): one the
+     * tool asks again gets a number. */
+    t->nasked++;
+    snprintf(unique, sizeof(unique), "%s", key);
+    if (json_object_get(t->keys, unique) != NULL)
         snprintf(unique, sizeof(unique), "%s-%u", key, t->nasked);
+    if (t->keys == NULL)
+        t->keys = json_object();
+    json_object_set_new(t->keys, unique, json_true());
     a->key = mcp_strdup(unique);
     a->fn = fn;
     a->data = data;

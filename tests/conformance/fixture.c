@@ -495,12 +495,15 @@ struct app {
     uv_signal_t sigint;
     uv_signal_t sigterm;
     struct http_transport *http;
+    struct mcp_server *server;
 };
 
 static void on_http_closed(void *data)
 {
     struct app *app = data;
     app->http = NULL;
+    /* Tasks still running stop too (their timers close); then nothing is left. */
+    mcp_server_close_tasks(app->server, NULL, NULL);
     uv_close((uv_handle_t *)&app->sigint, NULL);
     uv_close((uv_handle_t *)&app->sigterm, NULL);
 }
@@ -581,8 +584,9 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof(prompts) / sizeof(prompts[0]); i++)
         if (mcp_server_add_prompt(server, &prompts[i]) != 0)
             return 1;
-    if (fixture_modern_register(server) != 0)
+    if (fixture_modern_register(server) != 0 || fixture_tasks_register(server) != 0)
         return 1;
+    app.server = server;
 
     rc = http_transport_start(loop, server, &o, &app.http, err, sizeof(err));
     if (rc != 0) {
