@@ -1,5 +1,6 @@
 /* The gemini video provider: Google's Interactions API (POST /interactions in the
- * background, GET and DELETE /interactions/{id}) mapped onto the video workflow.
+ * background, GET and DELETE /interactions/{id}, POST /interactions/{id}/cancel)
+ * mapped onto the video workflow.
  *
  * create and remix send one create (remix: with previous_interaction_id; the
  * reference image as an image block whose base64 is made on the pool); retrieve
@@ -439,6 +440,21 @@ static int remove_video(struct video_job *job)
     return 0;
 }
 
+/* Google's cancel of a background interaction (@google/genai's interactions.cancel):
+ * the Interaction comes back, cancelled, and is mapped like any other. */
+static int stop_job(struct video_job *job)
+{
+    struct net_req *req = NULL;
+    char path[VIDEO_ID_MAX + 32];
+    int rc;
+
+    if (priv_of(job) == NULL)
+        return SZ_ENOMEM;
+    snprintf(path, sizeof(path), "/interactions/%s/cancel", job->id);
+    rc = gem_req_new(video_svc_gemini(job->svc), "POST", path, &req);
+    return rc != 0 ? rc : fetch(job, req, false, "cancel", retrieved);
+}
+
 /* ---- download ---------------------------------------------------------------------- */
 
 static void feed(struct video_job *job)
@@ -625,6 +641,7 @@ const struct video_provider video_gemini_provider = {
     .remove = remove_video,
     .remix = send_create,
     .download = download,
+    .stop = stop_job,
     .cancel = cancel,
     .resume = resume,
     .release = release,

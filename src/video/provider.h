@@ -1,7 +1,8 @@
 /* The video provider interface: what the video layer asks of one vendor's API.
  *
  * A provider is a table of operations, each optional: create, retrieve, list,
- * delete, remix, and download a variant into a streaming sink. The service
+ * delete, remix, download a variant into a streaming sink, and stop a job that
+ * still runs. The service
  * (service.c) decides which provider serves a call (video.h), makes the job, does
  * what every provider shares (the ledger, the list page, the variant check,
  * deferred reports) and starts the provider's operation; the provider sends its
@@ -37,6 +38,7 @@ enum video_op {
     VIDEO_OP_DELETE,
     VIDEO_OP_REMIX,
     VIDEO_OP_DOWNLOAD,
+    VIDEO_OP_STOP,
 };
 
 /* One operation in flight. The service owns it; a provider keeps its own state in
@@ -103,6 +105,9 @@ struct video_provider {
     int (*remove)(struct video_job *job);
     int (*remix)(struct video_job *job);
     int (*download)(struct video_job *job);
+    /* Asks the API to stop the upstream job id (a client cancelled its task);
+     * reports the Video object as the API left it. NULL: the API cannot. */
+    int (*stop)(struct video_job *job);
     void (*cancel)(struct video_job *job);
     void (*resume)(struct video_job *job); /* NULL: net_req_resume(job->req) */
     void (*release)(struct video_job *job);

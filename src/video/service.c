@@ -509,6 +509,16 @@ static void start_op(struct video_job *job)
     case VIDEO_OP_CREATE:
         fn = prov->create;
         break;
+    case VIDEO_OP_STOP:
+        fn = prov->stop;
+        if (fn == NULL) {
+            snprintf(msg, sizeof(msg),
+                     "%s cannot stop a video job once it started: %s runs to its end",
+                     video_job_service_name(job), job->id);
+            video_job_finish(job, SZ_EUNSUPPORTED, msg, NULL);
+            return;
+        }
+        break;
     }
     if (job->op == VIDEO_OP_DOWNLOAD) {
         bool offered = false;
@@ -616,6 +626,17 @@ int video_delete(struct video_svc *svc, const char *id, video_result_fn *cb, voi
                  struct video_job **pjob)
 {
     struct video_job *job = id_job(svc, VIDEO_OP_DELETE, id, cb, data);
+
+    *pjob = NULL;
+    if (job == NULL)
+        return SZ_ENOMEM;
+    return start_by_id(job, pjob);
+}
+
+int video_stop(struct video_svc *svc, const char *id, video_result_fn *cb, void *data,
+               struct video_job **pjob)
+{
+    struct video_job *job = id_job(svc, VIDEO_OP_STOP, id, cb, data);
 
     *pjob = NULL;
     if (job == NULL)

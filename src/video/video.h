@@ -153,6 +153,14 @@ int video_delete(struct video_svc *svc, const char *id, video_result_fn *cb, voi
 int video_remix(struct video_svc *svc, const char *id, const char *prompt, video_result_fn *cb,
                 void *data, struct video_job **pjob);
 
+/* Asks the provider that made id to stop the job, for a client that cancelled its
+ * task (docs/tasks.md): Gemini cancels the interaction (POST
+ * /interactions/{id}/cancel); OpenAI's and Azure's Videos API have no cancel, so
+ * there it fails with SZ_EUNSUPPORTED and a sentence, before any request. Reports
+ * the Video object as the API left it. */
+int video_stop(struct video_svc *svc, const char *id, video_result_fn *cb, void *data,
+               struct video_job **pjob);
+
 /* One page of the default provider's videos. after is copied. */
 int video_list(struct video_svc *svc, size_t limit, const char *after, bool ascending,
                video_result_fn *cb, void *data, struct video_job **pjob);
