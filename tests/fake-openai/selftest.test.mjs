@@ -514,6 +514,25 @@ describe('fake OpenAI server', () => {
                 assert.equal(probeImage(Buffer.from(got.output[0].result, 'base64')).format, fmt);
             }
         });
+        test('cancel: a running response becomes cancelled for good; an ended one cannot be cancelled', async () => {
+            const r = await createResp();
+            const c = await call(fake, 'POST', `/responses/${r.id}/cancel`);
+            assert.equal(c.status, 200);
+            assert.equal(c.body.id, r.id);
+            assert.equal(c.body.object, 'response');
+            assert.equal(c.body.status, 'cancelled');
+            for (let i = 0; i < 4; i++) {
+                const got = (await call(fake, 'GET', `/responses/${r.id}`)).body;
+                assert.equal(got.status, 'cancelled', 'stays cancelled however often it is polled');
+                assert.deepEqual(got.output, []);
+            }
+            assertOpenAIError(await call(fake, 'POST', `/responses/${r.id}/cancel`), 400);
+            const done = await createResp();
+            fake.completeResponse(done.id);
+            assertOpenAIError(await call(fake, 'POST', `/responses/${done.id}/cancel`), 400);
+            assertOpenAIError(await call(fake, 'POST', '/responses/resp_nope/cancel'), 404);
+            assert.equal(fake.requestsMatching({ method: 'POST', path: 'responses/*/cancel' }).length, 4);
+        });
         test('get/delete unknown response is 404; delete works', async () => {
             assertOpenAIError(await call(fake, 'GET', '/responses/resp_nope'), 404);
             const r = await createResp();

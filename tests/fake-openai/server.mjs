@@ -6,7 +6,8 @@
 // `flavour: 'azure'`: under /openai/v1 with an `api-key` header; README.md, "Azure"):
 //   videos      POST /videos, GET /videos, GET|DELETE /videos/{id}, POST /videos/{id}/remix,
 //               GET /videos/{id}/content?variant=video|thumbnail|spritesheet
-//   responses   POST /responses (background image_generation), GET|DELETE /responses/{id}
+//   responses   POST /responses (background image_generation), GET|DELETE /responses/{id},
+//               POST /responses/{id}/cancel
 //   images      POST /images/generations, POST /images/edits
 //   files       POST /files
 //   audio       POST /audio/transcriptions, POST /audio/speech, POST /chat/completions
@@ -750,6 +751,8 @@ export async function startFakeOpenAI(options = {}) {
             total_tokens: 160,
         };
         switch (o.outcome) {
+            case 'cancelled':
+                return { ...base, status: 'cancelled' };
             case 'failed':
                 return { ...base, status: 'failed', error: { code: o.error?.code ?? 'server_error', message: o.error?.message ?? 'The image could not be generated.' } };
             case 'incomplete':
@@ -768,6 +771,19 @@ export async function startFakeOpenAI(options = {}) {
                 return { ...base, status: 'completed', completed_at: r.completedAt, output: [c, message], usage };
             }
         }
+    }
+
+    /** POST /responses/{id}/cancel: a background response still queued or in progress
+     *  stops and reads `cancelled` from now on; one that already ended cannot be
+     *  cancelled (400; the spec documents only the success, see README.md). */
+    function cancelResponse(id) {
+        const r = getResponse(id);
+        const status = responseView(r).status;
+        if (status !== 'queued' && status !== 'in_progress')
+            throw bad(`Cannot cancel a response whose status is '${status}': only a queued or in-progress background response can be cancelled.`, null, 'invalid_state');
+        r.forced = { outcome: 'cancelled' };
+        r.cancelled = true;
+        return { json: responseView(r) };
     }
 
     function getResponse(id) {
@@ -1044,6 +1060,7 @@ export async function startFakeOpenAI(options = {}) {
                 state.responses.delete(b);
                 return { json: { id: b, object: 'response', deleted: true } };
             }
+            if (n === 3 && c === 'cancel' && method === 'POST') return (await noBody(), cancelResponse(b));
         } else if (a === 'images' && n === 2 && method === 'POST') {
             if (b === 'generations') return generateImage(rec, await body());
             if (b === 'edits') return editImage(rec, await body());
