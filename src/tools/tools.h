@@ -5,6 +5,7 @@
 #define SZ_TOOLS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <uv.h>
 
 struct mcp_server;
@@ -12,6 +13,7 @@ struct store;
 struct oai_client;
 struct sz_pool;
 struct video_svc;
+struct watch_hub;
 
 /* What the tools are told by whoever starts them (the app, from the
  * environment). Strings are borrowed and must outlive the tools. */
@@ -40,6 +42,10 @@ struct tools_ctx {
     struct video_svc *video; /* the video providers (video/video.h); NULL: unavailable */
     struct sz_pool *imaging;
     struct sz_pool *audio_jobs; /* libav jobs and the audio tools' other pool work */
+    struct watch_hub *watches; /* upstream jobs being polled (watch.h); NULL when none */
+    /* The first interval of every watch in ms (0: each kind's own, docs/tasks.md);
+     * the largest is four times it. */
+    uint64_t poll_ms;
 };
 
 /* Each returns 0 or a negative error after logging why. */
