@@ -1,7 +1,10 @@
 /* Image generation through the Responses API, as a background job:
  * create_image starts it (POST /responses, background:true, with an
  * image_generation tool), get_image_status polls it, and download_image saves
- * the first image_generation_call's result into the image directory.
+ * the first image_generation_call's result into the image directory. Run as an
+ * MCP task (docs/tasks.md), create_image polls the job itself (watch.h) and ends
+ * when the job has; a task its client cancels cancels the job too (POST
+ * /responses/{id}/cancel); after a restart the job is waited for again.
  *
  * create_image may send input images inline as data: URLs (read through the
  * store, probed and base64-encoded on the imaging pool) and a PNG mask, which
@@ -14,10 +17,13 @@
 #include "mcp/server.h"
 #include "openai/client.h"
 #include "store/store.h"
+#include "core/log.h"
+#include "core/pool.h"
 #include "tools/common.h"
 #include "tools/image_io.h"
 #include "tools/replies.h"
 #include "tools/tools.h"
+#include "tools/watch.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -35,6 +41,7 @@ struct image_call {
     char *body_text; /* the serialised request body until the request takes it */
     size_t body_len;
     char response_id[129];
+    struct watch_waiter *waiter; /* create_image as a task: the watch on its response */
 };
 
 static void image_call_free(struct imgio *io)
@@ -73,17 +80,297 @@ static int check_response_id(struct mcp_call *call, const char *id)
     return 0;
 }
 
+/* ---- create_image as a task: the server waits for the response -------------------------- */
+
+/* Replies up to this size are parsed on the loop; a completed one carries its image
+ * (megabytes of base64) and is parsed on the imaging pool. */
+#define POLL_PARSE_ON_LOOP_MAX (64u * 1024u)
+
+/* One GET /responses/{id} of a watch, and its parse. */
+struct rpoll {
+    struct watch *w;
+    struct tools_ctx *app;
+    struct net_req *req;     /* in flight, or NULL */
+    struct sz_pool_job *job; /* the parse on the pool, or NULL */
+    char *body;              /* a large body to parse (owned, freed by the work) */
+    size_t len;
+    json_t *summary; /* {id, status, created_at[, error]} */
+};
+
+static bool response_final(const json_t *obj)
+{
+    static const char *const done[] = {"completed", "failed", "cancelled", "incomplete"};
+    const char *status = json_string_value(json_object_get(obj, "status"));
+
+    for (size_t i = 0; status != NULL && i < sizeof(done) / sizeof(done[0]); i++)
+        if (strcmp(status, done[i]) == 0)
+            return true;
+    return false;
+}
+
+/* What a task's client is told of a Response: {id, status, created_at}, and the
+ * error's sentence when it failed. Any thread. */
+static json_t *response_summary(json_t *body)
+{
+    json_t *error = json_object_get(body, "error");
+    json_t *summary = reply_response_job(body);
+    const char *message =
+        json_is_object(error) ? json_string_value(json_object_get(error, "message")) : NULL;
+
+    if (message != NULL)
+        json_object_set_new(summary, "error", json_string(message));
+    return summary;
+}
+
+static void rpoll_work(void *data)
+{
+    struct rpoll *p = data;
+    json_t *body = json_loadb(p->body, p->len, 0, NULL);
+
+    free(p->body);
+    p->body = NULL;
+    if (json_is_object(body))
+        p->summary = response_summary(body);
+    json_decref(body);
+}
+
+static void rpoll_worked(void *data, int status)
+{
+    struct rpoll *p = data;
+    struct watch *w = p->w;
+    json_t *summary = p->summary;
+
+    free(p->body);
+    free(p);
+    if (status != 0 || summary == NULL) {
+        json_decref(summary);
+        watch_polled(w, status != 0 ? status : SZ_EPROTO,
+                     status != 0 ? NULL : "OpenAI returned a response that is not JSON", NULL);
+        return;
+    }
+    watch_polled(w, 0, NULL, summary);
+}
+
+static void rpoll_sent(struct net_req *req, const struct net_result *res, void *data)
+{
+    struct rpoll *p = data;
+    struct watch *w = p->w;
+    json_t *body;
+    int rc;
+
+    (void)req;
+    p->req = NULL;
+    if (res->err != 0) {
+        free(p);
+        watch_polled(w, res->err, res->message, NULL);
+        return;
+    }
+    if (res->body_len <= POLL_PARSE_ON_LOOP_MAX) {
+        body = json_loadb(res->body ? res->body : "", res->body_len, 0, NULL);
+        free(p);
+        if (!json_is_object(body)) {
+            json_decref(body);
+            watch_polled(w, SZ_EPROTO, "OpenAI returned a response that is not JSON", NULL);
+            return;
+        }
+        watch_polled(w, 0, NULL, response_summary(body));
+        json_decref(body);
+        return;
+    }
+    p->body = malloc(res->body_len);
+    if (p->body == NULL) {
+        free(p);
+        watch_polled(w, SZ_ENOMEM, "Out of memory reading the OpenAI response", NULL);
+        return;
+    }
+    memcpy(p->body, res->body, res->body_len);
+    p->len = res->body_len;
+    rc = sz_pool_submit(p->app->imaging, rpoll_work, rpoll_worked, p, &p->job);
+    if (rc != 0) {
+        free(p->body);
+        free(p);
+        watch_polled(w, rc, NULL, NULL);
+    }
+}
+
+static int response_poll(struct tools_ctx *app, const char *id, struct watch *w, void **pinflight)
+{
+    struct rpoll *p = calloc(1, sizeof(*p));
+    char path[160];
+    int rc;
+
+    if (p == NULL)
+        return SZ_ENOMEM;
+    p->w = w;
+    p->app = app;
+    snprintf(path, sizeof(path), "/responses/%s", id);
+    rc = oai_req_new(app->oai, "GET", path, &p->req);
+    if (rc != 0) {
+        free(p);
+        return rc;
+    }
+    net_req_set_raw(p->req);
+    net_req_set_max_body(p->req, IMGIO_MAX_BODY);
+    net_req_set_label(p->req, "create_image");
+    if (net_req_start(p->req, rpoll_sent, p) != 0) {
+        net_req_free(p->req);
+        free(p);
+        return SZ_EINVAL;
+    }
+    *pinflight = p;
+    return 0;
+}
+
+static void response_poll_stop(void *inflight)
+{
+    struct rpoll *p = inflight;
+
+    if (p->req != NULL)
+        net_req_cancel(p->req);
+    if (p->job != NULL)
+        sz_pool_cancel(p->job);
+}
+
+/* An image takes seconds to a couple of minutes: 2 s between polls at first,
+ * growing to 10 s while nothing moves; half an hour at most. */
+static const struct watch_kind response_kind = {
+    .name = "response",
+    .noun = "image job",
+    .start = response_poll,
+    .stop = response_poll_stop,
+    .final = response_final,
+    .first_ms = 2000,
+    .max_ms = 10000,
+    .deadline_ms = 30u * 60u * 1000u,
+};
+
+/* The Responses API gives no percentage: the stage is the progress. */
+static void response_moved(void *data, const json_t *obj)
+{
+    struct image_call *c = data;
+    const char *status = json_string_value(json_object_get(obj, "status"));
+
+    mcp_call_progress(c->io.call, status != NULL && strcmp(status, "in_progress") == 0 ? 50 : 0,
+                      100, status);
+    mcp_call_task_poll_interval(c->io.call, (int64_t)watch_interval(c->waiter));
+}
+
+static void response_ended(void *data, int err, const char *msg, json_t *obj)
+{
+    struct image_call *c = data;
+
+    c->waiter = NULL;
+    if (err != 0) {
+        imgio_fail(&c->io, "%s", msg != NULL ? msg : sz_strerror(err));
+        return;
+    }
+    mcp_call_progress(c->io.call, 100, 100, json_string_value(json_object_get(obj, "status")));
+    imgio_finish(&c->io, obj);
+}
+
+static void cancel_sent(struct net_req *req, const struct net_result *res, void *data)
+{
+    (void)req;
+    (void)data;
+    if (res->err != 0)
+        SZ_INFO("create_image: the cancelled task's job kept running: %s",
+                res->message ? res->message : sz_strerror(res->err));
+}
+
+/* A client that cancelled its task abandoned the job: POST /responses/{id}/cancel
+ * (background responses can be cancelled), answered to no one. */
+static void cancel_response(struct tools_ctx *app, const char *id)
+{
+    struct net_req *req = NULL;
+    char path[176];
+
+    snprintf(path, sizeof(path), "/responses/%s/cancel", id);
+    if (oai_req_new(app->oai, "POST", path, &req) != 0)
+        return;
+    net_req_set_raw(req);
+    net_req_set_label(req, "create_image");
+    if (net_req_start(req, cancel_sent, NULL) != 0)
+        net_req_free(req);
+}
+
+static void follow_cancelled(struct mcp_call *call, void *data)
+{
+    struct image_call *c = data;
+
+    c->io.cancelled = true;
+    if (c->waiter != NULL) {
+        watch_leave(c->waiter);
+        c->waiter = NULL;
+    }
+    if (mcp_call_task_cancelled(call))
+        cancel_response(c->io.app, c->response_id);
+    imgio_fail(&c->io, "cancelled");
+}
+
+/* The call is a task: its result is the job once it ended (docs/tasks.md); a
+ * restarted server needs the response id to wait again. now: poll at once. */
+static void follow_response(struct image_call *c, const char *id, bool now)
+{
+    int rc;
+
+    snprintf(c->response_id, sizeof(c->response_id), "%s", id);
+    mcp_call_task_checkpoint(c->io.call, json_pack("{s:s}", "response_id", id));
+    rc = watch_join(c->io.app, &response_kind, id, now, response_moved, response_ended, c,
+                    &c->waiter);
+    if (rc != 0) {
+        imgio_fail(&c->io, "Could not wait for image job %s: %s", id, sz_strerror(rc));
+        return;
+    }
+    mcp_call_on_cancel(c->io.call, follow_cancelled, c);
+    mcp_call_task_poll_interval(c->io.call, (int64_t)watch_interval(c->waiter));
+}
+
+/* create_image as a task after a restart: wait for the job again. */
+static void resume_image(struct mcp_call *call, const json_t *checkpoint)
+{
+    struct tools_ctx *app = mcp_call_tool_data(call);
+    const char *id = json_string_value(json_object_get(checkpoint, "response_id"));
+    struct image_call *c;
+
+    if (imgio_check_key(call, app) != 0)
+        return;
+    if (id == NULL || !oai_check_id(id)) {
+        mcp_call_fail(call, "The task's checkpoint names no response id");
+        return;
+    }
+    c = image_call_new(call, app);
+    if (c != NULL)
+        follow_response(c, id, true);
+}
+
 /* ---- create_image -------------------------------------------------------------------- */
 
 static void response_created(struct imgio *io, json_t *body)
 {
+    struct image_call *c = (struct image_call *)io;
     json_t *result;
 
+    io->deliver_cancelled = false;
+    mcp_call_on_cancel(io->call, imgio_on_cancel, io);
+    if (mcp_call_cancelled(io->call)) { /* its task was cancelled while it was created */
+        const char *id = json_string_value(json_object_get(body, "id"));
+        if (id != NULL && oai_check_id(id))
+            cancel_response(io->app, id);
+        imgio_fail(io, "cancelled");
+        return;
+    }
     if (!json_is_string(json_object_get(body, "id"))) {
         imgio_fail(io, "OpenAI returned a response without an id");
         return;
     }
     result = reply_response_job(body);
+    if (mcp_call_task_id(io->call) != NULL && !response_final(result) &&
+        oai_check_id(json_string_value(json_object_get(body, "id")))) {
+        response_moved(c, result);
+        follow_response(c, json_string_value(json_object_get(body, "id")), false);
+        json_decref(result);
+        return;
+    }
     imgio_finish(io, result);
 }
 
@@ -125,6 +412,15 @@ static void build_body(void *data)
     json_decref(body);
 }
 
+static void create_cancelled(struct mcp_call *call, void *data)
+{
+    struct image_call *c = data;
+
+    if (mcp_call_task_cancelled(call) && c->io.req != NULL)
+        return; /* response_created cancels the job it created */
+    imgio_on_cancel(call, &c->io);
+}
+
 static void post_body(struct image_call *c)
 {
     struct imgio *io = &c->io;
@@ -147,6 +443,10 @@ static void post_body(struct image_call *c)
         imgio_fail(io, "Could not build the request: %s", sz_strerror(rc));
         return;
     }
+    /* A task cancelled while this request is in flight lets it finish, so that the
+     * job it creates upstream can be cancelled there (response_created). */
+    io->deliver_cancelled = true;
+    mcp_call_on_cancel(io->call, create_cancelled, c);
     imgio_send(io, req, response_created);
 }
 
@@ -462,11 +762,16 @@ static struct mcp_tool image_tools[] = {
             "edit. tool_config goes to the image_generation tool as given, e.g. {\"size\": "
             "\"1536x1024\", \"quality\": \"high\", \"output_format\": \"webp\"}; its model "
             "defaults to gpt-image-2, which cannot make transparent backgrounds (use "
-            "gpt-image-1.5 for those). Each job is a paid generation.",
+            "gpt-image-1.5 for those). Each job is a paid generation. A client that runs this "
+            "tool as an MCP task gets the job's final state (completed, failed, ...) as the "
+            "task's result instead: the server polls for it.",
         MCP_ARGS(struct create_image_args, create_rows),
         .output = &reply_job_result,
         .annotations = MCP_OPEN_WORLD,
         .start = create_image,
+        /* As a task it ends when the job has (docs/tasks.md). */
+        .task_support = MCP_TASK_OPTIONAL,
+        .resume = resume_image,
     },
     {
         .name = "get_image_status",

@@ -21,7 +21,7 @@ const struct mcp_field imgio_dimension = {.types = MCP_T_INTEGER};
 
 /* ---- life ----------------------------------------------------------------- */
 
-static void on_cancel(struct mcp_call *call, void *data)
+void imgio_on_cancel(struct mcp_call *call, void *data)
 {
     struct imgio *io = data;
 
@@ -41,7 +41,7 @@ void imgio_init(struct imgio *io, struct mcp_call *call, struct tools_ctx *app,
     io->call = call;
     io->app = app;
     io->free_fn = free_fn;
-    mcp_call_on_cancel(call, on_cancel, io);
+    mcp_call_on_cancel(call, imgio_on_cancel, io);
 }
 
 static void free_input(struct imgio_input *in)
@@ -492,7 +492,7 @@ static void parse_done(void *data, int status)
     struct imgio *io = p->io;
 
     io->job = NULL;
-    if (imgio_stopped(io))
+    if (!(io->deliver_cancelled && status == 0) && imgio_stopped(io))
         goto out;
     if (status != 0)
         imgio_fail(io, "Could not read the OpenAI response: %s", sz_strerror(status));
@@ -517,7 +517,7 @@ static void sent(struct net_req *req, const struct net_result *res, void *data)
 
     (void)req;
     io->req = NULL;
-    if (imgio_stopped(io))
+    if (!(io->deliver_cancelled && res->err == 0) && imgio_stopped(io))
         return;
     if (res->err != 0) {
         imgio_fail(io, "%s", res->message ? res->message : sz_strerror(res->err));

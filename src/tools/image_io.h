@@ -81,6 +81,10 @@ struct imgio {
     struct tools_ctx *app;
     imgio_free_fn *free_fn;
     bool cancelled;
+    /* The reply of the request in flight reaches the tool even when the call was
+     * cancelled meanwhile (the tool checks mcp_call_cancelled itself): a job that
+     * exists upstream once its create returns can then be cancelled there. */
+    bool deliver_cancelled;
 
     /* The one asynchronous operation that can be stopped, when outstanding. */
     struct net_req *req;
@@ -116,6 +120,11 @@ struct imgio {
  * state; imgio releases its own members first). */
 void imgio_init(struct imgio *io, struct mcp_call *call, struct tools_ctx *app,
                 imgio_free_fn *free_fn);
+
+/* The cancel callback imgio_init registers: stops the request or the pool job in
+ * flight (each reports later and the step that receives it finishes the call). For a
+ * tool's own cancel callback that falls back to it. */
+void imgio_on_cancel(struct mcp_call *call, void *data);
 
 /* Finishes the call with a tool error and frees everything. */
 void imgio_fail(struct imgio *io, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -433,6 +433,7 @@ static struct mcp_tool images_api_tools[] = {
         .output = &api_result,
         .annotations = MCP_OPEN_WORLD,
         .start = generate_image,
+        .task_support = MCP_TASK_OPTIONAL, /* a minute or two of waiting */
     },
     {
         .name = "edit_image",
@@ -453,6 +454,7 @@ static struct mcp_tool images_api_tools[] = {
         .output = &api_result,
         .annotations = MCP_OPEN_WORLD,
         .start = edit_image,
+        .task_support = MCP_TASK_OPTIONAL, /* a minute or two of waiting */
     },
 };
 

@@ -2,13 +2,17 @@
  * delete_video and remix_video (list_local_videos lives in local.c). Each is a
  * thin adapter: check the arguments, start one operation of the video layer
  * (src/video/, which picks the provider: Gemini, Azure OpenAI or OpenAI) and turn
- * its outcome into the result shape of TOOLS.md. create_video reads its optional
- * reference image through the image store's sandbox first and checks it on the
- * imaging pool (img_probe_async: a header that reads, a file not cut off), so an
- * unusable file is refused by name before anything is uploaded; download_video streams
- * the video into an atomic store writer with backpressure; the writer hashes what
- * it writes, on the pool. Every call is cancellable: the operation in flight is
- * cancelled and a half-written file is abandoned.
+ * its outcome into the result shape of TOOLS.md. Run as an MCP task (docs/tasks.md),
+ * create_video and remix_video wait for the video they started (watch.h) and end
+ * with it finished; a task cancelled by its client stops the video upstream where
+ * the provider can; after a restart the video is waited for again (resume_video).
+ * create_video reads its optional reference image through the image store's sandbox
+ * first and checks it on the imaging pool (img_probe_async: a header that reads, a
+ * file not cut off), so an unusable file is refused by name before anything is
+ * uploaded; download_video streams the video into an atomic store writer with
+ * backpressure; the writer hashes what it writes, on the pool. Every call is
+ * cancellable: the operation in flight is cancelled and a half-written file is
+ * abandoned.
  *
  * Thread: everything here runs on the loop thread. */
 #include "fmacros.h"
@@ -20,6 +24,7 @@
 #include "tools/common.h"
 #include "tools/replies.h"
 #include "tools/tools.h"
+#include "tools/watch.h"
 #include "video/video.h"
 
 #include <stdbool.h>
@@ -101,7 +106,7 @@ enum shape {
 };
 
 /* One call in flight: the job, and for create_video with a reference image the
- * read that comes first. */
+ * read that comes first; as a task, then the watch on the new video (follow). */
 struct vcall {
     struct mcp_call *call;
     struct tools_ctx *app;
@@ -109,6 +114,10 @@ struct vcall {
     enum shape shape;
     bool reading;
     bool cancelled;
+    bool follow;                 /* create_video, remix_video: a task waits for the video */
+    struct watch_waiter *waiter; /* the watch on the video, while a task waits */
+    char id[VIDEO_ID_MAX + 1];   /* the video a task waits for */
+    const char *service;         /* who answered ("Gemini"; static), for sentences */
     struct video_plan plan;
     char *prompt;
     char ref[STORE_NAME_MAX + 1];
@@ -126,6 +135,26 @@ static void vcall_free(struct vcall *v)
     free(v);
 }
 
+static void stopped(void *data, int err, const char *msg, json_t *result)
+{
+    (void)data;
+    if (err != 0)
+        SZ_INFO("the cancelled task's video kept running: %s", msg ? msg : sz_strerror(err));
+    json_decref(result);
+}
+
+/* A client that cancelled its task (tasks/cancel) abandoned the video: stop it
+ * upstream where the provider can (Gemini); otherwise it runs to its end. */
+static void stop_upstream(struct vcall *v)
+{
+    struct video_job *job;
+
+    if (v->id[0] == '\0' || v->app->video == NULL || !mcp_call_task_cancelled(v->call))
+        return;
+    if (video_stop(v->app->video, v->id, stopped, NULL, &job) != 0)
+        SZ_WARN("could not ask to stop video %s", v->id);
+}
+
 static void vcall_cancel(struct mcp_call *call, void *data)
 {
     struct vcall *v = data;
@@ -136,33 +165,161 @@ static void vcall_cancel(struct mcp_call *call, void *data)
     v->cancelled = true;
     if (v->probe != NULL)
         sz_pool_cancel(v->probe);
-    if (v->job != NULL)
+    /* A task cancelled while its video is being created lets the create finish, so
+     * that the video it makes can be stopped upstream (vcall_done). */
+    if (v->job != NULL && !(v->follow && mcp_call_task_cancelled(call)))
         video_job_cancel(v->job);
+    if (v->waiter != NULL) { /* a task waiting for its video: nothing else runs */
+        watch_leave(v->waiter);
+        v->waiter = NULL;
+        stop_upstream(v);
+        mcp_call_fail(v->call, "cancelled");
+        free(v->prompt);
+        free(v);
+    }
 }
 
 /* What each shape's object is called when a provider sends a malformed one. */
 static const char *const shape_nouns[] = {"video", "deletion result", "video list"};
 
+/* ---- as a task: the server waits for the video ------------------------------------ */
+
+static void video_polled(void *data, int err, const char *msg, json_t *video)
+{
+    watch_polled(data, err, msg, video);
+}
+
+static int video_poll(struct tools_ctx *app, const char *id, struct watch *w, void **pinflight)
+{
+    struct video_job *job = NULL;
+    int rc;
+
+    if (app->video == NULL)
+        return SZ_EINVAL;
+    rc = video_retrieve(app->video, id, video_polled, w, &job);
+    *pinflight = job;
+    return rc;
+}
+
+static void video_poll_stop(void *inflight)
+{
+    video_job_cancel(inflight);
+}
+
+static bool video_final(const json_t *video)
+{
+    const char *status = json_string_value(json_object_get(video, "status"));
+    return status != NULL && (strcmp(status, "completed") == 0 || strcmp(status, "failed") == 0);
+}
+
+/* Videos take minutes: 5 s between polls at first, growing to 20 s while nothing
+ * moves; an hour at most (the task's own TTL is an hour by default). */
+static const struct watch_kind video_kind = {
+    .name = "video",
+    .noun = "video",
+    .start = video_poll,
+    .stop = video_poll_stop,
+    .final = video_final,
+    .first_ms = 5000,
+    .max_ms = 20000,
+    .deadline_ms = 60u * 60u * 1000u,
+};
+
+/* The video moved: its progress is the task's (a notification, or its statusMessage). */
+static void followed(void *data, const json_t *video)
+{
+    struct vcall *v = data;
+    const json_t *progress = json_object_get(video, "progress");
+    const char *status = json_string_value(json_object_get(video, "status"));
+
+    if (json_is_number(progress))
+        mcp_call_progress(v->call, json_number_value(progress), 100, status);
+    mcp_call_task_poll_interval(v->call, (int64_t)watch_interval(v->waiter));
+}
+
+static void finish_video(struct vcall *v, json_t *obj);
+
+static void arrived(void *data, int err, const char *msg, json_t *video)
+{
+    struct vcall *v = data;
+
+    v->waiter = NULL;
+    if (err != 0) {
+        mcp_call_fail(v->call, "%s", msg != NULL ? msg : sz_strerror(err));
+        vcall_free(v);
+        return;
+    }
+    mcp_call_progress(v->call, 100, 100, json_string_value(json_object_get(video, "status")));
+    finish_video(v, video);
+}
+
+/* The call is a task: the result is the video once it completed or failed, so the
+ * client polls the task, not the video (docs/tasks.md). What a restarted server
+ * needs to wait again is the video's id. now: poll at once (a resumed task). */
+static void follow(struct vcall *v, const char *id, bool now)
+{
+    int rc;
+
+    snprintf(v->id, sizeof(v->id), "%s", id);
+    mcp_call_task_checkpoint(v->call, json_pack("{s:s}", "video_id", id));
+    rc = watch_join(v->app, &video_kind, id, now, followed, arrived, v, &v->waiter);
+    if (rc != 0) {
+        mcp_call_fail(v->call, "Could not wait for video %s: %s", id, sz_strerror(rc));
+        vcall_free(v);
+        return;
+    }
+    mcp_call_on_cancel(v->call, vcall_cancel, v);
+    mcp_call_task_poll_interval(v->call, (int64_t)watch_interval(v->waiter));
+}
+
 static void vcall_done(void *data, int err, const char *msg, json_t *obj)
 {
     struct vcall *v = data;
-    const char *service = video_job_service_name(v->job);
-    json_t *result = NULL;
-    char why[256];
 
+    v->service = video_job_service_name(v->job);
     v->job = NULL;
     if (err != 0) {
         if (err == SZ_ECANCELLED && mcp_call_cancelled(v->call))
             mcp_call_fail(v->call, "cancelled");
         else
             mcp_call_fail(v->call, "%s", msg != NULL ? msg : sz_strerror(err));
-        goto out;
+        json_decref(obj);
+        vcall_free(v);
+        return;
     }
+    if (v->follow && mcp_call_cancelled(v->call)) { /* its task was cancelled meanwhile */
+        const char *id = json_string_value(json_object_get(obj, "id"));
+        if (id != NULL && video_check_id(id)) {
+            snprintf(v->id, sizeof(v->id), "%s", id);
+            stop_upstream(v);
+        }
+        mcp_call_fail(v->call, "cancelled");
+        json_decref(obj);
+        vcall_free(v);
+        return;
+    }
+    if (v->follow && mcp_call_task_id(v->call) != NULL && !mcp_call_cancelled(v->call) &&
+        json_is_string(json_object_get(obj, "id")) && !video_final(obj) &&
+        video_check_id(json_string_value(json_object_get(obj, "id")))) {
+        followed(v, obj);
+        follow(v, json_string_value(json_object_get(obj, "id")), false);
+        json_decref(obj);
+        return;
+    }
+    finish_video(v, obj);
+}
+
+/* Finishes the call with obj (stolen), shaped and checked, and frees v. */
+static void finish_video(struct vcall *v, json_t *obj)
+{
+    json_t *result = NULL;
+    char why[256];
+
     /* Unknown fields are the API's to add: a Video object passes through whole.
      * The fields we declare must hold what we promised clients, though. */
     result = v->shape == SHAPE_LIST ? reply_video_summary(obj) : json_incref(obj);
     if (mcp_call_check_output(v->call, result, why, sizeof(why)) != 0) {
-        mcp_call_fail(v->call, "%s returned a malformed %s: %s", service, shape_nouns[v->shape],
+        mcp_call_fail(v->call, "%s returned a malformed %s: %s", v->service, shape_nouns[v->shape],
                       why);
         json_decref(result);
         goto out;
@@ -185,6 +342,7 @@ static struct vcall *vcall_new(struct mcp_call *call, struct tools_ctx *app, enu
     v->call = call;
     v->app = app;
     v->shape = shape;
+    v->service = "The video provider";
     return v;
 }
 
@@ -323,6 +481,7 @@ static void create_video(struct mcp_call *call, const void *args)
     if ((v = vcall_new(call, app, SHAPE_VIDEO)) == NULL)
         return;
     v->plan = plan;
+    v->follow = true;
     if (ref == NULL) {
         vcall_started(v, video_create(svc, &plan, a->prompt, NULL, vcall_done, v, &v->job));
         return;
@@ -389,8 +548,23 @@ static void remix_video(struct mcp_call *call, const void *args)
     if (!check_id(call, "previous_video_id", a->previous_video_id) ||
         (svc = svc_for(call, app)) == NULL)
         return;
+    if ((v = vcall_new(call, app, SHAPE_VIDEO)) == NULL)
+        return;
+    v->follow = true;
+    vcall_started(v, video_remix(svc, a->previous_video_id, a->prompt, vcall_done, v, &v->job));
+}
+
+/* create_video and remix_video as tasks after a restart: wait for the video again. */
+static void resume_video(struct mcp_call *call, const json_t *checkpoint)
+{
+    struct tools_ctx *app = mcp_call_tool_data(call);
+    const char *id = json_string_value(json_object_get(checkpoint, "video_id"));
+    struct vcall *v;
+
+    if (id == NULL || !check_id(call, "video_id", id) || svc_for(call, app) == NULL)
+        return;
     if ((v = vcall_new(call, app, SHAPE_VIDEO)) != NULL)
-        vcall_started(v, video_remix(svc, a->previous_video_id, a->prompt, vcall_done, v, &v->job));
+        follow(v, id, true);
 }
 
 struct list_videos_args {
@@ -947,11 +1121,16 @@ static struct mcp_tool video_tools[] = {
             "input_reference_filename: an image in the image directory of exactly the video's "
             "size (prepare_reference_image makes one, list_reference_images shows what is "
             "there). Prompts work best when they say subject, setting, action, camera movement, "
-            "lighting and style.",
+            "lighting and style. A client that runs this tool as an MCP task gets the finished "
+            "Video object (completed or failed) as the task's result instead: the server polls "
+            "for it.",
         MCP_ARGS(struct create_video_args, create_video_rows),
         .output = &reply_video_result,
         .annotations = MCP_OPEN_WORLD,
         .start = create_video,
+        /* As a task it ends with the finished video (docs/tasks.md). */
+        .task_support = MCP_TASK_OPTIONAL,
+        .resume = resume_video,
     },
     {
         .name = "get_video_status",
@@ -990,6 +1169,8 @@ static struct mcp_tool video_tools[] = {
         .output = &download_result,
         .annotations = MCP_IDEMPOTENT | MCP_OPEN_WORLD,
         .start = download_video,
+        /* Its work is local (a file being written): a restart loses it, and says so. */
+        .task_support = MCP_TASK_OPTIONAL,
     },
     {
         .name = "list_videos",
@@ -1036,6 +1217,8 @@ static struct mcp_tool video_tools[] = {
         .output = &reply_video_result,
         .annotations = MCP_OPEN_WORLD,
         .start = remix_video,
+        .task_support = MCP_TASK_OPTIONAL,
+        .resume = resume_video,
     },
 };
 

@@ -151,6 +151,13 @@ const steps = [
         args: { prompt: 'Put a hat on it', model: 'gpt-5.2', tool_config: { type: 'image_generation', quality: 'low', size: '1024x1024' }, input_images: ['edit_a.png'], mask_filename: 'mask.png' },
     },
     { name: 'create_image (previous_response_id)', tool: 'create_image', args: () => ({ prompt: 'Now in blue', previous_response_id: ids.response }) },
+    {
+        // MCP tasks (docs/tasks.md): a client that cancels a create_image task abandons the
+        // job, and the server cancels it upstream: POST /responses/{id}/cancel.
+        name: 'create_image as a task, cancelled',
+        tool: 'create_image',
+        custom: cancelledImageTask,
+    },
     { name: 'get_image_status', tool: 'get_image_status', args: () => ({ response_id: ids.response }) },
     {
         name: 'download_image (completed example)',
@@ -188,6 +195,22 @@ const steps = [
     },
 ];
 
+/** Starts create_image as a 2025-11-25 task through the SDK's experimental tasks API,
+ *  cancels it, and waits until the server's cancel of the job reached OpenAI's spec. */
+async function cancelledImageTask() {
+    const stream = client.experimental.tasks.callToolStream({ name: 'create_image', arguments: { prompt: 'A fox to cancel' } }, undefined, { task: {} });
+    const first = await stream.next();
+    if (first.value?.type !== 'taskCreated') throw new Error(`no task was created: ${JSON.stringify(first.value)}`);
+    const taskId = first.value.task.taskId;
+    const cancelled = await client.experimental.tasks.cancelTask(taskId);
+    if (cancelled.status !== 'cancelled') throw new Error(`tasks/cancel answered ${JSON.stringify(cancelled)}`);
+    await stream.return(undefined);
+    const isCancel = (p) => p.method === 'POST' && /^\/v1\/responses\/[^/]+\/cancel$/.test(p.path.split('?')[0]);
+    for (let i = 0; i < 100 && !proxied.some(isCancel); i++) await new Promise((r) => setTimeout(r, 50));
+    if (!proxied.some(isCancel)) throw new Error('the server sent no POST /responses/{id}/cancel');
+    return { content: [{ type: 'text', text: `task ${taskId} cancelled` }] };
+}
+
 function resultText(r) {
     return (r.content || [])
         .filter((c) => c.type === 'text')
@@ -215,8 +238,12 @@ for (const step of steps) {
     let result = null;
     let callError = null;
     try {
-        const args = typeof step.args === 'function' ? step.args() : step.args;
-        result = await client.callTool({ name: step.tool, arguments: args }, undefined, { timeout: 120000 });
+        if (step.custom) {
+            result = await step.custom();
+        } else {
+            const args = typeof step.args === 'function' ? step.args() : step.args;
+            result = await client.callTool({ name: step.tool, arguments: args }, undefined, { timeout: 120000 });
+        }
     } catch (e) {
         callError = e.message;
     }
