@@ -8,6 +8,7 @@
 #include "app/app_int.h"
 #include "app/args.h"
 #include "app/config.h"
+#include "app/taskstore.h"
 #include "core/err.h"
 #include "cli/cli.h"
 #include "core/log.h"
@@ -18,6 +19,7 @@
 #include "openai/client.h"
 #include "state/ledger.h"
 #include "state/state.h"
+#include "state/taskdb.h"
 #include "store/store.h"
 #include "tools/tools.h"
 #include "transport/http.h"
@@ -178,7 +180,8 @@ static int open_video(struct app_state *st)
         SZ_WARN("%s; the video ledger is off", err);
     } else {
         so.path = path;
-        if (state_new(&st->loop, &so, &st->state) != 0 || ledger_attach(st->state) != 0) {
+        if (state_new(&st->loop, &so, &st->state) != 0 || ledger_attach(st->state) != 0 ||
+            taskdb_attach(st->state) != 0) {
             fprintf(stderr, "sanzaru: out of memory\n");
             free(path);
             return SZ_ENOMEM;
@@ -228,7 +231,7 @@ static void close_clients(struct app_state *st)
     }
 }
 
-static void transport_done(void *data)
+static void tasks_closed(void *data)
 {
     struct app_state *st = data;
     /* The video layer first: it may still hand a job to the pool it borrows. */
@@ -245,6 +248,14 @@ static void transport_done(void *data)
     uv_signal_stop(&st->sigterm);
     uv_close((uv_handle_t *)&st->sigint, NULL);
     uv_close((uv_handle_t *)&st->sigterm, NULL);
+}
+
+static void transport_done(void *data)
+{
+    struct app_state *st = data;
+    /* Tasks that outlived their requests stop before the layers their tools use;
+     * their state stays in the database, for the next run (docs/tasks.md). */
+    mcp_server_close_tasks(st->server, tasks_closed, st);
 }
 
 static void on_signal(uv_signal_t *handle, int signum)
@@ -390,6 +401,10 @@ int app_open_floors(struct app_state *st, sz_register_fn *extra)
     if (st->cfg.request_state_key != NULL)
         mcp_server_set_state_key(st->server, st->cfg.request_state_key,
                                  strlen(st->cfg.request_state_key));
+    if (st->state != NULL)
+        sz_taskstore_attach(st->server, st->state);
+    mcp_server_set_task_times(st->server, st->cfg.task_ttl_ms, 0, 0, 0);
+    st->tools.poll_ms = (uint64_t)st->cfg.task_poll_ms;
     if (tools_register_all(st->server, &st->tools) != 0) {
         fprintf(stderr, "sanzaru: could not register the tools (see the log above)\n");
         return 1;

@@ -228,6 +228,11 @@ int sz_config_load(struct sz_config *cfg, char *errbuf, size_t errlen)
     if ((rc = env_long("SANZARU_SHUTDOWN_GRACE_MS", 10000, 1, 3600000L, &cfg->shutdown_grace_ms,
                        errbuf, errlen)) != 0)
         goto fail;
+    if ((rc = env_long("SANZARU_TASK_TTL_MS", 3600000L, 1000, 86400000L, &cfg->task_ttl_ms, errbuf,
+                       errlen)) != 0 ||
+        (rc = env_long("SANZARU_TASK_POLL_MS", 0, 0, 600000L, &cfg->task_poll_ms, errbuf,
+                       errlen)) != 0)
+        goto fail;
     if (cfg->request_state_key != NULL && strlen(cfg->request_state_key) < 16) {
         /* A short key could be guessed, and sealed state forged with it. */
         snprintf(errbuf, errlen, "SANZARU_REQUEST_STATE_KEY must be at least 16 characters");

@@ -77,6 +77,11 @@ struct sz_config {
     long shutdown_grace_ms; /* SANZARU_SHUTDOWN_GRACE_MS, default 10000: calls' time to finish
                                after stdin ends, before they are cancelled */
 
+    /* MCP tasks (docs/tasks.md) */
+    long task_ttl_ms;  /* SANZARU_TASK_TTL_MS, default 3600000: a task's life from creation */
+    long task_poll_ms; /* SANZARU_TASK_POLL_MS, default 0: the first interval of the server's
+                          own upstream polling (0: 5 s for videos, 2 s for images) */
+
     enum sz_log_level log_level; /* LOG_LEVEL, default INFO */
 };
 

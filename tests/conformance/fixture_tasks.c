@@ -256,12 +256,12 @@ static void tool_with_task(struct mcp_call *call, const void *args)
 
     (void)args;
     if (name == NULL) { /* round 1: answered at once, so no task yet */
-        mcp_call_finish_input_required(
-            call,
-            json_pack("{s:{s:s, s:{s:s, s:o}}}", "user_name", "method", "elicitation/create",
-                      "params", "message", "What is your name?", "requestedSchema",
-                      schema_of("name", "string")),
-            NULL);
+        mcp_call_finish_input_required(call,
+                                       json_pack("{s:{s:s, s:{s:s, s:o}}}", "user_name", "method",
+                                                 "elicitation/create", "params", "message",
+                                                 "What is your name?", "requestedSchema",
+                                                 schema_of("name", "string")),
+                                       NULL);
         return;
     }
     j = job_start(call, 300, fire_text); /* round 2 outlives its start: a task */

@@ -65,6 +65,8 @@ static const char *const all_vars[] = {
     "SANZARU_HTTP_TOKEN",
     "SANZARU_ALLOWED_ORIGINS",
     "SANZARU_SHUTDOWN_GRACE_MS",
+    "SANZARU_TASK_TTL_MS",
+    "SANZARU_TASK_POLL_MS",
     "SANZARU_REQUEST_STATE_KEY",
     "LOG_LEVEL",
 };
@@ -110,6 +112,8 @@ static const struct num_var num_vars[] = {
     {"SANZARU_IMAGE_FIRST_BYTE_TIMEOUT_MS", 300000, 0, 86400000},
     {"SANZARU_AUDIO_JOBS", -1, 1, 256},
     {"SANZARU_TRANSCRIBE_MAX_CONCURRENCY", 4, 1, 64},
+    {"SANZARU_TASK_TTL_MS", 3600000, 1000, 86400000},
+    {"SANZARU_TASK_POLL_MS", 0, 0, 600000},
 };
 
 /* The parsed value of the variable at index i of num_vars. */
@@ -142,6 +146,10 @@ static long long num_value(const struct sz_config *cfg, size_t i)
         return cfg->audio_jobs;
     case 12:
         return cfg->transcribe_concurrency;
+    case 13:
+        return cfg->task_ttl_ms;
+    case 14:
+        return cfg->task_poll_ms;
     }
     fail();
     return 0;
