@@ -252,7 +252,8 @@ static void response_moved(void *data, const json_t *obj)
 
     mcp_call_progress(c->io.call, status != NULL && strcmp(status, "in_progress") == 0 ? 50 : 0,
                       100, status);
-    mcp_call_task_poll_interval(c->io.call, (int64_t)watch_interval(c->waiter));
+    if (c->waiter != NULL)
+        mcp_call_task_poll_interval(c->io.call, (int64_t)watch_interval(c->waiter));
 }
 
 static void response_ended(void *data, int err, const char *msg, json_t *obj)

@@ -234,7 +234,8 @@ static void followed(void *data, const json_t *video)
 
     if (json_is_number(progress))
         mcp_call_progress(v->call, json_number_value(progress), 100, status);
-    mcp_call_task_poll_interval(v->call, (int64_t)watch_interval(v->waiter));
+    if (v->waiter != NULL)
+        mcp_call_task_poll_interval(v->call, (int64_t)watch_interval(v->waiter));
 }
 
 static void finish_video(struct vcall *v, json_t *obj);
