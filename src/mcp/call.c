@@ -252,8 +252,9 @@ void mcp_call_progress(struct mcp_call *call, double progress, double total, con
         mcp_task_progress(call, progress, total, message);
     if (call->progress_token == NULL || call->cancelled || s->closing)
         return;
-    /* Progress of a 2026-07-28 task is its statusMessage only (SEP-2663). */
-    if (task_work(call) && call->task->modern)
+    /* Progress of a 2026-07-28 task is its statusMessage only (SEP-2663); nor does a
+     * notification name a task its client has not heard of yet (still being stored). */
+    if (task_work(call) && (call->task->modern || call->task->creating != NULL))
         return;
     if (call->have_progress && progress <= call->last_progress)
         return;
