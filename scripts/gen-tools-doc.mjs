@@ -77,7 +77,8 @@ export function render({ instructions, tools }) {
   for (const t of tools) {
     const s = t.inputSchema;
     const required = new Set(s.required || []);
-    lines.push(`### \`${t.name}\` — ${t.title}`, '', t.description, '', `Annotations: ${hints(t.annotations)}.`, '');
+    const task = t.execution?.taskSupport ? ` Runs as an MCP task: ${t.execution.taskSupport} ([tasks.md](tasks.md)).` : '';
+    lines.push(`### \`${t.name}\` — ${t.title}`, '', t.description, '', `Annotations: ${hints(t.annotations)}.${task}`, '');
     lines.push('| parameter | type | default | description |', '|---|---|---|---|');
     for (const [name, p] of Object.entries(s.properties || {})) {
       const def = required.has(name) ? '**required**' : p.default !== undefined ? '`' + JSON.stringify(p.default) + '`' : '—';
