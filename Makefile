@@ -53,7 +53,7 @@ asan:
 # Gemini clients on it) and the engine run beside them on the loop. test_imaging itself is left out: libvips synchronises its own worker
 # threads through GLib (futexes, atomics) that TSan cannot see, so its pixel
 # copies between those threads look like races (and the run takes minutes).
-TSAN_TESTS ?= test_(pool|store|store_paths|state|audio|audio_bad|audio_plan|audio_async|stdio|http|net|openai|openai_audio|gemini|mcp)$$
+TSAN_TESTS ?= test_(pool|store|store_paths|state|taskdb|audio|audio_bad|audio_plan|audio_async|stdio|http|net|openai|openai_audio|gemini|mcp|tasks|watch)$$
 tsan:
 	cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DSANZARU_SANITIZE=thread $(CMAKE_FLAGS)
 	cmake --build build-tsan -j $(JOBS)
