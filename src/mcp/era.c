@@ -5,7 +5,8 @@
  * the session's initialize chose. This file reads a request's envelope,
  * decorates modern results (resultType, serverInfo, cache hints), and serves
  * the two methods only the modern era has: server/discover and
- * subscriptions/listen.
+ * subscriptions/listen (which also carries the tasks extension's
+ * notifications/tasks for the task ids a stream names).
  *
  * Cache hints (server/utilities/caching.mdx). The tool, prompt and template
  * lists and server/discover depend on nothing but the binary and its
@@ -248,6 +249,18 @@ static json_t *accepted_filter(const struct mcp_server *server, const json_t *as
         }
         json_object_set_new(ack, "resourceSubscriptions", kept);
     }
+    /* The tasks extension's notifications/tasks, for the tasks named (SEP-2663). */
+    if (server->task_tools && json_is_array(json_object_get(asked, "taskIds"))) {
+        json_t *kept = json_array();
+        size_t i;
+        json_t *t;
+        json_array_foreach(json_object_get(asked, "taskIds"), i, t)
+        {
+            if (json_is_string(t))
+                json_array_append(kept, t);
+        }
+        json_object_set_new(ack, "taskIds", kept);
+    }
     return ack;
 }
 
@@ -261,6 +274,13 @@ void mcp_handle_listen(struct mcp_session *s, const json_t *id, json_t *params)
         mcp_send_error(s, id, MCP_INVALID_PARAMS,
                        "Invalid params: 'notifications' must be an object (toolsListChanged, "
                        "promptsListChanged, resourcesListChanged, resourceSubscriptions)");
+        return;
+    }
+    if (json_object_get(asked, "taskIds") != NULL && s->server->task_tools &&
+        !mcp_task_client_declared(&s->cur)) {
+        mcp_task_send_missing(s, id,
+                              "Missing required client capability: task notifications need the "
+                              "extension " MCP_TASKS_EXTENSION " in clientCapabilities");
         return;
     }
     call = mcp_call_new(s, MCP_CALL_LISTEN, id, params, 0);
@@ -313,6 +333,37 @@ static bool filter_takes(const json_t *filter, const char *key, const char *uri)
             return true;
     }
     return false;
+}
+
+void mcp_listen_task(struct mcp_server *server, const char *task_id, const char *owner,
+                     const json_t *task)
+{
+    struct sz_link *spos, *cpos;
+
+    SZ_LIST_FOREACH(spos, &server->sessions)
+    {
+        struct mcp_session *s = container_of(spos, struct mcp_session, link);
+        if (s->closing || s->nlisten == 0 || strcmp(s->owner, owner) != 0)
+            continue;
+        SZ_LIST_FOREACH(cpos, &s->calls)
+        {
+            struct mcp_call *call = container_of(cpos, struct mcp_call, link);
+            json_t *ids = json_object_get(call->args, "taskIds"), *p, *t;
+            size_t i;
+            bool wanted = false;
+            if (call->kind != MCP_CALL_LISTEN || call->cancelled)
+                continue;
+            json_array_foreach(ids, i, t)
+            {
+                wanted = wanted || strcmp(json_string_value(t), task_id) == 0;
+            }
+            if (!wanted)
+                continue;
+            p = json_deep_copy(task);
+            json_object_set_new(p, "_meta", json_pack("{s:O}", MCP_META_SUBSCRIPTION, call->id));
+            mcp_send_notification(s, "notifications/tasks", p, call->id);
+        }
+    }
 }
 
 void mcp_listen_broadcast(struct mcp_server *server, const char *key, const char *uri,

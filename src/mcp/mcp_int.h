@@ -322,6 +322,10 @@ void mcp_listen_end_all(struct mcp_session *s);
  * not NULL, must be among its resourceSubscriptions instead. */
 void mcp_listen_broadcast(struct mcp_server *server, const char *key, const char *uri,
                           const char *method, json_t *params);
+/* Sends notifications/tasks with task (borrowed: the detailed 2026-07-28 Task) to
+ * every listen of owner's sessions whose taskIds name task_id (SEP-2663). */
+void mcp_listen_task(struct mcp_server *server, const char *task_id, const char *owner,
+                     const json_t *task);
 
 /* ---- state.c ---- */
 

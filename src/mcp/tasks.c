@@ -377,6 +377,11 @@ void mcp_task_set_status(struct mcp_task *t, enum mcp_task_status st, const char
     if (changed && t->home != NULL && !t->home->closing)
         mcp_send_notification(t->home, "notifications/tasks/status", mcp_task_json(t, false, false),
                               NULL);
+    if (changed) { /* 2026-07-28: to the listen streams that named the task */
+        json_t *detailed = mcp_task_json(t, true, true);
+        mcp_listen_task(t->server, t->id, t->owner, detailed);
+        json_decref(detailed);
+    }
     if (!mcp_task_terminal(st))
         return;
     drop_asks(t);
