@@ -321,9 +321,9 @@ json_t *mcp_task_json(const struct mcp_task *t, bool modern, bool detailed)
         json_object_set(j, "error", t->error);
     else if (t->status == MCP_TASK_FAILED && t->result != NULL)
         /* a 2025-11-25 tool error seen through the extension: the tool's result */
-        json_object_set(j, "error",
-                        json_pack("{s:i, s:s}", "code", MCP_INTERNAL_ERROR, "message",
-                                  t->message ? t->message : "The tool failed"));
+        json_object_set_new(j, "error",
+                            json_pack("{s:i, s:s}", "code", MCP_INTERNAL_ERROR, "message",
+                                      t->message ? t->message : "The tool failed"));
     return j;
 }
 
