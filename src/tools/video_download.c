@@ -463,7 +463,6 @@ static const struct mcp_field download_fields[] = {
 static const struct mcp_field download_result = {.types = MCP_T_OBJECT,
                                                  MCP_FIELDS(download_fields)};
 
-
 static struct mcp_tool download_tool[] = {
     {
         .name = "download_video",

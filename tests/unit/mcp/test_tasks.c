@@ -191,8 +191,8 @@ static void wait_start(struct mcp_call *call, const void *args)
 
 static void wait_resume(struct mcp_call *call, const json_t *checkpoint)
 {
-    mcp_call_finish(call, json_pack("{s:s, s:O}", "outcome", "resumed", "n",
-                                    json_object_get(checkpoint, "n")));
+    mcp_call_finish(
+        call, json_pack("{s:s, s:O}", "outcome", "resumed", "n", json_object_get(checkpoint, "n")));
 }
 
 static const struct mcp_arg n_rows[] = {
@@ -205,7 +205,9 @@ static const struct mcp_tool tools[] = {
      .task_support = MCP_TASK_OPTIONAL,
      .start = wait_start,
      .resume = wait_resume},
-    {.name = "fragile", MCP_ARGS(struct n_args, n_rows), .task_support = MCP_TASK_OPTIONAL,
+    {.name = "fragile",
+     MCP_ARGS(struct n_args, n_rows),
+     .task_support = MCP_TASK_OPTIONAL,
      .start = wait_start},
 };
 
@@ -222,7 +224,7 @@ static void on_send(void *ctx, const char *msg, size_t len, const json_t *rid, b
 {
     struct client *c = ctx;
     (void)rid;
-    (void)final;
+    (void) final;
     json_array_append_new(c->got, json_loadb(msg, len, 0, NULL));
 }
 
@@ -348,7 +350,8 @@ static void test_restart(void **state)
     c = client_new(&loop, server, "bearer:abc");
 
     /* Two tasks; the CreateTaskResult comes once the task is saved. */
-    r = call(c, "tools/call", json_pack("{s:s, s:{s:i}}", "name", "resumable", "arguments", "n", 7));
+    r = call(c, "tools/call",
+             json_pack("{s:s, s:{s:i}}", "name", "resumable", "arguments", "n", 7));
     assert_string_equal(field(r, "resultType"), "task");
     snprintf(resumable, sizeof(resumable), "%s", field(r, "taskId"));
     assert_non_null(json_object_get(st.rows, resumable));
@@ -381,12 +384,11 @@ static void test_restart(void **state)
     c = client_new(&loop, server, "bearer:abc");
     r = task_get(c, resumable);
     assert_string_equal(field(r, "status"), "completed");
-    assert_string_equal(
-        json_string_value(json_object_get(
-            json_object_get(json_object_get(json_object_get(r, "result"), "result"),
-                            "structuredContent"),
-            "outcome")),
-        "resumed");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(json_object_get(json_object_get(r, "result"), "result"),
+                                            "structuredContent"),
+                            "outcome")),
+                        "resumed");
     json_decref(r);
     assert_string_equal(str(json_object_get(st.rows, resumable), "status"), "completed");
 

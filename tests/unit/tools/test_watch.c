@@ -205,8 +205,8 @@ static void test_backoff(void **state)
 {
     /* The first poll is new (it moved): 10. Then nothing moves: 15, 22, 33 -> 30 (the
      * maximum), 30. Then it moves twice: 30, 30 (no growth while it moves). */
-    static const struct step steps[] = {{"queued", 0}, {"queued", 0}, {"queued", 0},
-                                        {"queued", 0}, {"queued", 0}, {"running", 50},
+    static const struct step steps[] = {{"queued", 0},   {"queued", 0}, {"queued", 0},
+                                        {"queued", 0},   {"queued", 0}, {"running", 50},
                                         {"running", 60}, {"done", 100}};
     static const uint64_t want[] = {10, 15, 22, 30, 30, 30, 30};
     struct tools_ctx *app = app_new();
@@ -239,8 +239,8 @@ static void test_backoff(void **state)
 
 static void test_leave(void **state)
 {
-    static const struct step steps[] = {{"queued", 0}, {"queued", 0}, {"queued", 0},
-                                        {"queued", 0}, {"done", 100}};
+    static const struct step steps[] = {
+        {"queued", 0}, {"queued", 0}, {"queued", 0}, {"queued", 0}, {"done", 100}};
     struct tools_ctx *app = app_new();
     struct waiter a = {0}, b = {0};
     (void)state;
@@ -259,7 +259,7 @@ static void test_leave(void **state)
     script(steps, 5);
     memset(&a, 0, sizeof(a));
     assert_int_equal(watch_join(app, &kind, "job_1", true, on_update, on_done, &a, &a.w), 0);
-    up.delay_ms = 200; /* the poll will be in flight for a while */
+    up.delay_ms = 200;                /* the poll will be in flight for a while */
     uv_run(app->loop, UV_RUN_NOWAIT); /* the first poll starts */
     assert_int_equal(up.starts, 1);
     watch_leave(a.w);
