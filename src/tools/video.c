@@ -151,8 +151,7 @@ static void vcall_cancel(struct mcp_call *call, void *data)
         v->waiter = NULL;
         stop_upstream(v);
         mcp_call_fail(v->call, "cancelled");
-        free(v->prompt);
-        free(v);
+        vcall_free(v);
     }
 }
 
