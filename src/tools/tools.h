@@ -42,7 +42,7 @@ struct tools_ctx {
     struct video_svc *video; /* the video providers (video/video.h); NULL: unavailable */
     struct sz_pool *imaging;
     struct sz_pool *audio_jobs; /* libav jobs and the audio tools' other pool work */
-    struct watch_hub *watches; /* upstream jobs being polled (watch.h); NULL when none */
+    struct watch_hub *watches;  /* upstream jobs being polled (watch.h); NULL when none */
     /* The first interval of every watch in ms (0: each kind's own, docs/tasks.md);
      * the largest is four times it. */
     uint64_t poll_ms;
