@@ -13,6 +13,9 @@
 #include <string.h>
 #include <time.h>
 
+/* Names the table in every failure's sentence. */
+#define WHAT "The video ledger"
+
 static const char schema[] = "BEGIN;"
                              "CREATE TABLE IF NOT EXISTS video_jobs ("
                              " id TEXT PRIMARY KEY,"
@@ -62,18 +65,29 @@ static void op_free(struct op *op)
     free(op);
 }
 
-/* Binds a text parameter, or NULL for a NULL string. */
-static int bind_text(sqlite3_stmt *s, int i, const char *v)
+/* A new operation on the row id (copied). NULL when out of memory. */
+static struct op *op_new(const char *id)
 {
-    return v != NULL ? sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(s, i);
+    struct op *op = calloc(1, sizeof(*op));
+
+    if (op == NULL)
+        return NULL;
+    op->id = strdup(id);
+    if (op->id == NULL) {
+        op_free(op);
+        return NULL;
+    }
+    return op;
 }
 
-/* Prepares sql; on failure writes the sentence and returns the code. */
-static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **ps, char *msg, size_t msglen)
+/* Queues op as one state job; frees it when it could not be queued. */
+static int submit(struct state *st, state_work_fn *work, state_done_fn *done, struct op *op)
 {
-    if (sqlite3_prepare_v2(db, sql, -1, ps, NULL) == SQLITE_OK)
-        return 0;
-    return state_sql_error(db, "The video ledger", msg, msglen);
+    int rc = state_run(st, work, done, op);
+
+    if (rc != 0)
+        op_free(op);
+    return rc;
 }
 
 /* A Video object from a column of JSON text; NULL when it is not an object. */
@@ -106,27 +120,22 @@ static int put_work(sqlite3 *db, void *data, char *msg, size_t msglen)
     sqlite3_stmt *s = NULL;
     int rc;
 
-    if ((rc = prepare(db, sql, &s, msg, msglen)) != 0)
+    if ((rc = state_prepare(db, WHAT, sql, &s, msg, msglen)) != 0)
         return rc;
-    bind_text(s, 1, op->id);
-    bind_text(s, 2, op->provider);
+    state_bind_text(s, 1, op->id);
+    state_bind_text(s, 2, op->provider);
     sqlite3_bind_int64(s, 3, op->created_at);
-    bind_text(s, 4, op->status[0] != '\0' ? op->status : NULL);
-    bind_text(s, 5, op->text);
+    state_bind_text(s, 4, op->status[0] != '\0' ? op->status : NULL);
+    state_bind_text(s, 5, op->text);
     sqlite3_bind_int64(s, 6, (sqlite3_int64)time(NULL));
-    rc = sqlite3_step(s) == SQLITE_DONE ? 0 : state_sql_error(db, "The video ledger", msg, msglen);
-    sqlite3_finalize(s);
-    return rc;
+    return state_exec(db, s, WHAT, msg, msglen);
 }
 
 static void simple_done(void *data, int err, const char *msg)
 {
     struct op *op = data;
 
-    if (op->done != NULL)
-        op->done(op->data, err, msg);
-    else if (err != 0)
-        SZ_WARN("%s", msg);
+    state_report(op->done, op->data, err, msg);
     op_free(op);
 }
 
@@ -137,7 +146,6 @@ int ledger_put(struct state *st, const char *provider, const json_t *video, stat
     const char *status = json_string_value(json_object_get(video, "status"));
     json_t *created = json_object_get(video, "created_at");
     struct op *op;
-    int rc;
 
     if (id == NULL || provider == NULL)
         return SZ_EINVAL;
@@ -155,10 +163,7 @@ int ledger_put(struct state *st, const char *provider, const json_t *video, stat
         op_free(op);
         return SZ_ENOMEM;
     }
-    rc = state_run(st, put_work, simple_done, op);
-    if (rc != 0)
-        op_free(op);
-    return rc;
+    return submit(st, put_work, simple_done, op);
 }
 
 /* ---- find ------------------------------------------------------------------------ */
@@ -170,16 +175,16 @@ static int find_work(sqlite3 *db, void *data, char *msg, size_t msglen)
     sqlite3_stmt *s = NULL;
     int rc, step;
 
-    if ((rc = prepare(db, sql, &s, msg, msglen)) != 0)
+    if ((rc = state_prepare(db, WHAT, sql, &s, msg, msglen)) != 0)
         return rc;
-    bind_text(s, 1, op->id);
+    state_bind_text(s, 1, op->id);
     step = sqlite3_step(s);
     if (step == SQLITE_ROW) {
         const char *p = (const char *)sqlite3_column_text(s, 0);
         snprintf(op->found_provider, sizeof(op->found_provider), "%s", p != NULL ? p : "");
         op->video = column_video(s, 1);
     } else if (step != SQLITE_DONE) {
-        rc = state_sql_error(db, "The video ledger", msg, msglen);
+        rc = state_sql_error(db, WHAT, msg, msglen);
     }
     sqlite3_finalize(s);
     return rc;
@@ -199,24 +204,15 @@ static void find_done(void *data, int err, const char *msg)
 int ledger_find(struct state *st, const char *id, ledger_find_fn *cb, void *data)
 {
     struct op *op;
-    int rc;
 
     if (id == NULL || cb == NULL)
         return SZ_EINVAL;
-    op = calloc(1, sizeof(*op));
+    op = op_new(id);
     if (op == NULL)
         return SZ_ENOMEM;
     op->find_cb = cb;
     op->data = data;
-    op->id = strdup(id);
-    if (op->id == NULL) {
-        op_free(op);
-        return SZ_ENOMEM;
-    }
-    rc = state_run(st, find_work, find_done, op);
-    if (rc != 0)
-        op_free(op);
-    return rc;
+    return submit(st, find_work, find_done, op);
 }
 
 /* ---- list ------------------------------------------------------------------------ */
@@ -240,10 +236,10 @@ static int list_work(sqlite3 *db, void *data, char *msg, size_t msglen)
     int rc, step;
 
     if (op->after != NULL) {
-        if ((rc = prepare(db, known_sql, &s, msg, msglen)) != 0)
+        if ((rc = state_prepare(db, WHAT, known_sql, &s, msg, msglen)) != 0)
             return rc;
-        bind_text(s, 1, op->after);
-        bind_text(s, 2, op->provider);
+        state_bind_text(s, 1, op->after);
+        state_bind_text(s, 2, op->provider);
         step = sqlite3_step(s);
         sqlite3_finalize(s);
         s = NULL;
@@ -255,12 +251,12 @@ static int list_work(sqlite3 *db, void *data, char *msg, size_t msglen)
             return SZ_ENOTFOUND;
         }
         if (step != SQLITE_ROW)
-            return state_sql_error(db, "The video ledger", msg, msglen);
+            return state_sql_error(db, WHAT, msg, msglen);
     }
-    if ((rc = prepare(db, op->ascending ? asc_sql : desc_sql, &s, msg, msglen)) != 0)
+    if ((rc = state_prepare(db, WHAT, op->ascending ? asc_sql : desc_sql, &s, msg, msglen)) != 0)
         return rc;
-    bind_text(s, 1, op->provider);
-    bind_text(s, 2, op->after);
+    state_bind_text(s, 1, op->provider);
+    state_bind_text(s, 2, op->after);
     sqlite3_bind_int64(s, 3, (sqlite3_int64)op->limit + 1);
     op->videos = json_array();
     while ((step = sqlite3_step(s)) == SQLITE_ROW) {
@@ -274,7 +270,7 @@ static int list_work(sqlite3 *db, void *data, char *msg, size_t msglen)
             json_array_append_new(op->videos, v);
     }
     if (step != SQLITE_ROW && step != SQLITE_DONE)
-        rc = state_sql_error(db, "The video ledger", msg, msglen);
+        rc = state_sql_error(db, WHAT, msg, msglen);
     sqlite3_finalize(s);
     return rc;
 }
@@ -293,7 +289,6 @@ static void list_done(void *data, int err, const char *msg)
 int ledger_list(struct state *st, const struct ledger_page *page, ledger_list_fn *cb, void *data)
 {
     struct op *op;
-    int rc;
 
     if (page == NULL || page->provider == NULL || cb == NULL || page->limit == 0)
         return SZ_EINVAL;
@@ -310,48 +305,14 @@ int ledger_list(struct state *st, const struct ledger_page *page, ledger_list_fn
         op_free(op);
         return SZ_ENOMEM;
     }
-    rc = state_run(st, list_work, list_done, op);
-    if (rc != 0)
-        op_free(op);
-    return rc;
+    return submit(st, list_work, list_done, op);
 }
 
 /* ---- forget ---------------------------------------------------------------------- */
 
-static int forget_work(sqlite3 *db, void *data, char *msg, size_t msglen)
-{
-    static const char sql[] = "DELETE FROM video_jobs WHERE id = ?1";
-    struct op *op = data;
-    sqlite3_stmt *s = NULL;
-    int rc;
-
-    if ((rc = prepare(db, sql, &s, msg, msglen)) != 0)
-        return rc;
-    bind_text(s, 1, op->id);
-    rc = sqlite3_step(s) == SQLITE_DONE ? 0 : state_sql_error(db, "The video ledger", msg, msglen);
-    sqlite3_finalize(s);
-    return rc;
-}
-
 int ledger_forget(struct state *st, const char *id, state_done_fn *done, void *data)
 {
-    struct op *op;
-    int rc;
-
     if (id == NULL)
         return SZ_EINVAL;
-    op = calloc(1, sizeof(*op));
-    if (op == NULL)
-        return SZ_ENOMEM;
-    op->done = done;
-    op->data = data;
-    op->id = strdup(id);
-    if (op->id == NULL) {
-        op_free(op);
-        return SZ_ENOMEM;
-    }
-    rc = state_run(st, forget_work, simple_done, op);
-    if (rc != 0)
-        op_free(op);
-    return rc;
+    return state_run_sql(st, WHAT, "DELETE FROM video_jobs WHERE id = ?1", id, done, data);
 }

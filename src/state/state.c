@@ -101,6 +101,36 @@ int state_sql_error(sqlite3 *db, const char *what, char *msg, size_t msglen)
     return code == SQLITE_BUSY || code == SQLITE_LOCKED ? SZ_EBUSY : SZ_EIO;
 }
 
+int state_prepare(sqlite3 *db, const char *what, const char *sql, sqlite3_stmt **ps, char *msg,
+                  size_t msglen)
+{
+    if (sqlite3_prepare_v2(db, sql, -1, ps, NULL) == SQLITE_OK)
+        return 0;
+    return state_sql_error(db, what, msg, msglen);
+}
+
+int state_bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+    return v != NULL ? sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(s, i);
+}
+
+int state_exec(sqlite3 *db, sqlite3_stmt *s, const char *what, char *msg, size_t msglen)
+{
+    /* The error is read before finalize, which would reset the connection's message. */
+    int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : state_sql_error(db, what, msg, msglen);
+
+    sqlite3_finalize(s);
+    return rc;
+}
+
+void state_report(state_done_fn *done, void *data, int err, const char *msg)
+{
+    if (done != NULL)
+        done(data, err, msg);
+    else if (err != 0)
+        SZ_WARN("%s", msg);
+}
+
 /* ---- pool side ------------------------------------------------------------------- */
 
 /* mkdir -p of path's directory; new directories are private (prompts live in the
@@ -209,10 +239,7 @@ static void job_done(void *data, int status)
         j->err = status;
         snprintf(j->msg, sizeof(j->msg), "The state database is closing");
     }
-    if (j->done != NULL)
-        j->done(j->data, j->err, j->err != 0 ? j->msg : NULL);
-    else if (j->err != 0)
-        SZ_WARN("%s", j->msg);
+    state_report(j->done, j->data, j->err, j->err != 0 ? j->msg : NULL);
     free(j);
 }
 
@@ -234,6 +261,64 @@ int state_run(struct state *st, state_work_fn *work, state_done_fn *done, void *
     rc = sz_pool_submit(st->pool, job_work, job_done, j, NULL);
     if (rc != 0)
         free(j);
+    return rc;
+}
+
+/* One statement of state_run_sql: its text and argument, and whom to tell. */
+struct sql_job {
+    const char *what;
+    const char *sql;
+    char *arg;
+    state_done_fn *done;
+    void *data;
+};
+
+static int sql_job_work(sqlite3 *db, void *data, char *msg, size_t msglen)
+{
+    struct sql_job *q = data;
+    sqlite3_stmt *s = NULL;
+    int rc = state_prepare(db, q->what, q->sql, &s, msg, msglen);
+
+    if (rc != 0)
+        return rc;
+    if (q->arg != NULL)
+        state_bind_text(s, 1, q->arg);
+    return state_exec(db, s, q->what, msg, msglen);
+}
+
+static void sql_job_done(void *data, int err, const char *msg)
+{
+    struct sql_job *q = data;
+
+    state_report(q->done, q->data, err, msg);
+    free(q->arg);
+    free(q);
+}
+
+int state_run_sql(struct state *st, const char *what, const char *sql, const char *arg,
+                  state_done_fn *done, void *data)
+{
+    struct sql_job *q;
+    int rc = SZ_ENOMEM;
+
+    if (what == NULL || sql == NULL)
+        return SZ_EINVAL;
+    q = calloc(1, sizeof(*q));
+    if (q == NULL)
+        goto out;
+    q->what = what;
+    q->sql = sql;
+    q->done = done;
+    q->data = data;
+    q->arg = arg != NULL ? strdup(arg) : NULL;
+    if (arg != NULL && q->arg == NULL)
+        goto out;
+    rc = state_run(st, sql_job_work, sql_job_done, q);
+out:
+    if (rc != 0 && q != NULL) {
+        free(q->arg);
+        free(q);
+    }
     return rc;
 }
 

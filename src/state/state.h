@@ -81,4 +81,31 @@ void state_close(struct state *st, state_closed_fn *cb, void *arg);
  * Any thread. */
 int state_sql_error(sqlite3 *db, const char *what, char *msg, size_t msglen);
 
+/* Statement helpers for work functions, so each table states only its SQL and its
+ * columns. `what` names the table in a failure's sentence ("The task table"). Any
+ * thread (a work function's). */
+
+/* Prepares sql on db into *ps. 0, or the state_sql_error code with its sentence. */
+int state_prepare(sqlite3 *db, const char *what, const char *sql, sqlite3_stmt **ps, char *msg,
+                  size_t msglen);
+
+/* Binds parameter i to v, borrowed until the statement is finalized (SQLITE_STATIC),
+ * or to NULL for a NULL v. SQLite's result code. */
+int state_bind_text(sqlite3_stmt *s, int i, const char *v);
+
+/* Steps s, a statement that returns no row (INSERT, DELETE), once, and finalizes it
+ * (takes ownership). 0, or the state_sql_error code with its sentence. */
+int state_exec(sqlite3 *db, sqlite3_stmt *s, const char *what, char *msg, size_t msglen);
+
+/* Queues a job that runs one statement returning no row (sql: a static string,
+ * borrowed; one text parameter ?1 bound to arg, copied, or none when arg is NULL)
+ * and reports through done as state_run does (done may be NULL: a failure is then
+ * logged). Returns 0 (done will run), SZ_EINVAL or SZ_ENOMEM. Loop thread. */
+int state_run_sql(struct state *st, const char *what, const char *sql, const char *arg,
+                  state_done_fn *done, void *data);
+
+/* What a done callback that nobody may wait for does: calls done(data, err, msg)
+ * when done is not NULL, or logs a failure's msg when it is. Loop thread. */
+void state_report(state_done_fn *done, void *data, int err, const char *msg);
+
 #endif

@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Names the table in every failure's sentence. */
+#define WHAT "The task table"
+
 static const char schema[] =
     "BEGIN;"
     "CREATE TABLE IF NOT EXISTS mcp_tasks ("
@@ -75,6 +78,31 @@ static void op_free(struct op *op)
     free(op);
 }
 
+/* A new operation on the row id (copied). NULL when out of memory. */
+static struct op *op_new(const char *id)
+{
+    struct op *op = calloc(1, sizeof(*op));
+
+    if (op == NULL)
+        return NULL;
+    op->t.id = strdup(id);
+    if (op->t.id == NULL) {
+        op_free(op);
+        return NULL;
+    }
+    return op;
+}
+
+/* Queues op as one state job; frees it when it could not be queued. */
+static int submit(struct state *st, state_work_fn *work, state_done_fn *done, struct op *op)
+{
+    int rc = state_run(st, work, done, op);
+
+    if (rc != 0)
+        op_free(op);
+    return rc;
+}
+
 /* A copy of s (NULL stays NULL); sets *pfail when a copy could not be made. */
 static char *dup_or_null(const char *s, bool *pfail)
 {
@@ -97,26 +125,11 @@ static void row_from_texts(struct op *op)
     op->row.checkpoint = op->t.checkpoint;
 }
 
-static int bind_text(sqlite3_stmt *s, int i, const char *v)
-{
-    return v != NULL ? sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(s, i);
-}
-
-static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **ps, char *msg, size_t msglen)
-{
-    if (sqlite3_prepare_v2(db, sql, -1, ps, NULL) == SQLITE_OK)
-        return 0;
-    return state_sql_error(db, "The task table", msg, msglen);
-}
-
 static void simple_done(void *data, int err, const char *msg)
 {
     struct op *op = data;
 
-    if (op->done != NULL)
-        op->done(op->data, err, msg);
-    else if (err != 0)
-        SZ_WARN("%s", msg);
+    state_report(op->done, op->data, err, msg);
     op_free(op);
 }
 
@@ -132,33 +145,30 @@ static int save_work(sqlite3 *db, void *data, char *msg, size_t msglen)
     sqlite3_stmt *s = NULL;
     int rc;
 
-    if ((rc = prepare(db, sql, &s, msg, msglen)) != 0)
+    if ((rc = state_prepare(db, WHAT, sql, &s, msg, msglen)) != 0)
         return rc;
-    bind_text(s, 1, r->id);
-    bind_text(s, 2, r->owner);
-    bind_text(s, 3, r->tool);
+    state_bind_text(s, 1, r->id);
+    state_bind_text(s, 2, r->owner);
+    state_bind_text(s, 3, r->tool);
     sqlite3_bind_int(s, 4, r->modern ? 1 : 0);
-    bind_text(s, 5, r->status);
-    bind_text(s, 6, r->message);
+    state_bind_text(s, 5, r->status);
+    state_bind_text(s, 6, r->message);
     sqlite3_bind_int64(s, 7, r->created_ms);
     sqlite3_bind_int64(s, 8, r->updated_ms);
     sqlite3_bind_int64(s, 9, r->ttl_ms);
     sqlite3_bind_int64(s, 10, r->poll_ms);
-    bind_text(s, 11, r->result);
-    bind_text(s, 12, r->error);
-    bind_text(s, 13, r->checkpoint);
+    state_bind_text(s, 11, r->result);
+    state_bind_text(s, 12, r->error);
+    state_bind_text(s, 13, r->checkpoint);
     /* No TTL: never expires (the largest time SQLite's integers hold). */
     sqlite3_bind_int64(s, 14, r->ttl_ms > 0 ? r->created_ms + r->ttl_ms : INT64_MAX);
-    rc = sqlite3_step(s) == SQLITE_DONE ? 0 : state_sql_error(db, "The task table", msg, msglen);
-    sqlite3_finalize(s);
-    return rc;
+    return state_exec(db, s, WHAT, msg, msglen);
 }
 
 int taskdb_save(struct state *st, const struct taskdb_row *row, state_done_fn *done, void *data)
 {
     struct op *op;
     bool fail = false;
-    int rc;
 
     if (row == NULL || row->id == NULL || row->owner == NULL || row->tool == NULL ||
         row->status == NULL)
@@ -182,10 +192,7 @@ int taskdb_save(struct state *st, const struct taskdb_row *row, state_done_fn *d
         op_free(op);
         return SZ_ENOMEM;
     }
-    rc = state_run(st, save_work, simple_done, op);
-    if (rc != 0)
-        op_free(op);
-    return rc;
+    return submit(st, save_work, simple_done, op);
 }
 
 /* ---- find ----------------------------------------------------------------------------- */
@@ -206,9 +213,9 @@ static int find_work(sqlite3 *db, void *data, char *msg, size_t msglen)
     bool fail = false;
     int rc, step;
 
-    if ((rc = prepare(db, sql, &s, msg, msglen)) != 0)
+    if ((rc = state_prepare(db, WHAT, sql, &s, msg, msglen)) != 0)
         return rc;
-    bind_text(s, 1, t->id);
+    state_bind_text(s, 1, t->id);
     step = sqlite3_step(s);
     if (step == SQLITE_ROW) {
         op->have = true;
@@ -229,7 +236,7 @@ static int find_work(sqlite3 *db, void *data, char *msg, size_t msglen)
             rc = SZ_ENOMEM;
         }
     } else if (step != SQLITE_DONE) {
-        rc = state_sql_error(db, "The task table", msg, msglen);
+        rc = state_sql_error(db, WHAT, msg, msglen);
     }
     sqlite3_finalize(s);
     return rc;
@@ -247,64 +254,24 @@ static void find_done(void *data, int err, const char *msg)
 int taskdb_find(struct state *st, const char *id, taskdb_found_fn *cb, void *data)
 {
     struct op *op;
-    int rc;
 
     if (id == NULL || cb == NULL)
         return SZ_EINVAL;
-    op = calloc(1, sizeof(*op));
+    op = op_new(id);
     if (op == NULL)
         return SZ_ENOMEM;
     op->found_cb = cb;
     op->data = data;
-    op->t.id = strdup(id);
-    if (op->t.id == NULL) {
-        op_free(op);
-        return SZ_ENOMEM;
-    }
-    rc = state_run(st, find_work, find_done, op);
-    if (rc != 0)
-        op_free(op);
-    return rc;
+    return submit(st, find_work, find_done, op);
 }
 
 /* ---- remove and purge ------------------------------------------------------------------- */
 
-static int remove_work(sqlite3 *db, void *data, char *msg, size_t msglen)
-{
-    static const char sql[] = "DELETE FROM mcp_tasks WHERE id = ?1";
-    struct op *op = data;
-    sqlite3_stmt *s = NULL;
-    int rc;
-
-    if ((rc = prepare(db, sql, &s, msg, msglen)) != 0)
-        return rc;
-    bind_text(s, 1, op->t.id);
-    rc = sqlite3_step(s) == SQLITE_DONE ? 0 : state_sql_error(db, "The task table", msg, msglen);
-    sqlite3_finalize(s);
-    return rc;
-}
-
 int taskdb_remove(struct state *st, const char *id, state_done_fn *done, void *data)
 {
-    struct op *op;
-    int rc;
-
     if (id == NULL)
         return SZ_EINVAL;
-    op = calloc(1, sizeof(*op));
-    if (op == NULL)
-        return SZ_ENOMEM;
-    op->done = done;
-    op->data = data;
-    op->t.id = strdup(id);
-    if (op->t.id == NULL) {
-        op_free(op);
-        return SZ_ENOMEM;
-    }
-    rc = state_run(st, remove_work, simple_done, op);
-    if (rc != 0)
-        op_free(op);
-    return rc;
+    return state_run_sql(st, WHAT, "DELETE FROM mcp_tasks WHERE id = ?1", id, done, data);
 }
 
 static int purge_work(sqlite3 *db, void *data, char *msg, size_t msglen)
@@ -314,26 +281,20 @@ static int purge_work(sqlite3 *db, void *data, char *msg, size_t msglen)
     sqlite3_stmt *s = NULL;
     int rc;
 
-    if ((rc = prepare(db, sql, &s, msg, msglen)) != 0)
+    if ((rc = state_prepare(db, WHAT, sql, &s, msg, msglen)) != 0)
         return rc;
     sqlite3_bind_int64(s, 1, op->now_ms);
-    rc = sqlite3_step(s) == SQLITE_DONE ? 0 : state_sql_error(db, "The task table", msg, msglen);
-    sqlite3_finalize(s);
-    return rc;
+    return state_exec(db, s, WHAT, msg, msglen);
 }
 
 int taskdb_purge(struct state *st, int64_t now_ms, state_done_fn *done, void *data)
 {
     struct op *op = calloc(1, sizeof(*op));
-    int rc;
 
     if (op == NULL)
         return SZ_ENOMEM;
     op->done = done;
     op->data = data;
     op->now_ms = now_ms;
-    rc = state_run(st, purge_work, simple_done, op);
-    if (rc != 0)
-        op_free(op);
-    return rc;
+    return submit(st, purge_work, simple_done, op);
 }
