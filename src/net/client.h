@@ -346,4 +346,29 @@ uint64_t net_req_received(const struct net_req *req);
  * untrusted text (error bodies) on its way to a user or a log. */
 void net_summarize(const char *in, size_t len, size_t max_chars, char *buf, size_t buflen);
 
+/* 1 when id is an upstream object id safe to put in a URL path: 1 to 128 of
+ * [A-Za-z0-9_-]; 0 otherwise (NULL included). */
+int net_check_id(const char *id);
+
+/* Copies an error code or type from an untrusted body into dst (dstlen > 0: always
+ * NUL-terminated, truncated), keeping only [A-Za-z0-9_.-]. src may be NULL (""). */
+void net_copy_code(const char *src, char *dst, size_t dstlen);
+
+/* An API's error, as a provider read it from its own error shape. Borrowed. */
+struct net_api_error {
+    const char *name;    /* the service ("OpenAI"): "<name> API error <status> ..." */
+    long status;         /* the HTTP status */
+    const char *body;    /* the whole body (may be NULL), summarised when message is */
+    size_t len;          /*   missing or prints as nothing */
+    const char *code;    /* the service's code, already through net_copy_code, or NULL */
+    const char *message; /* the service's message (untrusted; summarised), or NULL */
+    const char *suffix;  /* appended to a sentence that has a code or a text, or NULL */
+};
+
+/* The one sentence for a user about e, into buf (always NUL-terminated when buflen >
+ * 0): "<name> API error <status> (<code>): <message><suffix>", without the parts it
+ * lacks, or "... with an empty response body" / "... with an unreadable response
+ * body" when there is neither a code nor a text. */
+void net_api_error_sentence(const struct net_api_error *e, char *buf, size_t buflen);
+
 #endif

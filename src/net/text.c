@@ -1,6 +1,6 @@
 /* Pure text helpers of the HTTP client: the bounded, printable summary of an
- * untrusted body, and the generic sentence for a non-2xx response (see client.h).
- * No I/O; any thread.
+ * untrusted body, the generic sentence for a non-2xx response, and the parts every
+ * provider's error sentence and id check share (see client.h). No I/O; any thread.
  *
  * An error body is untrusted text of any size: a proxy's 10 KB HTML page or binary
  * garbage must never reach a user or a log whole, nor carry control characters
@@ -13,6 +13,8 @@
 #include <string.h>
 
 #define SUMMARY_MAX_CHARS 200 /* a body summarised for a user */
+#define MESSAGE_MAX_CHARS 500 /* a service's own error.message, bounded */
+#define ID_MAX            128 /* the longest upstream id we accept */
 
 /* Length of the valid UTF-8 sequence at s (at most avail bytes) encoding a printable
  * code point, 0 when invalid or a C1 control character. */
@@ -116,4 +118,67 @@ void net_default_error(const struct net_error_in *in, char *buf, size_t buflen, 
     else
         snprintf(buf, buflen, "HTTP error %ld from %s with an unreadable response body", in->status,
                  in->origin);
+}
+
+/* [A-Za-z0-9]: spelled out, as isalnum() follows the locale. */
+static int is_alnum(unsigned char ch)
+{
+    return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
+}
+
+int net_check_id(const char *id)
+{
+    size_t n = 0;
+
+    if (id == NULL)
+        return 0;
+    for (; id[n] != '\0'; n++) {
+        unsigned char ch = (unsigned char)id[n];
+        if (!(is_alnum(ch) || ch == '_' || ch == '-') || n >= ID_MAX)
+            return 0;
+    }
+    return n >= 1;
+}
+
+void net_copy_code(const char *src, char *dst, size_t dstlen)
+{
+    size_t o = 0;
+
+    if (dstlen == 0)
+        return;
+    for (; src != NULL && *src != '\0' && o + 1 < dstlen; src++) {
+        unsigned char ch = (unsigned char)*src;
+        if (is_alnum(ch) || ch == '_' || ch == '.' || ch == '-')
+            dst[o++] = (char)ch;
+    }
+    dst[o] = '\0';
+}
+
+void net_api_error_sentence(const struct net_api_error *e, char *buf, size_t buflen)
+{
+    char text[MESSAGE_MAX_CHARS * 4 + 8];
+    const char *code = e->code != NULL ? e->code : "";
+    const char *suffix = e->suffix != NULL ? e->suffix : "";
+    int have_body = e->body != NULL && e->len > 0;
+
+    if (buflen == 0)
+        return;
+    text[0] = '\0';
+    if (e->message != NULL)
+        net_summarize(e->message, strlen(e->message), MESSAGE_MAX_CHARS, text, sizeof(text));
+    if (text[0] == '\0' && have_body)
+        net_summarize(e->body, e->len, SUMMARY_MAX_CHARS, text, sizeof(text));
+
+    if (text[0] != '\0' && code[0] != '\0')
+        snprintf(buf, buflen, "%s API error %ld (%s): %s%s", e->name, e->status, code, text,
+                 suffix);
+    else if (text[0] != '\0')
+        snprintf(buf, buflen, "%s API error %ld: %s%s", e->name, e->status, text, suffix);
+    else if (code[0] != '\0')
+        snprintf(buf, buflen, "%s API error %ld (%s)%s", e->name, e->status, code, suffix);
+    else if (!have_body)
+        snprintf(buf, buflen, "%s API error %ld with an empty response body", e->name, e->status);
+    else
+        snprintf(buf, buflen, "%s API error %ld with an unreadable response body", e->name,
+                 e->status);
 }
