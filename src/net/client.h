@@ -217,6 +217,30 @@ void net_client_set_random(struct net_client *client, net_random_fn *fn, void *d
 int net_req_new(struct net_client *client, const char *method, const char *url,
                 struct net_req **preq);
 
+/* For a provider, whose requests are a base URL and a path: */
+
+/* A copy of the base URL url without its trailing '/'s ("https://host/v1/" and
+ * "https://host/v1" build the same URLs), checked to be one net_req_new accepts, so a
+ * bad base URL fails when the provider starts rather than in every call. 0 and *pbase
+ * (the caller frees it), SZ_EINVAL or SZ_ENOMEM. */
+int net_base_url(const char *url, char **pbase);
+
+/* net_req_new for base (from net_base_url) followed by path, which must start with
+ * '/' and hold no space, CR, LF or '#' (SZ_EINVAL). Both borrowed. */
+int net_req_new_at(struct net_client *client, const char *method, const char *base,
+                   const char *path, struct net_req **preq);
+
+/* "<prefix><value>" as a new header line for net_req_add_secret_header (the caller
+ * frees it), or NULL when value is NULL or "". 0, SZ_EINVAL (value holds CR or LF:
+ * it would split the header) or SZ_ENOMEM. */
+int net_header_line(const char *prefix, const char *value, char **pline);
+
+/* Origin of an http(s) URL: display form "scheme://host[:port]" and comparison key
+ * "scheme://host:port" (lowercase, default port filled in), each for the caller to
+ * free. Either out pointer may be NULL. 0, SZ_EINVAL (not an http(s) URL) or
+ * SZ_ENOMEM. */
+int net_url_origin(const char *url, char **pdisplay, char **pkey);
+
 /* Frees a request that was never started. Do not call after net_req_start. */
 void net_req_free(struct net_req *req);
 

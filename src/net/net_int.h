@@ -229,10 +229,6 @@ void net_headers_clear(struct net_req *req);
 
 /* Frees everything a request owns (parts, strings, buffers) and the request. */
 void net_req_free_memory(struct net_req *req);
-/* Origin of an http(s) URL: display form "scheme://host[:port]" and comparison key
- * "scheme://host:port" (lowercase, default port filled in). Either out pointer may be
- * NULL. 0, SZ_EINVAL (not an http(s) URL) or SZ_ENOMEM. */
-int net_url_origin(const char *url, char **pdisplay, char **pkey);
 
 /* ---- multipart.c ---- */
 

@@ -126,6 +126,67 @@ fail:
     return rc;
 }
 
+int net_base_url(const char *url, char **pbase)
+{
+    char *base;
+
+    *pbase = NULL;
+    if (url == NULL)
+        return SZ_EINVAL;
+    base = strdup(url);
+    if (base == NULL)
+        return SZ_ENOMEM;
+    for (size_t n = strlen(base); n > 0 && base[n - 1] == '/'; n--)
+        base[n - 1] = '\0';
+    /* What net_req_new checks of a URL. */
+    if (base[0] == '\0' || !clean(base) || strchr(base, '#') != NULL ||
+        net_url_origin(base, NULL, NULL) != 0) {
+        free(base);
+        return SZ_EINVAL;
+    }
+    *pbase = base;
+    return 0;
+}
+
+int net_req_new_at(struct net_client *client, const char *method, const char *base,
+                   const char *path, struct net_req **preq)
+{
+    size_t blen, plen;
+    char *url;
+    int rc;
+
+    *preq = NULL;
+    if (base == NULL || path == NULL || path[0] != '/' || strpbrk(path, " \r\n#") != NULL)
+        return SZ_EINVAL;
+    blen = strlen(base);
+    plen = strlen(path);
+    url = malloc(blen + plen + 1);
+    if (url == NULL)
+        return SZ_ENOMEM;
+    memcpy(url, base, blen);
+    memcpy(url + blen, path, plen + 1);
+    rc = net_req_new(client, method, url, preq);
+    free(url);
+    return rc;
+}
+
+int net_header_line(const char *prefix, const char *value, char **pline)
+{
+    size_t n;
+
+    *pline = NULL;
+    if (value == NULL || value[0] == '\0')
+        return 0;
+    if (!header_safe(value))
+        return SZ_EINVAL;
+    n = strlen(prefix) + strlen(value) + 1;
+    *pline = malloc(n);
+    if (*pline == NULL)
+        return SZ_ENOMEM;
+    snprintf(*pline, n, "%s%s", prefix, value);
+    return 0;
+}
+
 void net_req_free_memory(struct net_req *req)
 {
     net_parts_free(req->parts);

@@ -54,25 +54,6 @@ static bool is_set(const char *s)
     return s != NULL && s[0] != '\0';
 }
 
-/* "<prefix><value>" in a new string, or NULL when value is unset; SZ_EINVAL for a
- * value that would split the header. */
-static int header_line(const char *prefix, const char *value, char **pline)
-{
-    size_t n;
-
-    *pline = NULL;
-    if (!is_set(value))
-        return 0;
-    if (strpbrk(value, "\r\n") != NULL)
-        return SZ_EINVAL;
-    n = strlen(prefix) + strlen(value) + 1;
-    *pline = malloc(n);
-    if (*pline == NULL)
-        return SZ_ENOMEM;
-    snprintf(*pline, n, "%s%s", prefix, value);
-    return 0;
-}
-
 void oai_client_free(struct oai_client *c)
 {
     if (c == NULL)
@@ -88,8 +69,7 @@ int oai_client_new(struct net_client *net, const struct oai_options *opts,
                    struct oai_client **pclient)
 {
     struct oai_client *c;
-    struct net_req *probe = NULL;
-    int rc = SZ_EINVAL;
+    int rc;
 
     *pclient = NULL;
     if (net == NULL || opts == NULL || !is_set(opts->base_url))
@@ -102,24 +82,16 @@ int oai_client_new(struct net_client *net, const struct oai_options *opts,
     c->has_key = is_set(opts->api_key);
     c->image_first_byte_timeout_ms =
         opts->image_first_byte_timeout_ms > 0 ? opts->image_first_byte_timeout_ms : 0;
-    c->base_url = strdup(opts->base_url);
-    if (c->base_url == NULL) {
-        rc = SZ_ENOMEM;
+    if ((rc = net_base_url(opts->base_url, &c->base_url)) != 0)
         goto fail;
-    }
-    /* "https://host/v1/" and "https://host/v1" must build the same URLs. */
-    for (size_t n = strlen(c->base_url); n > 0 && c->base_url[n - 1] == '/'; n--)
-        c->base_url[n - 1] = '\0';
-    /* A base URL net would refuse fails here, at start, not in every later call. */
-    if ((rc = net_req_new(net, "GET", c->base_url, &probe)) != 0)
-        goto fail;
-    net_req_free(probe);
     if (c->flavour == OAI_AZURE) {
-        if ((rc = header_line("api-key: ", opts->api_key, &c->auth_line)) != 0)
+        if ((rc = net_header_line("api-key: ", opts->api_key, &c->auth_line)) != 0)
             goto fail;
-    } else if ((rc = header_line("Authorization: Bearer ", opts->api_key, &c->auth_line)) != 0 ||
-               (rc = header_line("OpenAI-Organization: ", opts->org_id, &c->org_line)) != 0 ||
-               (rc = header_line("OpenAI-Project: ", opts->project_id, &c->project_line)) != 0) {
+    } else if ((rc = net_header_line("Authorization: Bearer ", opts->api_key, &c->auth_line)) !=
+                   0 ||
+               (rc = net_header_line("OpenAI-Organization: ", opts->org_id, &c->org_line)) != 0 ||
+               (rc = net_header_line("OpenAI-Project: ", opts->project_id, &c->project_line)) !=
+                   0) {
         goto fail;
     }
     *pclient = c;
@@ -172,23 +144,12 @@ static int add_identity(const struct oai_client *c, struct net_req *req)
 int oai_req_new(struct oai_client *c, const char *method, const char *path, struct net_req **preq)
 {
     struct net_req *req = NULL;
-    size_t blen, plen;
-    char *url;
     int rc;
 
     *preq = NULL;
-    if (c == NULL || method == NULL || path == NULL || path[0] != '/' ||
-        strpbrk(path, " \r\n#") != NULL)
+    if (c == NULL || method == NULL)
         return SZ_EINVAL;
-    blen = strlen(c->base_url);
-    plen = strlen(path);
-    url = malloc(blen + plen + 1);
-    if (url == NULL)
-        return SZ_ENOMEM;
-    memcpy(url, c->base_url, blen);
-    memcpy(url + blen, path, plen + 1);
-    rc = net_req_new(c->net, method, url, &req);
-    free(url);
+    rc = net_req_new_at(c->net, method, c->base_url, path, &req);
     if (rc != 0)
         return rc;
     net_req_set_service(req, c->flavour == OAI_AZURE ? &azure_service : &oai_service);
