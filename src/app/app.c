@@ -327,6 +327,13 @@ void app_open_stores(struct app_state *st, int moved, const char *dir)
                    st->tools.audio_error, sizeof(st->tools.audio_error));
 }
 
+/* A media root for the start-up line: its path, or "(unavailable)" when it could
+ * not be opened (its tools then fail with the reason). */
+static const char *root_or_none(const struct store *store)
+{
+    return store != NULL ? store_path(store) : "(unavailable)";
+}
+
 /* Maps the SANZARU_HTTP_* settings and the command line onto the HTTP transport's options
  * and starts it. Returns 0, or the exit status after saying why on stderr: 2 for a bad
  * setting, 1 when the transport could not start. */
@@ -347,10 +354,10 @@ static int start_http(struct app_state *st, const struct sz_args *cli)
         fprintf(stderr, "sanzaru: %s\n", err);
         return 1;
     }
-    SZ_INFO("sanzaru %s on http://%s:%u/mcp%s; videos: %s; images: %s", SZ_VERSION, cli->host,
-            http_transport_port(st->http), cli->stateless ? " (stateless)" : "",
-            st->tools.videos ? store_path(st->tools.videos) : "(unavailable)",
-            st->tools.images ? store_path(st->tools.images) : "(unavailable)");
+    SZ_INFO("sanzaru %s on http://%s:%u/mcp%s; videos: %s; images: %s; audio: %s", SZ_VERSION,
+            cli->host, http_transport_port(st->http), cli->stateless ? " (stateless)" : "",
+            root_or_none(st->tools.videos), root_or_none(st->tools.images),
+            root_or_none(st->tools.audio));
     return 0;
 }
 
@@ -491,9 +498,9 @@ static int serve(int argc, char **argv, sz_register_fn *extra)
             st.exit_status = 1;
             goto out;
         }
-        SZ_INFO("sanzaru %s on stdio; videos: %s; images: %s", SZ_VERSION,
-                st.tools.videos ? store_path(st.tools.videos) : "(unavailable)",
-                st.tools.images ? store_path(st.tools.images) : "(unavailable)");
+        SZ_INFO("sanzaru %s on stdio; videos: %s; images: %s; audio: %s", SZ_VERSION,
+                root_or_none(st.tools.videos), root_or_none(st.tools.images),
+                root_or_none(st.tools.audio));
     }
 
     uv_signal_init(&st.loop, &st.sigint);

@@ -3,6 +3,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { connect, rawServer, serverBin, testServerBin, serverEnv } from './lib.mjs';
 
 test('the SDK client initialises, pings and lists tools', async () => {
@@ -344,8 +347,11 @@ test('command line: version, help, and one-line refusals with exit 2', () => {
 });
 
 test('start-up banner names version, transport and media directories on stderr only', () => {
-  const r = spawnSync(serverBin, [], { env: serverEnv({ LOG_LEVEL: 'INFO' }), encoding: 'utf8', input: '' });
+  const audio = fs.mkdtempSync(path.join(os.tmpdir(), 'sanzaru-banner-audio-'));
+  const r = spawnSync(serverBin, [], { env: serverEnv({ LOG_LEVEL: 'INFO', AUDIO_PATH: audio }), encoding: 'utf8', input: '' });
+  fs.rmSync(audio, { recursive: true, force: true });
   assert.equal(r.status, 0);
   assert.equal(r.stdout, '', 'nothing but protocol on stdout');
-  assert.match(r.stderr, /sanzaru \d+\.\d+\.\d+ on stdio; videos: .+; images: .+/);
+  assert.match(r.stderr, /sanzaru \d+\.\d+\.\d+ on stdio; videos: [^;\n]+; images: [^;\n]+; audio: [^;\n]+\n/);
+  assert.ok(r.stderr.includes(`; audio: ${audio}`), 'names the audio directory');
 });
