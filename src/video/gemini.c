@@ -259,14 +259,7 @@ static int fetch(struct video_job *job, struct net_req *req, bool want_media, co
     p->parsed = parsed;
     p->expect = -1;
     net_req_set_sink(req, &sink);
-    net_req_set_label(req, label);
-    job->req = req;
-    if (net_req_start(req, fetched, job) != 0) {
-        job->req = NULL;
-        net_req_free(req);
-        return SZ_EINVAL;
-    }
-    return 0;
+    return video_job_start(job, req, label, fetched);
 }
 
 /* "/interactions/<id>" into buf. */
@@ -430,14 +423,7 @@ static int remove_video(struct video_job *job)
     if (rc != 0)
         return rc;
     net_req_set_raw(req);
-    net_req_set_label(req, "delete_video");
-    job->req = req;
-    if (net_req_start(req, deleted, job) != 0) {
-        job->req = NULL;
-        net_req_free(req);
-        return SZ_EINVAL;
-    }
-    return 0;
+    return video_job_start(job, req, "delete_video", deleted);
 }
 
 /* Google's cancel of a background interaction (@google/genai's interactions.cancel):
@@ -540,13 +526,8 @@ static void stream_uri(struct video_job *job)
         return;
     }
     net_req_set_sink(req, &sink);
-    net_req_set_label(req, "download_video");
-    job->req = req;
-    if (net_req_start(req, streamed, job) != 0) {
-        job->req = NULL;
-        net_req_free(req);
+    if (video_job_start(job, req, "download_video", streamed) != 0)
         video_job_finish(job, SZ_EINVAL, "Could not start the download", NULL);
-    }
 }
 
 static void to_download(struct video_job *job)

@@ -143,14 +143,7 @@ static struct net_req *video_req(struct video_job *job, const char *method, cons
 
 static int run(struct video_job *job, struct net_req *req, const char *label)
 {
-    net_req_set_label(req, label);
-    job->req = req;
-    if (net_req_start(req, done, job) != 0) {
-        job->req = NULL;
-        net_req_free(req);
-        return SZ_EINVAL;
-    }
-    return 0;
+    return video_job_start(job, req, label, done);
 }
 
 static int create(struct video_job *job)
@@ -286,14 +279,7 @@ static int download(struct video_job *job)
         return SZ_ENOMEM;
     }
     net_req_set_sink(req, &sink);
-    net_req_set_label(req, "download_video");
-    job->req = req;
-    if (net_req_start(req, downloaded, job) != 0) {
-        job->req = NULL;
-        net_req_free(req);
-        return SZ_EINVAL;
-    }
-    return 0;
+    return video_job_start(job, req, "download_video", downloaded);
 }
 
 static void cancel(struct video_job *job)
@@ -302,32 +288,16 @@ static void cancel(struct video_job *job)
         net_req_cancel(job->req); /* its done callback reports */
 }
 
-const struct video_provider video_openai_provider = {
-    .id = VIDEO_OPENAI,
-    .variants = sora_variants,
-    .variants_text = "video (MP4), thumbnail (WEBP) and spritesheet (JPEG)",
-    .seconds = sora_seconds,
-    .check = check,
-    .create = create,
-    .retrieve = retrieve,
-    .list = list,
-    .remove = remove_video,
-    .remix = remix,
-    .download = download,
-    .cancel = cancel,
-};
+/* OpenAI and Azure serve the same Videos API through the same client: one table,
+ * two ids (the id picks the client and the name in messages). */
+#define SORA_PROVIDER(provider_id)                                                                 \
+    {                                                                                              \
+        .id = (provider_id), .variants = sora_variants,                                            \
+        .variants_text = "video (MP4), thumbnail (WEBP) and spritesheet (JPEG)",                   \
+        .seconds = sora_seconds, .check = check, .create = create, .retrieve = retrieve,           \
+        .list = list, .remove = remove_video, .remix = remix, .download = download,                \
+        .cancel = cancel,                                                                          \
+    }
 
-const struct video_provider video_azure_provider = {
-    .id = VIDEO_AZURE,
-    .variants = sora_variants,
-    .variants_text = "video (MP4), thumbnail (WEBP) and spritesheet (JPEG)",
-    .seconds = sora_seconds,
-    .check = check,
-    .create = create,
-    .retrieve = retrieve,
-    .list = list,
-    .remove = remove_video,
-    .remix = remix,
-    .download = download,
-    .cancel = cancel,
-};
+const struct video_provider video_openai_provider = SORA_PROVIDER(VIDEO_OPENAI);
+const struct video_provider video_azure_provider = SORA_PROVIDER(VIDEO_AZURE);

@@ -26,6 +26,7 @@
 #include <jansson.h>
 
 #include "core/list.h"
+#include "net/client.h"
 #include "video/video.h"
 
 struct net_req;
@@ -127,6 +128,12 @@ void video_job_finish(struct video_job *job, int err, const char *msg, json_t *r
 /* The same, from the loop's next turn: for reports that would otherwise run inside
  * a call of the caller's (cancel, resume). */
 void video_job_finish_later(struct video_job *job, int err, const char *msg, json_t *result);
+
+/* Starts req (takes ownership) as the job's one request in flight (job->req, which
+ * cancel reaches), labelled for the logs, with done(req, res, job) when it ends.
+ * 0, or SZ_EINVAL when it could not start: req is then freed and job->req NULL. */
+int video_job_start(struct video_job *job, struct net_req *req, const char *label,
+                    net_done_fn *done);
 
 /* The clients and the pool, for providers. */
 struct oai_client *video_svc_openai(const struct video_svc *svc, enum video_provider_id id);

@@ -415,6 +415,19 @@ void video_gate_release(struct video_job *job)
 
 /* ---- the job's end ----------------------------------------------------------------- */
 
+int video_job_start(struct video_job *job, struct net_req *req, const char *label,
+                    net_done_fn *done)
+{
+    net_req_set_label(req, label);
+    job->req = req;
+    if (net_req_start(req, done, job) != 0) {
+        job->req = NULL;
+        net_req_free(req);
+        return SZ_EINVAL;
+    }
+    return 0;
+}
+
 void video_job_finish(struct video_job *job, int err, const char *msg, json_t *result)
 {
     struct video_svc *svc = job->svc;
