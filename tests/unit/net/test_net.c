@@ -72,6 +72,83 @@ static void test_default_error(void **state)
         out, "HTTP error 502 from https://h.example:8443 with an unreadable response body");
 }
 
+/* The parts every provider's error sentence shares: the code kept to
+ * [A-Za-z0-9_.-], the message summarised, the body when the message is missing or
+ * blank, the suffix after a code or a text only. */
+static void test_api_error_sentence(void **state)
+{
+    struct net_api_error e = {.name = "Acme", .status = 429, .body = "{}", .len = 2};
+    char out[256], code[16];
+    (void)state;
+
+    net_copy_code("rate_limit\r\n<b>.x-1", code, sizeof(code));
+    assert_string_equal(code, "rate_limitb.x-1");
+    net_copy_code(NULL, code, sizeof(code));
+    assert_string_equal(code, "");
+    e.code = "rate_limit";
+    e.message = "  Slow\n down ";
+    e.suffix = " (retry after 3s)";
+    net_api_error_sentence(&e, out, sizeof(out));
+    assert_string_equal(out, "Acme API error 429 (rate_limit): Slow down (retry after 3s)");
+    e.code = NULL;
+    e.message = " \t ";
+    net_api_error_sentence(&e, out, sizeof(out));
+    assert_string_equal(out, "Acme API error 429: {} (retry after 3s)");
+    e.code = "quota";
+    e.body = NULL;
+    e.len = 0;
+    e.message = NULL;
+    net_api_error_sentence(&e, out, sizeof(out));
+    assert_string_equal(out, "Acme API error 429 (quota) (retry after 3s)");
+    e.code = "";
+    net_api_error_sentence(&e, out, sizeof(out));
+    assert_string_equal(out, "Acme API error 429 with an empty response body");
+    e.body = "\x01\x02";
+    e.len = 2;
+    net_api_error_sentence(&e, out, sizeof(out));
+    assert_string_equal(out, "Acme API error 429 with an unreadable response body");
+}
+
+/* Ids that go into URL paths, a base URL and its request URLs, header lines. */
+static void test_provider_helpers(void **state)
+{
+    char long_id[130], *base = NULL, *line = NULL, *key = NULL;
+    (void)state;
+
+    assert_int_equal(net_check_id("video_68d-1"), 1);
+    assert_int_equal(net_check_id(""), 0);
+    assert_int_equal(net_check_id(NULL), 0);
+    assert_int_equal(net_check_id("../x"), 0);
+    assert_int_equal(net_check_id("a b"), 0);
+    memset(long_id, 'a', 128);
+    long_id[128] = '\0';
+    assert_int_equal(net_check_id(long_id), 1);
+    long_id[128] = 'a';
+    long_id[129] = '\0';
+    assert_int_equal(net_check_id(long_id), 0);
+
+    assert_int_equal(net_base_url("https://h.example/v1//", &base), 0);
+    assert_string_equal(base, "https://h.example/v1");
+    free(base);
+    assert_int_equal(net_base_url("ftp://h.example/v1", &base), SZ_EINVAL);
+    assert_null(base);
+    assert_int_equal(net_base_url("https://h.example/v1#x", &base), SZ_EINVAL);
+    assert_int_equal(net_base_url("https://h.example/a b", &base), SZ_EINVAL);
+    assert_int_equal(net_base_url("///", &base), SZ_EINVAL);
+
+    assert_int_equal(net_header_line("api-key: ", "k1", &line), 0);
+    assert_string_equal(line, "api-key: k1");
+    free(line);
+    assert_int_equal(net_header_line("api-key: ", "", &line), 0);
+    assert_null(line);
+    assert_int_equal(net_header_line("api-key: ", "k\r\nX-Evil: 1", &line), SZ_EINVAL);
+    assert_null(line);
+
+    assert_int_equal(net_url_origin("HTTPS://H.example/v1", NULL, &key), 0);
+    assert_string_equal(key, "https://h.example:443");
+    free(key);
+}
+
 /* ====================================================================================
  * Requests and responses */
 
@@ -1131,6 +1208,16 @@ static void test_request_api_misuse(void **state)
     assert_int_equal(net_req_new(fx->client, "GET", "http://127.0.0.1/a\r\nX: y", &req), SZ_EINVAL);
     assert_int_equal(net_req_new(fx->client, "GET", "http://127.0.0.1/a#frag", &req), SZ_EINVAL);
     assert_int_equal(net_req_new(fx->client, "G T", "http://127.0.0.1/a", &req), SZ_EINVAL);
+    /* A base URL and a path: the path must start with '/' and stay one path. */
+    assert_int_equal(net_req_new_at(fx->client, "GET", "http://127.0.0.1/v1", "videos", &req),
+                     SZ_EINVAL);
+    assert_int_equal(net_req_new_at(fx->client, "GET", "http://127.0.0.1/v1", "/a b", &req),
+                     SZ_EINVAL);
+    assert_int_equal(net_req_new_at(fx->client, "GET", "http://127.0.0.1/v1", "/a#b", &req),
+                     SZ_EINVAL);
+    assert_null(req);
+    assert_int_equal(net_req_new_at(fx->client, "GET", "http://127.0.0.1/v1", "/videos", &req), 0);
+    net_req_free(req);
     req = fx_req(fx, "POST", "/x");
     assert_int_equal(net_req_set_json_new(req, json_object()), 0);
     assert_int_equal(net_req_add_field(req, "a", "b"), SZ_EINVAL);
@@ -1546,6 +1633,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_summarize),
         cmocka_unit_test(test_default_error),
+        cmocka_unit_test(test_api_error_sentence),
+        cmocka_unit_test(test_provider_helpers),
 #define LOOP_TEST(t) cmocka_unit_test_setup_teardown(t, fx_setup, teardown)
         LOOP_TEST(test_json_200),
         LOOP_TEST(test_headers_and_json_body),
