@@ -3,9 +3,10 @@
  *
  * Files: client.c (client lifetime, loop integration, queue, completion, the
  * request's timer), transfer.c (one attempt on the wire: curl options, curl
- * callbacks, clocks, redirects, retries), request.c (building a request),
- * multipart.c (multipart bodies, file parts streamed from an fd), retry.c (the
- * policy), text.c (summaries and the generic error sentence).
+ * callbacks, clocks, redirects, retries), request.c (building a request, and a
+ * provider's base URL and header lines), multipart.c (multipart bodies, file parts
+ * streamed from an fd), retry.c (the policy), text.c (summaries, the generic and
+ * the providers' error sentences, the id check).
  *
  * A request moves NEW -> QUEUED -> ACTIVE -> (WAIT_RETRY -> QUEUED -> ACTIVE)* ->
  * FINISHED. Each request owns one uv_timer that serves, by state, as the clocks of an
