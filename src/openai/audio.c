@@ -215,16 +215,9 @@ int oai_speech_req_new(struct oai_client *client, const struct oai_speech *s, st
     }
     if (body == NULL)
         return SZ_EINVAL; /* text that is not UTF-8, or no memory */
-    rc = oai_req_new(client, "POST", "/audio/speech", &req);
-    if (rc == 0)
-        rc = net_req_set_json_new(req, body);
-    else
-        json_decref(body);
-    if (rc != 0) {
-        if (req != NULL)
-            net_req_free(req);
+    rc = oai_req_new_json(client, "POST", "/audio/speech", body, &req);
+    if (rc != 0)
         return rc;
-    }
     /* The audio is any type; net's default Accept is for JSON. */
     rc = net_req_add_header(req, "Accept: application/octet-stream");
     if (rc != 0) {

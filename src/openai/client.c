@@ -165,3 +165,24 @@ int oai_req_new(struct oai_client *c, const char *method, const char *path, stru
     *preq = req;
     return 0;
 }
+
+int oai_req_new_json(struct oai_client *c, const char *method, const char *path, json_t *body,
+                     struct net_req **preq)
+{
+    int rc;
+
+    *preq = NULL;
+    if (body == NULL)
+        return SZ_ENOMEM;
+    rc = oai_req_new(c, method, path, preq);
+    if (rc != 0) {
+        json_decref(body);
+        return rc;
+    }
+    rc = net_req_set_json_new(*preq, body);
+    if (rc != 0) {
+        net_req_free(*preq);
+        *preq = NULL;
+    }
+    return rc;
+}

@@ -77,6 +77,11 @@ const char *oai_client_base_url(const struct oai_client *client);
 int oai_req_new(struct oai_client *client, const char *method, const char *path,
                 struct net_req **preq);
 
+/* oai_req_new with `body` as its JSON body. Takes ownership of body (NULL reads as
+ * SZ_ENOMEM: a json_pack that failed), whatever the outcome. */
+int oai_req_new_json(struct oai_client *client, const char *method, const char *path, json_t *body,
+                     struct net_req **preq);
+
 /* ------------------------------------------------------------------------------------
  * Helpers (pure; any thread) */
 

@@ -175,14 +175,8 @@ static void generate_send(struct imgio *io)
         imgio_fail(io, "Out of memory building the request");
         return;
     }
-    rc = oai_req_new(io->app->oai, "POST", "/images/generations", &req);
-    if (rc == 0)
-        rc = net_req_set_json_new(req, body);
-    else
-        json_decref(body);
+    rc = oai_req_new_json(io->app->oai, "POST", "/images/generations", body, &req);
     if (rc != 0) {
-        if (req != NULL)
-            net_req_free(req);
         imgio_fail(io, "Could not build the request: %s", sz_strerror(rc));
         return;
     }
