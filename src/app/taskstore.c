@@ -12,6 +12,14 @@
 
 #include <stdlib.h>
 
+/* The initialiser of either row struct from a pointer r to the other: the fields
+ * are the same by name, listed once. */
+#define ROW_FIELDS(r)                                                                              \
+    .id = (r)->id, .owner = (r)->owner, .tool = (r)->tool, .modern = (r)->modern,                  \
+    .status = (r)->status, .message = (r)->message, .created_ms = (r)->created_ms,                 \
+    .updated_ms = (r)->updated_ms, .ttl_ms = (r)->ttl_ms, .poll_ms = (r)->poll_ms,                 \
+    .result = (r)->result, .error = (r)->error, .checkpoint = (r)->checkpoint
+
 /* A save or find in flight: the engine's callback and its data. */
 struct op {
     mcp_task_saved_fn *saved;
@@ -31,21 +39,7 @@ static void saved(void *data, int err, const char *msg)
 
 static int save(void *ctx, const struct mcp_task_row *r, mcp_task_saved_fn *done, void *data)
 {
-    const struct taskdb_row row = {
-        .id = r->id,
-        .owner = r->owner,
-        .tool = r->tool,
-        .modern = r->modern,
-        .status = r->status,
-        .message = r->message,
-        .created_ms = r->created_ms,
-        .updated_ms = r->updated_ms,
-        .ttl_ms = r->ttl_ms,
-        .poll_ms = r->poll_ms,
-        .result = r->result,
-        .error = r->error,
-        .checkpoint = r->checkpoint,
-    };
+    const struct taskdb_row row = {ROW_FIELDS(r)};
     struct op *op = calloc(1, sizeof(*op));
     int rc;
 
@@ -67,21 +61,7 @@ static void found(void *data, int err, const char *msg, const struct taskdb_row 
     if (err != 0)
         SZ_WARN("%s", msg != NULL ? msg : sz_strerror(err));
     if (err == 0 && r != NULL) {
-        row = (struct mcp_task_row){
-            .id = r->id,
-            .owner = r->owner,
-            .tool = r->tool,
-            .modern = r->modern,
-            .status = r->status,
-            .message = r->message,
-            .created_ms = r->created_ms,
-            .updated_ms = r->updated_ms,
-            .ttl_ms = r->ttl_ms,
-            .poll_ms = r->poll_ms,
-            .result = r->result,
-            .error = r->error,
-            .checkpoint = r->checkpoint,
-        };
+        row = (struct mcp_task_row){ROW_FIELDS(r)};
         op->found(op->data, 0, &row);
     } else {
         op->found(op->data, err, NULL);
