@@ -307,6 +307,9 @@ static struct mcp_tool chat_tools[] = {
         .output = &chat_result,
         .annotations = MCP_READ_ONLY | MCP_OPEN_WORLD,
         .start = chat_with_audio,
+        /* Seconds to a minute of a paid request: a client may leave it running. A
+         * restart loses the request (no upstream job to poll again), and says so. */
+        .task_support = MCP_TASK_OPTIONAL,
     },
 };
 

@@ -1028,6 +1028,10 @@ static struct mcp_tool audio_file_tools[] = {
         .output = &convert_result,
         .annotations = MCP_IDEMPOTENT,
         .start = convert_audio,
+        /* Local work of seconds to minutes (an hour of FLAC): a task when the client
+         * wants one. Its output is written to an unnamed temporary until the commit,
+         * so a cancel or a restart leaves nothing; a restart fails the task. */
+        .task_support = MCP_TASK_OPTIONAL,
     },
     {
         .name = "compress_audio",
@@ -1045,6 +1049,7 @@ static struct mcp_tool audio_file_tools[] = {
         .output = &compress_result,
         .annotations = MCP_IDEMPOTENT,
         .start = compress_audio,
+        .task_support = MCP_TASK_OPTIONAL, /* as convert_audio */
     },
 };
 

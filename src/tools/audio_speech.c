@@ -699,6 +699,9 @@ static struct mcp_tool speech_tools[] = {
         .output = &speech_result,
         .annotations = MCP_OPEN_WORLD,
         .start = create_audio,
+        /* A long text is many paid requests in a row: minutes. Nothing upstream
+         * outlives them, so a restart fails the task with the reason. */
+        .task_support = MCP_TASK_OPTIONAL,
     },
 };
 

@@ -744,6 +744,9 @@ static struct mcp_tool transcribe_tools[] = {
         .output = &transcribe_result,
         .annotations = MCP_READ_ONLY | MCP_OPEN_WORLD,
         .start = transcribe_audio,
+        /* A 20-minute recording is 16 windows of paid requests: minutes. The windows
+         * are local state, so a restart fails the task with the reason. */
+        .task_support = MCP_TASK_OPTIONAL,
     },
     {
         .name = "transcribe_with_enhancement",
@@ -759,6 +762,7 @@ static struct mcp_tool transcribe_tools[] = {
         .output = &transcribe_result,
         .annotations = MCP_READ_ONLY | MCP_OPEN_WORLD,
         .start = transcribe_with_enhancement,
+        .task_support = MCP_TASK_OPTIONAL, /* as transcribe_audio */
     },
 };
 

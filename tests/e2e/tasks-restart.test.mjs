@@ -3,11 +3,14 @@
 // root (the same state database). A create_video task whose video was still being made is
 // picked up where it was (the server polls the video again) and finishes with the finished
 // Video; a download_video task, whose work was local, reports failed with the reason and
-// left no file; the tasks belong to the token (another token finds nothing); and a task
+// left no file; so does a windowed transcription (an audio task has no upstream job to
+// poll again); the tasks belong to the token (another token finds nothing); and a task
 // whose TTL ended is gone.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import path from 'node:path';
+import { writeWav } from './audio-lib.mjs';
 import { startHttp } from './http-lib.mjs';
 import { SANITIZER, modern, pollTask, sleep, world } from './tasks-lib.mjs';
 
@@ -74,6 +77,38 @@ test('kill -9 mid-task, restart: the video task resumes and finishes; the downlo
     const foreign = await modern(srv.url, 'tasks/get', { taskId: videoTask }, { token: 'another-token-9876543210' });
     assert.equal(foreign.error.code, -32602);
     assert.match(foreign.error.message, /Task not found/);
+  } finally {
+    log += srv.stderr();
+    await srv.stop();
+    await w.close();
+  }
+  assert.doesNotMatch(log, SANITIZER);
+});
+
+test('kill -9 mid-task, restart: a windowed transcription task (local work, no upstream job) failed, saying why, and left nothing', async () => {
+  const w = await world();
+  const audio = path.join(w.media.dir, 'audio');
+  fs.mkdirSync(audio, { recursive: true });
+  writeWav(path.join(audio, 'talk.wav'), { seconds: 1200, rate: 8000, signal: 'speech' });
+  // Every window's upload is held for a minute: the task is mid-way when the server dies.
+  w.fake.faults.add({ method: 'POST', path: 'audio/transcriptions', delay_ms: 60000 });
+  let srv = await start(w);
+  let log = '';
+  try {
+    const created = await modern(srv.url, 'tools/call', { name: 'transcribe_audio', arguments: { file_path: 'talk.wav' } }, { token: TOKEN });
+    assert.equal(created.result.resultType, 'task', JSON.stringify(created));
+    const taskId = created.result.taskId;
+    await pollTask(srv.url, taskId, { token: TOKEN, until: () => w.fake.requestsMatching({ method: 'POST', path: 'audio/transcriptions' }).length >= 1 });
+    assert.equal((await modern(srv.url, 'tasks/get', { taskId }, { token: TOKEN })).result.status, 'working');
+
+    log += srv.stderr();
+    await kill9(srv);
+    srv = await start(w);
+    const lost = await modern(srv.url, 'tasks/get', { taskId }, { token: TOKEN });
+    assert.equal(lost.result.status, 'failed', JSON.stringify(lost));
+    assert.match(lost.result.statusMessage, /^The server stopped while this task was running, and transcribe_audio cannot pick its work up again/);
+    assert.equal(lost.result.error.code, -32603);
+    assert.deepEqual(fs.readdirSync(audio), ['talk.wav'], 'no window scratch file is left');
   } finally {
     log += srv.stderr();
     await srv.stop();
