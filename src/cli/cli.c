@@ -341,10 +341,9 @@ void cli_set_media(struct cli *cli, enum cli_media kind, const char *path, const
     char cwd[4096];
     size_t n = sizeof(cwd);
 
+    (void)error; /* the tools say it themselves, as a configuration error (cli.h) */
     free(cli->media_path[kind]);
-    free(cli->media_error[kind]);
     cli->media_path[kind] = NULL;
-    cli->media_error[kind] = error != NULL && error[0] != '\0' ? strdup(error) : NULL;
     if (path == NULL)
         return;
     if (path[0] == '/' || uv_cwd(cwd, &n) != 0) {
@@ -378,9 +377,7 @@ void cli_free(struct cli *cli)
     free(cli->tools.v);
     if (cli->have_inv)
         cli_invocation_clear(&cli->inv);
-    for (int k = 0; k < CLI_MEDIA_COUNT; k++) {
+    for (int k = 0; k < CLI_MEDIA_COUNT; k++)
         free(cli->media_path[k]);
-        free(cli->media_error[k]);
-    }
     free(cli);
 }

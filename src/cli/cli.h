@@ -81,10 +81,10 @@ int cli_new(const struct cli_options *o, int argc, char **argv, struct cli **pcl
  * it stands in for, or NULL when the command saves nothing there. Borrowed. */
 const char *cli_output_dir(const struct cli *cli, enum cli_media *pkind);
 
-/* Says where root kind is (path, for the "path" of saved files) or why it
- * could not be opened (error: a configuration problem; a tool that needs the
- * root fails with this sentence, and the CLI exits 3). Either may be NULL;
- * both are copied. */
+/* Says where root kind is (path, for the "path" of saved files; may be NULL;
+ * copied). error, why it could not be opened, is not needed: a tool that needs
+ * the root fails with that sentence as a configuration error (_meta
+ * sanzaru/errorKind), and the CLI exits 3 for it. */
 void cli_set_media(struct cli *cli, enum cli_media kind, const char *path, const char *error);
 
 /* Runs the command to the end (SIGINT and SIGTERM interrupt it: calls in

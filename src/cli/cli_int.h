@@ -266,8 +266,7 @@ struct cli {
     struct cli_invocation inv;
     bool have_inv;
     struct cli_out out;
-    char *media_path[CLI_MEDIA_COUNT];  /* absolute */
-    char *media_error[CLI_MEDIA_COUNT]; /* why a root could not be opened */
+    char *media_path[CLI_MEDIA_COUNT]; /* absolute */
     uint64_t poll_first_ms[CLI_JOB_COUNT], poll_max_ms[CLI_JOB_COUNT];
     struct cli_item *items;
     size_t nitems, running;

@@ -108,26 +108,10 @@ static void finish(struct cli_item *it, int status, const json_t *result, const 
         all_done(cli);
 }
 
-/* Whether a tool's error sentence is a configuration problem: a missing API
- * key, a provider not set up (or OpenAI's retired Videos API, which only
- * another provider's settings answer), a media root that could not be opened.
- * The sentences are the tools' documented ones (docs/tools.md,
- * docs/providers.md). */
-static bool config_message(const struct cli *cli, const char *msg)
-{
-    for (int k = 0; k < CLI_MEDIA_COUNT; k++)
-        if (cli->media_error[k] != NULL && strstr(msg, cli->media_error[k]) != NULL)
-            return true;
-    return strstr(msg, "_API_KEY is not set") != NULL ||
-           strstr(msg, " is not configured") != NULL ||
-           strstr(msg, "No video provider is configured") != NULL ||
-           strncmp(msg, "OpenAI retired the Videos API", 29) == 0;
-}
-
 /* Reads a tools/call reply: 0 with *pobj (borrowed) the structured result, or
  * the exit status after writing the sentence to msg. */
-static int read_reply(struct cli_item *it, const struct cli_tool *tool, const json_t *result,
-                      const json_t *error, const json_t **pobj, char *msg, size_t msglen)
+static int read_reply(const struct cli_tool *tool, const json_t *result, const json_t *error,
+                      const json_t **pobj, char *msg, size_t msglen)
 {
     const json_t *content = json_object_get(result, "content");
     const char *text = json_string_value(json_object_get(json_array_get(content, 0), "text"));
@@ -143,8 +127,12 @@ static int read_reply(struct cli_item *it, const struct cli_tool *tool, const js
         return CLI_EXIT_ERROR;
     }
     if (json_is_true(json_object_get(result, "isError"))) {
+        /* The tool says what kind of error it is (_meta sanzaru/errorKind, set where
+         * the error is raised): a configuration problem is exit 3, whatever its
+         * sentence says. */
         snprintf(msg, msglen, "%s", text ? text : "the tool failed");
-        return config_message(it->cli, msg) ? CLI_EXIT_CONFIG : CLI_EXIT_ERROR;
+        return mcp_result_error_kind(result) == MCP_ERROR_CONFIGURATION ? CLI_EXIT_CONFIG
+                                                                        : CLI_EXIT_ERROR;
     }
     *pobj = json_object_get(result, "structuredContent");
     if (*pobj == NULL) {
@@ -180,7 +168,7 @@ static void on_main_reply(void *data, const json_t *result, const json_t *error)
     int rc;
 
     it->call = 0;
-    rc = read_reply(it, it->cli->inv.tool, result, error, &obj, msg, sizeof(msg));
+    rc = read_reply(it->cli->inv.tool, result, error, &obj, msg, sizeof(msg));
     if (rc != 0) {
         finish(it, rc, NULL, msg);
         return;
@@ -287,7 +275,7 @@ static void on_status(void *data, const json_t *result, const json_t *error)
     int rc;
 
     it->call = 0;
-    rc = read_reply(it, cli_tools_find(&it->cli->tools, k->status_tool), result, error, &obj, msg,
+    rc = read_reply(cli_tools_find(&it->cli->tools, k->status_tool), result, error, &obj, msg,
                     sizeof(msg));
     if (rc != 0) {
         finish(it, rc, NULL, msg);
@@ -343,7 +331,7 @@ static void on_saved(void *data, const json_t *result, const json_t *error)
     int rc;
 
     it->call = 0;
-    rc = read_reply(it, cli_tools_find(&it->cli->tools, k->download_tool), result, error, &obj, msg,
+    rc = read_reply(cli_tools_find(&it->cli->tools, k->download_tool), result, error, &obj, msg,
                     sizeof(msg));
     if (rc != 0) {
         finish(it, rc, NULL, msg);

@@ -25,7 +25,8 @@
     X(PROTO, "protocol error")                                                                     \
     X(CORRUPT, "corrupt data")                                                                     \
     X(NOKEY, "API key is not configured")                                                          \
-    X(BUSY, "too many concurrent operations")
+    X(BUSY, "too many concurrent operations")                                                      \
+    X(RETIRED, "the provider retired this API")
 
 enum sz_err {
     SZ_OK = 0,

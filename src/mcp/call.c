@@ -521,17 +521,72 @@ void mcp_call_finish(struct mcp_call *call, json_t *result)
     call_free(call);
 }
 
+static const char *const error_kind_names[] = {
+    [MCP_ERROR_CONFIGURATION] = "configuration", [MCP_ERROR_INPUT] = "input",
+    [MCP_ERROR_NOT_FOUND] = "not_found",         [MCP_ERROR_UPSTREAM] = "upstream",
+    [MCP_ERROR_CANCELLED] = "cancelled",         [MCP_ERROR_INTERNAL] = "internal",
+};
+
+const char *mcp_error_kind_name(enum mcp_error_kind kind)
+{
+    if ((size_t)kind >= sizeof(error_kind_names) / sizeof(error_kind_names[0]))
+        return NULL;
+    return error_kind_names[kind];
+}
+
+enum mcp_error_kind mcp_error_kind_parse(const char *name)
+{
+    for (size_t k = 1; name != NULL && k < sizeof(error_kind_names) / sizeof(error_kind_names[0]);
+         k++)
+        if (strcmp(name, error_kind_names[k]) == 0)
+            return (enum mcp_error_kind)k;
+    return MCP_ERROR_UNKNOWN;
+}
+
+enum mcp_error_kind mcp_result_error_kind(const json_t *result)
+{
+    const json_t *meta = json_object_get(result, "_meta");
+
+    if (!json_is_true(json_object_get(result, "isError")))
+        return MCP_ERROR_UNKNOWN;
+    return mcp_error_kind_parse(json_string_value(json_object_get(meta, MCP_META_ERROR_KIND)));
+}
+
+static void vfail(struct mcp_call *call, enum mcp_error_kind kind, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+static void vfail(struct mcp_call *call, enum mcp_error_kind kind, const char *fmt, va_list ap)
+{
+    const char *name = mcp_error_kind_name(kind);
+    char text[2048];
+    json_t *result;
+
+    vsnprintf(text, sizeof(text), fmt, ap);
+    SZ_INFO("tool %s failed: %s%s%s%s", call->name ? call->name : "?", text, name ? " (" : "",
+            name ? name : "", name ? ")" : "");
+    result =
+        json_pack("{s:[{s:s, s:s}], s:b}", "content", "type", "text", "text", text, "isError", 1);
+    /* The engine's own _meta (serverInfo, related-task) is merged into this later. */
+    if (result != NULL && name != NULL)
+        json_object_set_new(result, "_meta", json_pack("{s:s}", MCP_META_ERROR_KIND, name));
+    mcp_call_reply(call, result);
+}
+
 void mcp_call_fail(struct mcp_call *call, const char *fmt, ...)
 {
-    char text[2048];
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(text, sizeof(text), fmt, ap);
+    vfail(call, MCP_ERROR_UNKNOWN, fmt, ap);
     va_end(ap);
-    SZ_INFO("tool %s failed: %s", call->name ? call->name : "?", text);
-    mcp_call_reply(call, json_pack("{s:[{s:s, s:s}], s:b}", "content", "type", "text", "text", text,
-                                   "isError", 1));
+}
+
+void mcp_call_fail_kind(struct mcp_call *call, enum mcp_error_kind kind, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vfail(call, kind, fmt, ap);
+    va_end(ap);
 }
 
 void mcp_call_finish_result(struct mcp_call *call, json_t *result)

@@ -438,6 +438,33 @@ int mcp_call_check_output(const struct mcp_call *call, const json_t *value, char
 /* Finishes a tools/call with isError:true and one sentence. Frees the call. */
 void mcp_call_fail(struct mcp_call *call, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* What kind of failure a tool error is, for a program to act on without reading
+ * the sentence (the agent CLI's exit status 3 is MCP_ERROR_CONFIGURATION). It
+ * travels as _meta[MCP_META_ERROR_KIND] = the kind's name on the isError
+ * result (docs/tools.md, "Error kinds"). */
+#define MCP_META_ERROR_KIND "sanzaru/errorKind"
+enum mcp_error_kind {
+    MCP_ERROR_UNKNOWN = 0,   /* not classified: no _meta */
+    MCP_ERROR_CONFIGURATION, /* "configuration": the server's settings (an API key, a provider,
+                                a media directory, an API the provider retired) */
+    MCP_ERROR_INPUT,         /* "input": the arguments, or the file they name, are refused */
+    MCP_ERROR_NOT_FOUND,     /* "not_found": a file or a job that does not exist */
+    MCP_ERROR_UPSTREAM,      /* "upstream": the provider failed, refused or timed out */
+    MCP_ERROR_CANCELLED,     /* "cancelled": the call or its task was cancelled */
+    MCP_ERROR_INTERNAL,      /* "internal": out of memory, a local I/O error */
+};
+/* The kind's name ("configuration", ...), or NULL for MCP_ERROR_UNKNOWN. */
+const char *mcp_error_kind_name(enum mcp_error_kind kind);
+/* The kind a name stands for; MCP_ERROR_UNKNOWN for NULL or an unknown name. */
+enum mcp_error_kind mcp_error_kind_parse(const char *name);
+/* The kind of a tool result (borrowed): its _meta[MCP_META_ERROR_KIND], or
+ * MCP_ERROR_UNKNOWN when it is not an isError result or says none. */
+enum mcp_error_kind mcp_result_error_kind(const json_t *result);
+/* mcp_call_fail with the error's kind in the result's _meta (none for
+ * MCP_ERROR_UNKNOWN). Frees the call. */
+void mcp_call_fail_kind(struct mcp_call *call, enum mcp_error_kind kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Finishes any call with a raw JSON-RPC result (stolen). Frees the call. */
 void mcp_call_finish_result(struct mcp_call *call, json_t *result);
 /* Finishes any call with a JSON-RPC error. Frees the call. */

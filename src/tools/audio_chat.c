@@ -211,7 +211,7 @@ static void chat_with_audio(struct mcp_call *call, const void *args)
     int rc;
 
     if (!app->opts.have_key) {
-        mcp_call_fail(call, "%s", oai_strerror(SZ_ENOKEY));
+        tool_fail_err(call, SZ_ENOKEY, oai_strerror(SZ_ENOKEY));
         return;
     }
     store_name_ext(a->file_path, len, ext, sizeof(ext));

@@ -33,10 +33,10 @@ const char *const tool_audio_chat_models[] = {"gpt-4o-audio-preview",
 struct store *tool_audio(struct mcp_call *call, struct tools_ctx *ctx)
 {
     if (ctx->audio == NULL)
-        mcp_call_fail(call, "%s",
-                      ctx->audio_error[0] ? ctx->audio_error
-                                          : "Audio files directory not configured. Set "
-                                            "AUDIO_PATH or SANZARU_MEDIA_PATH");
+        mcp_call_fail_kind(call, MCP_ERROR_CONFIGURATION, "%s",
+                           ctx->audio_error[0] ? ctx->audio_error
+                                               : "Audio files directory not configured. Set "
+                                                 "AUDIO_PATH or SANZARU_MEDIA_PATH");
     return ctx->audio;
 }
 

@@ -494,7 +494,7 @@ static int check_args(struct mcp_call *call, const struct speech_args *a)
         return -1;
     }
     if (!((struct tools_ctx *)mcp_call_tool_data(call))->opts.have_key) {
-        mcp_call_fail(call, "%s", oai_strerror(SZ_ENOKEY));
+        tool_fail_err(call, SZ_ENOKEY, oai_strerror(SZ_ENOKEY));
         return -1;
     }
     if (!(a->speed >= 0.25 && a->speed <= 4.0)) {

@@ -568,7 +568,7 @@ static void start(struct mcp_call *call, const struct transcribe_args *a, const 
     int rc;
 
     if (!app->opts.have_key) {
-        mcp_call_fail(call, "%s", oai_strerror(SZ_ENOKEY));
+        tool_fail_err(call, SZ_ENOKEY, oai_strerror(SZ_ENOKEY));
         return;
     }
     if (tool_audio(call, app) == NULL)

@@ -62,21 +62,57 @@ int tool_write_flags(bool overwrite)
     return overwrite ? STORE_OVERWRITE : 0;
 }
 
+enum mcp_error_kind tool_error_kind(int err)
+{
+    switch (err) {
+    case 0:
+        return MCP_ERROR_UNKNOWN;
+    case SZ_ENOKEY:
+    case SZ_ERETIRED:
+        return MCP_ERROR_CONFIGURATION;
+    case SZ_EINVAL:
+    case SZ_EEXISTS:
+    case SZ_ETRAVERSAL:
+    case SZ_ESYMLINK:
+    case SZ_ENOTREG:
+    case SZ_ETOOBIG:
+    case SZ_EUNSUPPORTED:
+    case SZ_ECORRUPT:
+        return MCP_ERROR_INPUT;
+    case SZ_ENOTFOUND:
+    case UV_ENOENT:
+        return MCP_ERROR_NOT_FOUND;
+    case SZ_EUPSTREAM:
+    case SZ_ETIMEOUT:
+    case SZ_EPROTO:
+        return MCP_ERROR_UPSTREAM;
+    case SZ_ECANCELLED:
+        return MCP_ERROR_CANCELLED;
+    default:
+        return MCP_ERROR_INTERNAL;
+    }
+}
+
+void tool_fail_err(struct mcp_call *call, int err, const char *msg)
+{
+    mcp_call_fail_kind(call, tool_error_kind(err), "%s", msg != NULL ? msg : sz_strerror(err));
+}
+
 struct store *tool_videos(struct mcp_call *call, struct tools_ctx *ctx)
 {
     if (ctx->videos == NULL)
-        mcp_call_fail(call, "%s",
-                      ctx->videos_error[0] ? ctx->videos_error
-                                           : "The video directory is not available");
+        mcp_call_fail_kind(call, MCP_ERROR_CONFIGURATION, "%s",
+                           ctx->videos_error[0] ? ctx->videos_error
+                                                : "The video directory is not available");
     return ctx->videos;
 }
 
 struct store *tool_images(struct mcp_call *call, struct tools_ctx *ctx)
 {
     if (ctx->images == NULL)
-        mcp_call_fail(call, "%s",
-                      ctx->images_error[0] ? ctx->images_error
-                                           : "The image directory is not available");
+        mcp_call_fail_kind(call, MCP_ERROR_CONFIGURATION, "%s",
+                           ctx->images_error[0] ? ctx->images_error
+                                                : "The image directory is not available");
     return ctx->images;
 }
 

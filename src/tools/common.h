@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "imaging/imaging.h"
+#include "mcp/server.h"
 #include "mcp/table.h"
 #include "tools/tools.h"
 
@@ -52,11 +53,21 @@ int tool_register_table(struct mcp_server *server, struct tools_ctx *ctx, struct
 void tool_upload_refusal(char *msg, size_t msglen, const char *what, const char *name,
                          enum img_format format, int status, const char *why);
 
+/* The kind of a failure (mcp_call_fail_kind) from its code: SZ_ENOKEY and
+ * SZ_ERETIRED are configuration; refused names, types and contents input;
+ * SZ_ENOTFOUND and ENOENT not_found; upstream replies, time-outs and protocol
+ * errors upstream; SZ_ECANCELLED cancelled; anything else internal (0:
+ * unknown). */
+enum mcp_error_kind tool_error_kind(int err);
+
+/* Fails the call with msg (or err's text when msg is NULL), of err's kind. */
+void tool_fail_err(struct mcp_call *call, int err, const char *msg);
+
 /* STORE_OVERWRITE when overwrite, else 0. */
 int tool_write_flags(bool overwrite);
 
 /* The store for kind, or NULL after failing the call with the reason the root
- * could not be opened. */
+ * could not be opened (a configuration error). */
 struct store *tool_videos(struct mcp_call *call, struct tools_ctx *ctx);
 struct store *tool_images(struct mcp_call *call, struct tools_ctx *ctx);
 

@@ -102,7 +102,7 @@ bool imgio_stopped(struct imgio *io)
 int imgio_check_key(struct mcp_call *call, struct tools_ctx *app)
 {
     if (!app->opts.have_key) {
-        mcp_call_fail(call, "OPENAI_API_KEY is not set");
+        tool_fail_err(call, SZ_ENOKEY, "OPENAI_API_KEY is not set");
         return -1;
     }
     return 0;

@@ -222,7 +222,7 @@ static void arrived(void *data, int err, const char *msg, json_t *video)
 
     v->waiter = NULL;
     if (err != 0) {
-        mcp_call_fail(v->call, "%s", msg != NULL ? msg : sz_strerror(err));
+        tool_fail_err(v->call, err, msg);
         vcall_free(v);
         return;
     }
@@ -259,7 +259,7 @@ static void vcall_done(void *data, int err, const char *msg, json_t *obj)
         if (err == SZ_ECANCELLED && mcp_call_cancelled(v->call))
             mcp_call_fail(v->call, "cancelled");
         else
-            mcp_call_fail(v->call, "%s", msg != NULL ? msg : sz_strerror(err));
+            tool_fail_err(v->call, err, msg);
         json_decref(obj);
         vcall_free(v);
         return;
@@ -435,6 +435,7 @@ static void create_video(struct mcp_call *call, const void *args)
     struct video_svc *svc;
     struct video_plan plan;
     struct vcall *v;
+    int rc;
 
     if (ref != NULL) {
         if (tool_images(call, app) == NULL)
@@ -449,10 +450,11 @@ static void create_video(struct mcp_call *call, const void *args)
     if ((svc = video_tool_svc(call, app)) == NULL)
         return;
     /* Provider, credentials, size and length: said before any file is read. */
-    if (video_plan_create(svc, a->model, a->size >= 0 ? tool_video_sizes[a->size] : NULL,
-                          a->seconds >= 0 ? seconds_values[a->seconds] : NULL, &plan, msg,
-                          sizeof(msg)) != 0) {
-        mcp_call_fail(call, "%s", msg);
+    rc = video_plan_create(svc, a->model, a->size >= 0 ? tool_video_sizes[a->size] : NULL,
+                           a->seconds >= 0 ? seconds_values[a->seconds] : NULL, &plan, msg,
+                           sizeof(msg));
+    if (rc != 0) { /* SZ_ENOKEY: no provider for it (configuration); SZ_EINVAL: the arguments */
+        tool_fail_err(call, rc, msg);
         return;
     }
     if ((v = vcall_new(call, app, SHAPE_VIDEO)) == NULL)

@@ -104,7 +104,7 @@ static void dl_aborted(void *data, int err, const char *msg)
     struct dl *dl = data;
     (void)err;
     (void)msg;
-    mcp_call_fail(dl->call, "%s", dl->msg);
+    tool_fail_err(dl->call, dl->err, dl->msg);
     dl_free(dl);
 }
 
@@ -119,7 +119,7 @@ static void dl_fail(struct dl *dl, const char *msg)
         if (store_writer_abort(w, dl_aborted, dl) == 0)
             return;
     }
-    mcp_call_fail(dl->call, "%s", dl->msg);
+    tool_fail_err(dl->call, dl->err, dl->msg);
     dl_free(dl);
 }
 

@@ -7,8 +7,9 @@
  * OpenAI retired the Videos API on 2026-09-24. A video call that meets the
  * retirement (410; a 404 for the collection itself, at api.openai.com, or for a URL
  * the server does not know; model_not_found for a Sora model) reads as a sentence
- * that says so and how to go on, instead of a bare 404. Azure still serves Sora and
- * its 404s read as they are. */
+ * that says so and how to go on, instead of a bare 404, with SZ_ERETIRED (a
+ * configuration problem: only another provider's settings answer it). Azure still
+ * serves Sora and its 404s read as they are. */
 #include "fmacros.h"
 
 #include "video/openai_map.h"
@@ -110,7 +111,7 @@ static void done(struct net_req *req, const struct net_result *res, void *data)
     if (res->err != 0) {
         if (retired(job, res)) {
             retirement_message(job, res, msg, sizeof(msg));
-            video_job_finish(job, res->err, msg, NULL);
+            video_job_finish(job, SZ_ERETIRED, msg, NULL);
         } else {
             video_job_finish(job, res->err, job->cancelled ? NULL : res->message, NULL);
         }
@@ -260,7 +261,7 @@ static void downloaded(struct net_req *req, const struct net_result *res, void *
         video_job_finish(job, job->sink_err, NULL, NULL);
     } else if (res->err != 0 && retired(job, res)) {
         retirement_message(job, res, msg, sizeof(msg));
-        video_job_finish(job, res->err, msg, NULL);
+        video_job_finish(job, SZ_ERETIRED, msg, NULL);
     } else {
         video_job_finish(job, res->err, res->err != 0 && !job->cancelled ? res->message : NULL,
                          NULL);

@@ -773,6 +773,118 @@ static void test_handle_parsed(void **state)
     json_decref(out.messages);
 }
 
+/* ---- error kinds: a tool error says what kind it is (_meta sanzaru/errorKind) ---- */
+
+struct refuse_args {
+    const char *kind;
+};
+
+static const struct mcp_arg refuse_rows[] = {
+    {.name = "kind", .type = MCP_ARG_STRING, .off = offsetof(struct refuse_args, kind)},
+};
+
+static void refuse_start(struct mcp_call *call, const void *args)
+{
+    const struct refuse_args *a = args;
+    if (a->kind == NULL)
+        mcp_call_fail(call, "no kind");
+    else
+        mcp_call_fail_kind(call, mcp_error_kind_parse(a->kind), "refused as %s", a->kind);
+}
+
+static const struct mcp_tool refuse_tool = {
+    .name = "refuse", MCP_ARGS(struct refuse_args, refuse_rows), .start = refuse_start};
+
+/* Calls refuse (modern: through the 2026-07-28 envelope) and returns its result. */
+static json_t *refuse_call(const char *kind, bool modern)
+{
+    uv_loop_t loop;
+    struct capture out = {.messages = json_array()};
+    struct mcp_server *server;
+    struct mcp_session *session;
+    json_t *init =
+        json_pack("{s:s, s:i, s:s, s:{s:s, s:{}}}", "jsonrpc", "2.0", "id", 1, "method",
+                  "initialize", "params", "protocolVersion", "2025-11-25", "capabilities");
+    json_t *call = json_pack("{s:s, s:i, s:s, s:{s:s, s:{}}}", "jsonrpc", "2.0", "id", 2, "method",
+                             "tools/call", "params", "name", "refuse", "arguments");
+    json_t *params = json_object_get(call, "params");
+    json_t *result;
+
+    if (kind != NULL)
+        json_object_set_new(json_object_get(params, "arguments"), "kind", json_string(kind));
+    if (modern)
+        json_object_set_new(params, "_meta",
+                            json_pack("{s:s, s:{}}", "io.modelcontextprotocol/protocolVersion",
+                                      "2026-07-28", "io.modelcontextprotocol/clientCapabilities"));
+    uv_loop_init(&loop);
+    server = mcp_server_new(&loop, "t", "0", NULL);
+    assert_int_equal(mcp_server_add_tool(server, &refuse_tool), 0);
+    session = mcp_session_new(server, capture_send, &out);
+    if (!modern)
+        assert_int_equal(mcp_session_handle_json(session, init), MCP_MSG_REQUEST);
+    assert_int_equal(mcp_session_handle_json(session, call), MCP_MSG_REQUEST);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    result = json_incref(json_object_get(json_array_get(out.messages, modern ? 0 : 1), "result"));
+    assert_non_null(result);
+    mcp_session_close(session, idle_done);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    mcp_server_free(server);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    json_decref(init);
+    json_decref(call);
+    json_decref(out.messages);
+    return result;
+}
+
+static void test_error_kinds(void **state)
+{
+    static const char *const names[] = {"configuration", "input",     "not_found",
+                                        "upstream",      "cancelled", "internal"};
+    (void)state;
+
+    /* Every kind's name reads back as the kind, in both eras, beside the engine's own _meta. */
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        enum mcp_error_kind kind = mcp_error_kind_parse(names[i]);
+        assert_int_not_equal(kind, MCP_ERROR_UNKNOWN);
+        assert_string_equal(mcp_error_kind_name(kind), names[i]);
+        for (int modern = 0; modern <= 1; modern++) {
+            json_t *r = refuse_call(names[i], modern);
+            const json_t *meta = json_object_get(r, "_meta");
+            assert_true(json_is_true(json_object_get(r, "isError")));
+            assert_string_equal(json_string_value(json_object_get(meta, MCP_META_ERROR_KIND)),
+                                names[i]);
+            assert_int_equal(mcp_result_error_kind(r), kind);
+            if (modern)
+                assert_non_null(json_object_get(meta, "io.modelcontextprotocol/serverInfo"));
+            json_decref(r);
+        }
+    }
+    assert_int_equal(mcp_result_error_kind(NULL), MCP_ERROR_UNKNOWN);
+    assert_int_equal(mcp_error_kind_parse("Configuration"), MCP_ERROR_UNKNOWN);
+    assert_int_equal(mcp_error_kind_parse(NULL), MCP_ERROR_UNKNOWN);
+    assert_null(mcp_error_kind_name(MCP_ERROR_UNKNOWN));
+    assert_null(mcp_error_kind_name((enum mcp_error_kind)99));
+
+    /* An unclassified error, or an unknown name, carries no kind at all. */
+    for (int modern = 0; modern <= 1; modern++) {
+        json_t *plain = refuse_call(NULL, modern);
+        json_t *odd = refuse_call("weird", modern);
+        assert_null(json_object_get(json_object_get(plain, "_meta"), MCP_META_ERROR_KIND));
+        assert_null(json_object_get(json_object_get(odd, "_meta"), MCP_META_ERROR_KIND));
+        assert_int_equal(mcp_result_error_kind(plain), MCP_ERROR_UNKNOWN);
+        if (!modern)
+            assert_null(json_object_get(plain, "_meta"));
+        json_decref(plain);
+        json_decref(odd);
+    }
+    /* A successful result says no kind, whatever its _meta holds. */
+    {
+        json_t *ok = json_pack("{s:{s:s}}", "_meta", MCP_META_ERROR_KIND, "configuration");
+        assert_int_equal(mcp_result_error_kind(ok), MCP_ERROR_UNKNOWN);
+        json_decref(ok);
+    }
+}
+
 /* A table the engine cannot honour is refused at registration, naming why. */
 static void test_bad_tables(void **state)
 {
@@ -859,6 +971,7 @@ int main(void)
         cmocka_unit_test(test_state),
         cmocka_unit_test(test_bad_tables),
         cmocka_unit_test(test_handle_parsed),
+        cmocka_unit_test(test_error_kinds),
         cmocka_unit_test(test_close_cancels_calls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
