@@ -84,7 +84,7 @@ struct ask {
     void *data;
 };
 
-static enum mcp_answer answer_of(const json_t *result)
+enum mcp_answer mcp_answer_of(const json_t *result)
 {
     const char *action = json_string_value(json_object_get(result, "action"));
 
@@ -105,7 +105,7 @@ static void on_elicited(struct mcp_call *call, const json_t *result, const json_
     if (call->task != NULL && call->task->call == call)
         mcp_task_waiting(call, -1);
     if (result != NULL && error == NULL)
-        answer = answer_of(result);
+        answer = mcp_answer_of(result);
     a.fn(call, answer, answer == MCP_ANSWER_ACCEPT ? json_object_get(result, "content") : NULL,
          a.data);
 }
@@ -142,8 +142,8 @@ int mcp_call_ask(struct mcp_call *call, const char *key, const char *message, js
         return rc;
     }
     given = mcp_call_input_response(call, key);
-    if (given != NULL && answer_of(given) != MCP_ANSWER_NONE) {
-        enum mcp_answer answer = answer_of(given);
+    if (given != NULL && mcp_answer_of(given) != MCP_ANSWER_NONE) {
+        enum mcp_answer answer = mcp_answer_of(given);
         json_decref(params);
         fn(call, answer, answer == MCP_ANSWER_ACCEPT ? json_object_get(given, "content") : NULL,
            data);

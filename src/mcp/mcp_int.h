@@ -394,6 +394,9 @@ void mcp_task_progress(struct mcp_call *call, double progress, double total, con
  * tasks/update answers it. 0, SZ_ECANCELLED or SZ_ENOMEM. */
 int mcp_task_ask(struct mcp_call *call, const char *key, json_t *params, mcp_answer_fn *fn,
                  void *data);
+/* What an elicitation result (borrowed) answers: accept, decline (decline or
+ * cancel), or nothing usable (ask.c; tasks.c reads tasks/update's answers with it). */
+enum mcp_answer mcp_answer_of(const json_t *result);
 /* The call of a 2025-11-25 task sent (delta 1) or got the answer to (delta -1)
  * an elicitation: the task is input_required while one is open. */
 void mcp_task_waiting(struct mcp_call *call, int delta);

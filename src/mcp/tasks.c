@@ -709,17 +709,6 @@ int mcp_task_ask(struct mcp_call *call, const char *key, json_t *params, mcp_ans
     return 0;
 }
 
-static enum mcp_answer answer_of(const json_t *result)
-{
-    const char *action = json_string_value(json_object_get(result, "action"));
-
-    if (action != NULL && strcmp(action, "accept") == 0)
-        return MCP_ANSWER_ACCEPT;
-    if (action != NULL && (strcmp(action, "decline") == 0 || strcmp(action, "cancel") == 0))
-        return MCP_ANSWER_DECLINE;
-    return MCP_ANSWER_NONE;
-}
-
 /* tasks/update: each answer to an outstanding question goes to its asker;
  * keys that are not outstanding are ignored (SEP-2663). The task is working
  * again once no question is open. */
@@ -737,7 +726,7 @@ void mcp_task_deliver(struct mcp_task *t, const json_t *responses)
         struct mcp_call *call = t->call;
         if (!json_is_object(r) || call == NULL)
             continue;
-        answer = answer_of(r);
+        answer = mcp_answer_of(r);
         content = answer == MCP_ANSWER_ACCEPT
                       ? json_incref(json_object_get((json_t *)(uintptr_t)r, "content"))
                       : NULL;
