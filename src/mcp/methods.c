@@ -101,7 +101,8 @@ static void handle_tools_list(struct mcp_session *s, const json_t *id, json_t *p
 }
 
 /* A tools/call whose arguments failed validation: a JSON-RPC error, or under
- * MCP_ARGS_ERRORS_AS_RESULTS a tool result the model can read and act on. */
+ * MCP_ARGS_ERRORS_AS_RESULTS a tool result the model can read and act on, of the
+ * error kind "input". */
 static void refuse_arguments(struct mcp_session *s, const json_t *id, const char *tool,
                              const char *msg)
 {
@@ -110,8 +111,9 @@ static void refuse_arguments(struct mcp_session *s, const json_t *id, const char
     snprintf(text, sizeof(text), "Invalid arguments for tool %s: %s", tool, msg);
     if (s->server->arg_policy & MCP_ARGS_ERRORS_AS_RESULTS)
         mcp_reply(s, id,
-                  json_pack("{s:[{s:s, s:s}], s:b}", "content", "type", "text", "text", text,
-                            "isError", 1),
+                  json_pack("{s:[{s:s, s:s}], s:b, s:{s:s}}", "content", "type", "text", "text",
+                            text, "isError", 1, "_meta", MCP_META_ERROR_KIND,
+                            mcp_error_kind_name(MCP_ERROR_INPUT)),
                   MCP_CACHE_NONE);
     else
         mcp_send_error(s, id, MCP_INVALID_PARAMS, text);

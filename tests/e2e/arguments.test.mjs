@@ -123,6 +123,7 @@ test('a bad argument is an isError result naming it; a misspelt one gets "did yo
     const r = await client.callTool({ name: 'download_video', arguments: { video_id: v.id, variant: 'poster' } });
     assert.deepEqual(r.content, [{ type: 'text', text: `Invalid arguments for tool download_video: 'variant' must be one of "video", "thumbnail", "spritesheet", not "poster"` }]);
     assert.equal(r.structuredContent, undefined);
+    assert.equal(r._meta?.['sanzaru/errorKind'], 'input', 'a refused argument is an error of kind input');
     await assert.rejects(client.callTool({ name: 'create_vidoe', arguments: { prompt: 'p' } }), (e) => {
       assert.equal(e.code, -32602);
       assert.match(e.message, /Unknown tool: create_vidoe/);
