@@ -60,8 +60,13 @@ const target = new URL(prismUrl);
 const proxied = []; // {method, path, status, step, prismLogIndex}
 let currentStep = null;
 let preferRules = []; // [{method, re, value}]
+// While set, a POST /v1/responses waits for this promise before it goes to Prism: the
+// cancelled task's create must still be in flight when its client cancels (Prism's
+// answer is a finished Response, which would otherwise race the cancel).
+let holdCreate = null;
 
-const proxy = http.createServer((req, res) => {
+const proxy = http.createServer(async (req, res) => {
+    if (holdCreate && req.method === 'POST' && req.url.split('?')[0] === '/v1/responses') await holdCreate;
     const entry = { method: req.method, path: req.url, status: null, step: currentStep, error: null };
     proxied.push(entry);
     const headers = { ...req.headers, host: `${target.hostname}:${target.port}` };
@@ -198,17 +203,27 @@ const steps = [
 /** Starts create_image as a 2025-11-25 task through the SDK's experimental tasks API,
  *  cancels it, and waits until the server's cancel of the job reached OpenAI's spec. */
 async function cancelledImageTask() {
-    const stream = client.experimental.tasks.callToolStream({ name: 'create_image', arguments: { prompt: 'A fox to cancel' } }, undefined, { task: {} });
-    const first = await stream.next();
-    if (first.value?.type !== 'taskCreated') throw new Error(`no task was created: ${JSON.stringify(first.value)}`);
-    const taskId = first.value.task.taskId;
-    const cancelled = await client.experimental.tasks.cancelTask(taskId);
-    if (cancelled.status !== 'cancelled') throw new Error(`tasks/cancel answered ${JSON.stringify(cancelled)}`);
-    await stream.return(undefined);
-    const isCancel = (p) => p.method === 'POST' && /^\/v1\/responses\/[^/]+\/cancel$/.test(p.path.split('?')[0]);
-    for (let i = 0; i < 100 && !proxied.some(isCancel); i++) await new Promise((r) => setTimeout(r, 50));
-    if (!proxied.some(isCancel)) throw new Error('the server sent no POST /responses/{id}/cancel');
-    return { content: [{ type: 'text', text: `task ${taskId} cancelled` }] };
+    let release;
+    holdCreate = new Promise((r) => {
+        release = r;
+    });
+    try {
+        const stream = client.experimental.tasks.callToolStream({ name: 'create_image', arguments: { prompt: 'A fox to cancel' } }, undefined, { task: {} });
+        const first = await stream.next();
+        if (first.value?.type !== 'taskCreated') throw new Error(`no task was created: ${JSON.stringify(first.value)}`);
+        const taskId = first.value.task.taskId;
+        const cancelled = await client.experimental.tasks.cancelTask(taskId);
+        if (cancelled.status !== 'cancelled') throw new Error(`tasks/cancel answered ${JSON.stringify(cancelled)}`);
+        release(); // the create may now reach Prism; its job is then cancelled upstream
+        await stream.return(undefined);
+        const isCancel = (p) => p.method === 'POST' && /^\/v1\/responses\/[^/]+\/cancel$/.test(p.path.split('?')[0]);
+        for (let i = 0; i < 100 && !proxied.some(isCancel); i++) await new Promise((r) => setTimeout(r, 50));
+        if (!proxied.some(isCancel)) throw new Error('the server sent no POST /responses/{id}/cancel');
+        return { content: [{ type: 'text', text: `task ${taskId} cancelled` }] };
+    } finally {
+        release();
+        holdCreate = null;
+    }
 }
 
 function resultText(r) {
