@@ -20,6 +20,7 @@
 #include "mcp/mcp_int.h"
 #include "core/err.h"
 #include "core/parse.h"
+#include "core/utf8.h"
 
 #include <limits.h>
 #include <math.h>
@@ -333,12 +334,7 @@ struct parse {
  * sequence (the message must stay valid UTF-8 to be sent as JSON). */
 static int echo_len(const char *s, size_t len)
 {
-    size_t n = len < ECHO_MAX ? len : ECHO_MAX;
-
-    if (n < len)
-        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-            n--;
-    return (int)n;
+    return (int)sz_utf8_prefix(s, len, ECHO_MAX);
 }
 
 /* ", not <what v is>" into out: a string's first bytes in quotes ("..." when

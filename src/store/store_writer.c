@@ -40,6 +40,7 @@
 #include "core/log.h"
 #include "core/pool.h"
 #include "core/sha256.h"
+#include "core/utf8.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -204,9 +205,7 @@ static bool candidate(const struct store_writer *w, unsigned i, char *out, size_
     if (stem + slen + extlen > STORE_NAME_MAX) {
         if (slen + extlen >= STORE_NAME_MAX)
             return false;
-        stem = STORE_NAME_MAX - slen - extlen;
-        while (stem > 0 && ((unsigned char)name[stem] & 0xc0) == 0x80)
-            stem--;
+        stem = sz_utf8_prefix(name, stem, STORE_NAME_MAX - slen - extlen);
         if (stem == 0)
             return false;
     }

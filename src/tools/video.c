@@ -17,6 +17,7 @@
 #include "fmacros.h"
 
 #include "core/err.h"
+#include "core/utf8.h"
 #include "imaging/imaging.h"
 #include "mcp/server.h"
 #include "store/store.h"
@@ -46,11 +47,7 @@
  * sequence (the message must stay valid UTF-8 for JSON). */
 static int echo_len(const char *s, size_t len)
 {
-    size_t n = len < ECHO_MAX ? len : ECHO_MAX;
-    if (n < len)
-        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-            n--;
-    return (int)n;
+    return (int)sz_utf8_prefix(s, len, ECHO_MAX);
 }
 
 /* Checks an id bound for a URL path; fails the call and returns false if it is

@@ -58,28 +58,44 @@ static enum MHD_Result respond(struct http_req *r, unsigned status, const char *
     return ret;
 }
 
-/* Queues {"jsonrpc":"2.0","id":null,"error":{code,message}} with the given status. */
-__attribute__((format(printf, 5, 6))) static enum MHD_Result
-respond_error(struct http_req *r, unsigned status, const char *const *headers, int code,
-              const char *fmt, ...)
+/* Queues {"jsonrpc":"2.0","id":id,"error":{code,message}} (id NULL: null) with the
+ * given status. */
+static enum MHD_Result vrespond_error(struct http_req *r, unsigned status,
+                                      const char *const *headers, const json_t *id, int code,
+                                      const char *fmt, va_list ap)
+    __attribute__((format(printf, 6, 0)));
+static enum MHD_Result vrespond_error(struct http_req *r, unsigned status,
+                                      const char *const *headers, const json_t *id, int code,
+                                      const char *fmt, va_list ap)
 {
     char msg[512];
-    va_list ap;
     json_t *j;
     char *text;
     enum MHD_Result ret;
 
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    j = json_pack("{s:s, s:n, s:{s:i, s:s}}", "jsonrpc", "2.0", "id", "error", "code", code,
-                  "message", msg);
+    j = json_pack("{s:s, s:O, s:{s:i, s:s}}", "jsonrpc", "2.0", "id", id ? id : json_null(),
+                  "error", "code", code, "message", msg);
     text = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     SZ_DEBUG("http: %u %s", status, msg);
     ret = respond(r, status, "application/json", text ? text : "", text ? strlen(text) : 0, NULL,
                   headers);
     free(text);
+    return ret;
+}
+
+/* Queues {"jsonrpc":"2.0","id":null,"error":{code,message}} with the given status. */
+__attribute__((format(printf, 5, 6))) static enum MHD_Result
+respond_error(struct http_req *r, unsigned status, const char *const *headers, int code,
+              const char *fmt, ...)
+{
+    va_list ap;
+    enum MHD_Result ret;
+
+    va_start(ap, fmt);
+    ret = vrespond_error(r, status, headers, NULL, code, fmt, ap);
+    va_end(ap);
     return ret;
 }
 
@@ -223,23 +239,12 @@ static bool post_is_modern(struct http_req *r, const struct post_peek *pk)
 __attribute__((format(printf, 3, 4))) static enum MHD_Result
 respond_mismatch(struct http_req *r, const json_t *id, const char *fmt, ...)
 {
-    char msg[512];
     va_list ap;
-    json_t *j;
-    char *text;
     enum MHD_Result ret;
 
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    ret = vrespond_error(r, MHD_HTTP_BAD_REQUEST, NULL, id, MCP_HEADER_MISMATCH, fmt, ap);
     va_end(ap);
-    j = json_pack("{s:s, s:O, s:{s:i, s:s}}", "jsonrpc", "2.0", "id", id ? id : json_null(),
-                  "error", "code", MCP_HEADER_MISMATCH, "message", msg);
-    text = j ? json_dumps(j, JSON_COMPACT) : NULL;
-    json_decref(j);
-    SZ_DEBUG("http: 400 %s", msg);
-    ret = respond(r, MHD_HTTP_BAD_REQUEST, "application/json", text ? text : "",
-                  text ? strlen(text) : 0, NULL, NULL);
-    free(text);
     return ret;
 }
 

@@ -269,6 +269,21 @@ static const char *id_path(const struct video_job *job, char *buf, size_t buflen
     return buf;
 }
 
+/* GET the job's interaction and parse it (with its media for downloads), then
+ * parsed(job): what get_video_status and download_video both start with. */
+static int get_interaction(struct video_job *job, bool want_media, const char *label,
+                           void (*parsed)(struct video_job *job))
+{
+    struct net_req *req = NULL;
+    char path[VIDEO_ID_MAX + 32];
+    int rc;
+
+    if (priv_of(job) == NULL)
+        return SZ_ENOMEM;
+    rc = gem_req_new(video_svc_gemini(job->svc), "GET", id_path(job, path, sizeof(path)), &req);
+    return rc != 0 ? rc : fetch(job, req, want_media, label, parsed);
+}
+
 /* ---- create and remix ------------------------------------------------------------- */
 
 static void created(struct video_job *job)
@@ -387,14 +402,7 @@ static void retrieved(struct video_job *job)
 
 static int retrieve(struct video_job *job)
 {
-    struct net_req *req = NULL;
-    char path[VIDEO_ID_MAX + 32];
-    int rc;
-
-    if (priv_of(job) == NULL)
-        return SZ_ENOMEM;
-    rc = gem_req_new(video_svc_gemini(job->svc), "GET", id_path(job, path, sizeof(path)), &req);
-    return rc != 0 ? rc : fetch(job, req, false, "get_video_status", retrieved);
+    return get_interaction(job, false, "get_video_status", retrieved);
 }
 
 static void deleted(struct net_req *req, const struct net_result *res, void *data)
@@ -570,14 +578,7 @@ static void to_download(struct video_job *job)
 
 static int download(struct video_job *job)
 {
-    struct net_req *req = NULL;
-    char path[VIDEO_ID_MAX + 32];
-    int rc;
-
-    if (priv_of(job) == NULL)
-        return SZ_ENOMEM;
-    rc = gem_req_new(video_svc_gemini(job->svc), "GET", id_path(job, path, sizeof(path)), &req);
-    return rc != 0 ? rc : fetch(job, req, true, "download_video", to_download);
+    return get_interaction(job, true, "download_video", to_download);
 }
 
 /* ---- control ------------------------------------------------------------------------ */
